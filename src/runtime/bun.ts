@@ -1,0 +1,218 @@
+/** The Runtime interface on Bun's native APIs (Bun.udpSocket, Bun.listen, Bun.connect, Bun.serve). */
+import type {
+  HttpServer,
+  Runtime,
+  Signal,
+  SocketAddress,
+  TcpConnection,
+  TcpHandlers,
+  TcpListener,
+  TimerHandle,
+  UdpSocket,
+} from "./types.ts";
+import { readFileSync } from "node:fs";
+import { stripBrackets } from "./address.ts";
+
+type BunSocket = Bun.Socket<BunTcpConnection>;
+
+/** Wraps one Bun TCP socket: keeps what the kernel did not accept and flushes it on drain. */
+class BunTcpConnection implements TcpConnection {
+  #pending: Uint8Array[] = [];
+  buffered = 0;
+  closed = false;
+  handlers: TcpHandlers;
+  constructor(
+    readonly socket: BunSocket,
+    readonly local: SocketAddress,
+    readonly remote: SocketAddress,
+    handlers: TcpHandlers,
+  ) {
+    this.handlers = handlers;
+  }
+  write(data: Uint8Array): void {
+    if (this.closed) return;
+    if (this.buffered > 0) {
+      this.#pending.push(data);
+      this.buffered += data.byteLength;
+      return;
+    }
+    const n = this.socket.write(data);
+    if (n < data.byteLength) {
+      const rest = data.subarray(Math.max(n, 0));
+      this.#pending.push(rest);
+      this.buffered += rest.byteLength;
+    }
+  }
+  drain(): void {
+    while (this.#pending.length > 0) {
+      const head = this.#pending[0]!;
+      const n = this.socket.write(head);
+      if (n < 0) return;
+      this.buffered -= Math.max(n, 0);
+      if (n < head.byteLength) {
+        this.#pending[0] = head.subarray(n);
+        return;
+      }
+      this.#pending.shift();
+    }
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end();
+  }
+}
+
+function socketHandlers(handlers: TcpHandlers & { onOpen?(conn: TcpConnection): void }) {
+  return {
+    open(socket: BunSocket) {
+      const conn = new BunTcpConnection(
+        socket,
+        { host: stripBrackets(socket.localAddress ?? ""), port: socket.localPort },
+        { host: stripBrackets(socket.remoteAddress), port: socket.remotePort ?? 0 },
+        handlers,
+      );
+      socket.data = conn;
+      handlers.onOpen?.(conn);
+    },
+    data(socket: BunSocket, data: Uint8Array) {
+      const conn = socket.data;
+      if (conn && !conn.closed) conn.handlers.onData(conn, data);
+    },
+    drain(socket: BunSocket) {
+      socket.data?.drain();
+    },
+    close(socket: BunSocket, error?: Error) {
+      const conn = socket.data;
+      if (!conn) return;
+      conn.closed = true;
+      conn.handlers.onClose?.(conn, error);
+    },
+    error(socket: BunSocket, error: Error) {
+      const conn = socket.data;
+      if (!conn) return;
+      conn.closed = true;
+      conn.handlers.onClose?.(conn, error);
+    },
+  };
+}
+
+export function createBunRuntime(): Runtime {
+  return {
+    name: "bun",
+    version: Bun.version,
+
+    async bindUdp(addr, handlers): Promise<UdpSocket> {
+      const socket = await Bun.udpSocket({
+        hostname: addr.host,
+        port: addr.port,
+        binaryType: "uint8array",
+        socket: {
+          data(_s, data, port, address) {
+            handlers.onMessage(data, { host: address, port });
+          },
+          error(_s, error) {
+            handlers.onError?.(error);
+          },
+        },
+      });
+      return {
+        local: { host: stripBrackets(socket.hostname), port: socket.port },
+        send(data, to) {
+          try {
+            socket.send(data, to.port, to.host);
+          } catch (e) {
+            handlers.onError?.(e as Error);
+          }
+        },
+        close() {
+          socket.close();
+        },
+      };
+    },
+
+    listenTcp(addr, handlers): Promise<TcpListener> {
+      const listener = Bun.listen<BunTcpConnection>({
+        hostname: addr.host,
+        port: addr.port,
+        socket: socketHandlers(handlers),
+      });
+      return Promise.resolve({
+        local: { host: stripBrackets(listener.hostname), port: listener.port },
+        close() {
+          listener.stop(true);
+        },
+      });
+    },
+
+    connectTcp(to, handlers): Promise<TcpConnection> {
+      return new Promise((resolve, reject) => {
+        let settled = false;
+        const base = socketHandlers({
+          ...handlers,
+          onOpen(conn) {
+            settled = true;
+            resolve(conn);
+          },
+        });
+        Bun.connect<BunTcpConnection>({
+          hostname: to.host,
+          port: to.port,
+          socket: {
+            ...base,
+            connectError(_s, error) {
+              if (!settled) {
+                settled = true;
+                reject(error);
+              }
+            },
+          },
+        }).catch((e) => {
+          if (!settled) {
+            settled = true;
+            reject(e);
+          }
+        });
+      });
+    },
+
+    serveHttp(addr, fetch): Promise<HttpServer> {
+      const server = Bun.serve({ hostname: addr.host, port: addr.port, fetch });
+      return Promise.resolve({
+        local: { host: addr.host, port: server.port ?? addr.port },
+        async stop() {
+          await server.stop(true);
+        },
+      });
+    },
+
+    now: () => Date.now(),
+    monotonic: () => performance.now(),
+    setTimer(ms, fn): TimerHandle {
+      return { id: setTimeout(fn, ms) };
+    },
+    clearTimer(handle) {
+      clearTimeout(handle.id as ReturnType<typeof setTimeout>);
+    },
+
+    onSignal(signal: Signal, handler) {
+      process.on(signal, handler);
+    },
+    readTextFile(path) {
+      // Bun.file() is async-only for text; node:fs is Bun-native and synchronous.
+      return readFileSync(path, "utf8");
+    },
+    env: (name) => Bun.env[name],
+    args: () => Bun.argv.slice(2),
+    rss: () => process.memoryUsage.rss(),
+    exit(code): never {
+      process.exit(code);
+    },
+    writeStdout(text) {
+      process.stdout.write(text);
+    },
+    writeStderr(text) {
+      process.stderr.write(text);
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/** The Runtime interface on Deno's native APIs (Deno.listenDatagram, Deno.listen, Deno.connect, Deno.serve). */
+import type {
+  HttpServer,
+  Runtime,
+  Signal,
+  SocketAddress,
+  TcpConnection,
+  TcpHandlers,
+  TcpListener,
+  TimerHandle,
+  UdpSocket,
+} from "./types.ts";
+import { stripBrackets } from "./address.ts";
+
+const READ_BUFFER = 64 * 1024;
+
+function addrOf(a: Deno.Addr): SocketAddress {
+  return "hostname" in a
+    ? { host: stripBrackets(a.hostname), port: a.port }
+    : { host: "", port: 0 };
+}
+
+/**
+ * One Deno TCP connection. Deno's write() is a promise that may write part of the
+ * buffer, so writes go through one queue drained by a single loop: order is kept and
+ * `buffered` reports what the kernel has not taken yet.
+ */
+class DenoTcpConnection implements TcpConnection {
+  #queue: Uint8Array[] = [];
+  #writing = false;
+  buffered = 0;
+  closed = false;
+  readonly local: SocketAddress;
+  readonly remote: SocketAddress;
+  constructor(readonly conn: Deno.TcpConn, readonly handlers: TcpHandlers) {
+    this.local = addrOf(conn.localAddr);
+    this.remote = addrOf(conn.remoteAddr);
+  }
+  write(data: Uint8Array): void {
+    if (this.closed) return;
+    this.#queue.push(data);
+    this.buffered += data.byteLength;
+    if (!this.#writing) void this.#flush();
+  }
+  async #flush(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.closed) {
+        const head = this.#queue[0]!;
+        const n = await this.conn.write(head);
+        this.buffered -= n;
+        if (n < head.byteLength) this.#queue[0] = head.subarray(n);
+        else this.#queue.shift();
+      }
+    } catch (e) {
+      this.#fail(e as Error);
+    } finally {
+      this.#writing = false;
+    }
+  }
+  async readLoop(): Promise<void> {
+    const buf = new Uint8Array(READ_BUFFER);
+    let error: Error | undefined;
+    try {
+      while (!this.closed) {
+        const n = await this.conn.read(buf);
+        if (n === null) break;
+        // The handler may keep the bytes (stream framing), so hand it a copy.
+        this.handlers.onData(this, buf.slice(0, n));
+      }
+    } catch (e) {
+      if (!this.closed) error = e as Error;
+    }
+    this.#fail(error);
+  }
+  #fail(error?: Error): void {
+    const wasClosed = this.closed;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+    if (!wasClosed || error) this.handlers.onClose?.(this, error);
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+    this.handlers.onClose?.(this);
+  }
+}
+
+export function createDenoRuntime(): Runtime {
+  return {
+    name: "deno",
+    version: Deno.version.deno,
+
+    bindUdp(addr, handlers): Promise<UdpSocket> {
+      const conn = Deno.listenDatagram({ transport: "udp", hostname: addr.host, port: addr.port });
+      let open = true;
+      (async () => {
+        while (open) {
+          try {
+            const [data, from] = await conn.receive();
+            handlers.onMessage(data, addrOf(from));
+          } catch (e) {
+            if (!open) break;
+            handlers.onError?.(e as Error);
+          }
+        }
+      })();
+      return Promise.resolve({
+        local: addrOf(conn.addr),
+        send(data, to) {
+          if (!open) return;
+          conn.send(data, { transport: "udp", hostname: to.host, port: to.port }).catch((e) =>
+            handlers.onError?.(e as Error)
+          );
+        },
+        close() {
+          open = false;
+          conn.close();
+        },
+      });
+    },
+
+    listenTcp(addr, handlers): Promise<TcpListener> {
+      const listener = Deno.listen({ hostname: addr.host, port: addr.port });
+      let open = true;
+      (async () => {
+        while (open) {
+          let conn: Deno.TcpConn;
+          try {
+            conn = await listener.accept();
+          } catch {
+            if (!open) break;
+            continue;
+          }
+          conn.setNoDelay(true);
+          const c = new DenoTcpConnection(conn, handlers);
+          handlers.onOpen?.(c);
+          void c.readLoop();
+        }
+      })();
+      return Promise.resolve({
+        local: addrOf(listener.addr),
+        close() {
+          open = false;
+          listener.close();
+        },
+      });
+    },
+
+    async connectTcp(to, handlers): Promise<TcpConnection> {
+      const conn = await Deno.connect({ hostname: to.host, port: to.port });
+      conn.setNoDelay(true);
+      const c = new DenoTcpConnection(conn, handlers);
+      void c.readLoop();
+      return c;
+    },
+
+    serveHttp(addr, fetch): Promise<HttpServer> {
+      return new Promise((resolve) => {
+        const server = Deno.serve({
+          hostname: addr.host,
+          port: addr.port,
+          onListen(local) {
+            resolve({
+              local: { host: stripBrackets(local.hostname), port: local.port },
+              async stop() {
+                await server.shutdown();
+              },
+            });
+          },
+        }, fetch);
+      });
+    },
+
+    now: () => Date.now(),
+    monotonic: () => performance.now(),
+    setTimer(ms, fn): TimerHandle {
+      return { id: setTimeout(fn, ms) };
+    },
+    clearTimer(handle) {
+      clearTimeout(handle.id as number);
+    },
+
+    onSignal(signal: Signal, handler) {
+      Deno.addSignalListener(signal, handler);
+    },
+    readTextFile: (path) => Deno.readTextFileSync(path),
+    env: (name) => Deno.env.get(name),
+    args: () => Deno.args,
+    rss: () => Deno.memoryUsage().rss,
+    exit(code): never {
+      Deno.exit(code);
+    },
+    writeStdout: (text) => writeAll(Deno.stdout, text),
+    writeStderr: (text) => writeAll(Deno.stderr, text),
+  };
+}
+
+/** writeSync may take part of the bytes; loop until all are written. */
+function writeAll(out: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.byteLength > 0) bytes = bytes.subarray(out.writeSync(bytes));
+}

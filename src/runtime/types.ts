@@ -1,0 +1,97 @@
+/**
+ * The one interface between vipless and the JavaScript runtime it runs on.
+ *
+ * Everything that touches sockets, clocks, timers, signals, files, the environment or
+ * the process lives behind this interface; `bun.ts` and `deno.ts` implement it with
+ * each runtime's native APIs, and no file outside `src/runtime/` names `Bun` or `Deno`.
+ */
+
+export type RuntimeName = "bun" | "deno";
+
+export interface SocketAddress {
+  host: string;
+  port: number;
+}
+
+export interface UdpHandlers {
+  /** A datagram arrived. `data` is only valid during the call when the runtime reuses buffers. */
+  onMessage(data: Uint8Array, from: SocketAddress): void;
+}
+
+export interface UdpSocket {
+  readonly local: SocketAddress;
+  /** Fire-and-forget send; errors are reported to `onError` given at bind time, never thrown. */
+  send(data: Uint8Array, to: SocketAddress): void;
+  close(): void;
+}
+
+export interface TcpHandlers {
+  onData(conn: TcpConnection, data: Uint8Array): void;
+  onClose?(conn: TcpConnection, error?: Error): void;
+}
+
+export interface TcpConnection {
+  readonly local: SocketAddress;
+  readonly remote: SocketAddress;
+  /**
+   * Queues bytes for writing. Bytes the kernel does not take at once are buffered and
+   * flushed when the socket drains; `buffered` tells how many wait (backpressure).
+   */
+  write(data: Uint8Array): void;
+  readonly buffered: number;
+  readonly closed: boolean;
+  close(): void;
+}
+
+export interface TcpListener {
+  readonly local: SocketAddress;
+  close(): void;
+}
+
+export interface HttpServer {
+  readonly local: SocketAddress;
+  /** Stops accepting, lets in-flight requests finish (bounded by the runtime), resolves when closed. */
+  stop(): Promise<void>;
+}
+
+export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+export interface TimerHandle {
+  readonly id: unknown;
+}
+
+export interface Runtime {
+  readonly name: RuntimeName;
+  readonly version: string;
+
+  bindUdp(
+    addr: SocketAddress,
+    handlers: UdpHandlers & { onError?(error: Error): void },
+  ): Promise<UdpSocket>;
+  listenTcp(
+    addr: SocketAddress,
+    handlers: TcpHandlers & { onOpen?(conn: TcpConnection): void },
+  ): Promise<TcpListener>;
+  connectTcp(to: SocketAddress, handlers: TcpHandlers): Promise<TcpConnection>;
+  serveHttp(
+    addr: SocketAddress,
+    fetch: (request: Request) => Response | Promise<Response>,
+  ): Promise<HttpServer>;
+
+  /** Wall-clock milliseconds since the epoch. */
+  now(): number;
+  /** Monotonic milliseconds, for timers and durations. */
+  monotonic(): number;
+  setTimer(ms: number, fn: () => void): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+
+  onSignal(signal: Signal, handler: () => void): void;
+  readTextFile(path: string): string;
+  env(name: string): string | undefined;
+  args(): string[];
+  /** Resident set size in bytes. */
+  rss(): number;
+  exit(code: number): never;
+  writeStdout(text: string): void;
+  writeStderr(text: string): void;
+}
