@@ -1,0 +1,117 @@
+/**
+ * A small Prometheus text-format registry. Counters are incremented on the hot path,
+ * so a series is one number in a Map keyed by its rendered label set; gauges are read
+ * from callbacks at scrape time so that the owner of a fact stays its only writer.
+ */
+
+export type Labels = Record<string, string>;
+
+function renderLabels(labels: Labels | undefined): string {
+  if (!labels) return "";
+  const parts = Object.keys(labels).map((k) => `${k}="${escapeLabel(labels[k]!)}"`);
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function formatNumber(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Infinity) return "+Inf";
+  if (n === -Infinity) return "-Inf";
+  return String(n);
+}
+
+interface Metric {
+  readonly name: string;
+  render(out: string[]): void;
+}
+
+export class Counter implements Metric {
+  readonly #series = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string) {}
+  inc(labels?: Labels, by = 1): void {
+    const key = renderLabels(labels);
+    this.#series.set(key, (this.#series.get(key) ?? 0) + by);
+  }
+  get(labels?: Labels): number {
+    return this.#series.get(renderLabels(labels)) ?? 0;
+  }
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
+    for (const [labels, v] of this.#series) out.push(`${this.name}${labels} ${formatNumber(v)}`);
+  }
+}
+
+/** A gauge whose samples come from a callback at scrape time. */
+export class Gauge implements Metric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly sample: () => Array<[Labels | undefined, number]> | number,
+  ) {}
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`);
+    const s = this.sample();
+    const samples = typeof s === "number" ? [[undefined, s] as [undefined, number]] : s;
+    for (const [labels, v] of samples) {
+      out.push(`${this.name}${renderLabels(labels)} ${formatNumber(v)}`);
+    }
+  }
+}
+
+export class Histogram implements Metric {
+  readonly #series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {}
+  observe(value: number, labels?: Labels): void {
+    const key = renderLabels(labels);
+    let s = this.#series.get(key);
+    if (!s) {
+      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.#series.set(key, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
+    for (const [key, s] of this.#series) {
+      const inner = key ? key.slice(1, -1) + "," : "";
+      this.buckets.forEach((b, i) => {
+        out.push(`${this.name}_bucket{${inner}le="${formatNumber(b)}"} ${s.counts[i]}`);
+      });
+      out.push(`${this.name}_bucket{${inner}le="+Inf"} ${s.count}`);
+      out.push(`${this.name}_sum${key} ${formatNumber(s.sum)}`);
+      out.push(`${this.name}_count${key} ${s.count}`);
+    }
+  }
+}
+
+export class Registry {
+  readonly #metrics: Metric[] = [];
+  add<M extends Metric>(metric: M): M {
+    this.#metrics.push(metric);
+    return metric;
+  }
+  counter(name: string, help: string): Counter {
+    return this.add(new Counter(name, help));
+  }
+  gauge(name: string, help: string, sample: Gauge["sample"]): Gauge {
+    return this.add(new Gauge(name, help, sample));
+  }
+  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
+    return this.add(new Histogram(name, help, buckets));
+  }
+  /** The Prometheus text exposition format, version 0.0.4. */
+  render(): string {
+    const out: string[] = [];
+    for (const m of this.#metrics) m.render(out);
+    return out.join("\n") + "\n";
+  }
+}
