@@ -1,0 +1,117 @@
+// The state machine of one pair: the only writer of "who is active".
+//
+//   active-primary ⇄ active-backup     (the active member went down and the other is up,
+//        ↘      ↗    ↖      ↙          traffic from the non-active member, manual)
+//        out-of-service                 (both down; the first member that answers wins)
+//
+// The active member is sticky: a member coming back up never takes traffic back by
+// itself. The machine only decides; member health lives in `MemberHealth` and the
+// caller passes the facts in.
+
+import { otherRole } from "./types.ts";
+import type { HealthStatus, PairStateName, Role, Switchover, SwitchReason } from "./types.ts";
+
+export const HISTORY_LIMIT = 20;
+
+const stateOf = (role: Role | null): PairStateName =>
+  role === null ? "out-of-service" : role === "primary" ? "active-primary" : "active-backup";
+
+export class PairMachine {
+  private active: Role | null;
+  /** The last member that was active, kept while out of service. */
+  private lastActive: Role;
+  private readonly recent: Switchover[] = [];
+  private count = 0;
+  private since: number;
+
+  /** At start the primary is assumed active until probes say otherwise. */
+  constructor(
+    private uris: Record<Role, string>,
+    now: number,
+  ) {
+    this.active = "primary";
+    this.lastActive = "primary";
+    this.since = now;
+  }
+
+  get state(): PairStateName {
+    return stateOf(this.active);
+  }
+
+  get activeRole(): Role | null {
+    return this.active;
+  }
+
+  get lastActiveRole(): Role {
+    return this.lastActive;
+  }
+
+  /** When the current state began. */
+  get activeSince(): number {
+    return this.since;
+  }
+
+  /** Number of state changes since start (entering and leaving out-of-service included). */
+  get switchoverCount(): number {
+    return this.count;
+  }
+
+  /** The last `HISTORY_LIMIT` state changes, oldest first. */
+  get history(): readonly Switchover[] {
+    return this.recent;
+  }
+
+  /** The members' URIs as written in a reloaded config (same servers, new spelling). */
+  setUris(uris: Record<Role, string>): void {
+    this.uris = uris;
+  }
+
+  /** A member was declared down. `other` is the health of the other member. */
+  onMemberDown(
+    role: Role,
+    other: HealthStatus,
+    reason: SwitchReason,
+    now: number,
+  ): Switchover | null {
+    if (this.active !== role) return null;
+    return this.move(other === "up" ? otherRole(role) : null, reason, now);
+  }
+
+  /** A member came up: only matters when no member is active. */
+  onMemberUp(role: Role, now: number): Switchover | null {
+    if (this.active !== null) return null;
+    return this.move(role, "recovery", now);
+  }
+
+  /** A request other than OPTIONS came from `role`: proof that it is acting as active. */
+  onTrafficFrom(role: Role, now: number): Switchover | null {
+    if (this.active === role) return null;
+    return this.move(role, "traffic-from-backup", now);
+  }
+
+  /** Operator request; the caller has already checked the target's health. */
+  manual(to: Role, now: number): Switchover | null {
+    if (this.active === to) return null;
+    return this.move(to, "manual", now);
+  }
+
+  private move(to: Role | null, reason: SwitchReason, now: number): Switchover | null {
+    if (to === this.active) return null;
+    const from = this.active;
+    const record: Switchover = {
+      at: now,
+      from: from === null ? null : this.uris[from],
+      to: to === null ? null : this.uris[to],
+      fromRole: from,
+      toRole: to,
+      reason,
+    };
+    this.active = to;
+    if (to !== null) this.lastActive = to;
+    this.since = now;
+    this.count++;
+    this.recent.push(record);
+    if (this.recent.length > HISTORY_LIMIT) this.recent.shift();
+    return record;
+  }
+}

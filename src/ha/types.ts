@@ -1,0 +1,105 @@
+// The narrow slices of the configuration that the HA core reads, and the facts it
+// reports. The config module's `Config` satisfies `HaConfig` structurally; we do not
+// import it so that `ha` depends on nothing but itself.
+
+export type Transport = "udp" | "tcp" | "tls";
+
+/** One SIP server of a pair, as the config module parses `sip:10.0.0.11:5060;transport=tcp`. */
+export interface HaMemberSpec {
+  uri: string;
+  scheme: "sip" | "sips";
+  host: string;
+  port: number;
+  transport: Transport;
+}
+
+export interface HaPairSpec {
+  name: string;
+  primary: HaMemberSpec;
+  backup: HaMemberSpec;
+}
+
+/** Probe timing in milliseconds; `up_codes` is the "100-407,409-499,600-699" syntax. */
+export interface HaProbeSpec {
+  interval: number;
+  force_interval: number;
+  timeout: number;
+  failures: number;
+  up_codes: string;
+}
+
+export interface HaConfig {
+  probe: HaProbeSpec;
+  pairs: readonly HaPairSpec[];
+}
+
+export type Role = "primary" | "backup";
+
+export const otherRole = (role: Role): Role => (role === "primary" ? "backup" : "primary");
+
+/** "unknown" until the first probe result (or proof of life) arrives. */
+export type HealthStatus = "unknown" | "up" | "down";
+
+export type PairStateName = "active-primary" | "active-backup" | "out-of-service";
+
+/**
+ * Why the active member changed.
+ * `recovery` is a pair leaving out-of-service because a member answered again.
+ */
+export type SwitchReason =
+  | "probe-timeout"
+  | "traffic-from-backup"
+  | "forward-failure"
+  | "manual"
+  | "recovery";
+
+/** One change of a pair's state. `null` on either side means "no active member". */
+export interface Switchover {
+  at: number;
+  from: string | null;
+  to: string | null;
+  fromRole: Role | null;
+  toRole: Role | null;
+  reason: SwitchReason;
+}
+
+/** Why a probe counted as a miss. */
+export type ProbeMissCause = "timeout" | "transport-error" | "bad-status";
+
+/**
+ * One event per state change, for the glue to log. `member`, `from` and `to` are
+ * member URIs; `at` is the injected clock in milliseconds.
+ */
+export type HaEvent =
+  | {
+    type: "member-up";
+    pair: string;
+    member: string;
+    role: Role;
+    at: number;
+  }
+  | {
+    type: "member-down";
+    pair: string;
+    member: string;
+    role: Role;
+    cause: ProbeMissCause;
+    at: number;
+  }
+  | {
+    type: "switchover";
+    pair: string;
+    from: string | null;
+    to: string;
+    reason: SwitchReason;
+    at: number;
+  }
+  | {
+    type: "pair-out-of-service";
+    pair: string;
+    from: string | null;
+    reason: SwitchReason;
+    at: number;
+  };
+
+export type HaEventListener = (event: HaEvent) => void;
