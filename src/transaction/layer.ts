@@ -1,0 +1,321 @@
+/**
+ * The transaction layer: owns every client and server transaction, matches incoming
+ * messages to them, runs all their timers in one queue, and caps how many live at once.
+ * Pure: time comes in as `now` (ms), effects go out as actions.
+ */
+import type { Action, Transaction } from "./actions.ts";
+import { ClientTransaction } from "./client-transaction.ts";
+import type { OutgoingRequest, OutgoingResponse, RequestFacts, ResponseFacts } from "./facts.ts";
+import type { TimerSlot, TransactionHost } from "./host.ts";
+import { clientKey, hasRfc3261Branch, rfc2543AckKey, rfc2543Key, serverKey } from "./keys.ts";
+import { ServerTransaction } from "./server-transaction.ts";
+import { type TimerHandle, TimerQueue } from "./timer-queue.ts";
+import { DEFAULT_TIMER_SETTINGS, type TimerName, type TimerSettings } from "./timer-values.ts";
+
+export interface TransactionLayerOptions extends Partial<TimerSettings> {
+  /** Live transactions (client + server) above which `canCreate` says no. Default 100000. */
+  readonly maxTransactions?: number;
+}
+
+/** What became of an incoming request. */
+export type RequestResult<D, U = never> =
+  /**
+   * No transaction has it: the TU checks `canCreate()` (503 if not), then calls
+   * `createServer`. For a CANCEL, `cancelTarget` is the INVITE it cancels, if live.
+   */
+  | {
+    readonly kind: "new";
+    readonly cancelTarget: ServerTransaction<D> | undefined;
+    readonly actions: Action<D, U>[];
+  }
+  /** A retransmission (or the ACK of our non-2xx): answered from `actions`, TU not told. */
+  | {
+    readonly kind: "absorbed";
+    readonly tx: ServerTransaction<D>;
+    readonly actions: Action<D, U>[];
+  }
+  /**
+   * An ACK that is the TU's business (it acknowledges a 2xx): forward it statelessly.
+   * `tx` is the Accepted INVITE transaction when the ACK matched one (RFC 6026).
+   */
+  | {
+    readonly kind: "ack";
+    readonly tx: ServerTransaction<D> | undefined;
+    readonly actions: Action<D, U>[];
+  };
+
+/** What became of an incoming response. */
+export type ResponseResult<D, U = never> =
+  /** New for the TU: act on it (forward provisional/2xx, keep the best final, ...). */
+  | {
+    readonly kind: "response";
+    readonly tx: ClientTransaction<D>;
+    readonly actions: Action<D, U>[];
+  }
+  /** A retransmission the transaction handled (e.g. re-sent its ACK); TU not told. */
+  | {
+    readonly kind: "absorbed";
+    readonly tx: ClientTransaction<D>;
+    readonly actions: Action<D, U>[];
+  }
+  /** No client transaction: the TU processes it statelessly (RFC 3261 §16.7). */
+  | { readonly kind: "unmatched"; readonly actions: Action<D, U>[] };
+
+/** A queued timer: one of a transaction's, or one the TU set. */
+type Due<D, U> =
+  | {
+    readonly kind: "tx";
+    readonly tx: Transaction<D>;
+    readonly name: TimerName;
+    readonly slot: TimerSlot;
+  }
+  | { readonly kind: "user"; readonly payload: U };
+
+function checkPositive(name: string, v: number): number {
+  if (!Number.isFinite(v) || v <= 0) {
+    throw new RangeError(`${name} must be a positive number of ms`);
+  }
+  return v;
+}
+
+export class TransactionLayer<D = unknown, U = unknown> implements TransactionHost<D> {
+  readonly settings: TimerSettings;
+  readonly maxTransactions: number;
+  #queue = new TimerQueue<Due<D, U>>();
+  #clients = new Map<string, ClientTransaction<D>>();
+  /** RFC 3261 keys, RFC 2543 keys and RFC 2543 ACK keys; their prefixes never collide. */
+  #servers = new Map<string, ServerTransaction<D>>();
+  #serverCount = 0;
+  #nextId = 1;
+
+  constructor(options: TransactionLayerOptions = {}) {
+    const d = DEFAULT_TIMER_SETTINGS;
+    this.settings = {
+      t1: checkPositive("t1", options.t1 ?? d.t1),
+      t2: checkPositive("t2", options.t2 ?? d.t2),
+      t4: checkPositive("t4", options.t4 ?? d.t4),
+      timerD: checkPositive("timerD", options.timerD ?? d.timerD),
+    };
+    this.maxTransactions = checkPositive("maxTransactions", options.maxTransactions ?? 100_000);
+  }
+
+  /** Live client transactions. */
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  /** Live server transactions. */
+  get serverCount(): number {
+    return this.#serverCount;
+  }
+
+  /** Live transactions of both kinds. */
+  get size(): number {
+    return this.#clients.size + this.#serverCount;
+  }
+
+  /** Pending timers, including the TU's. */
+  get pendingTimers(): number {
+    return this.#queue.size;
+  }
+
+  /**
+   * Admission control: whether `count` more transactions fit under the limit. The TU
+   * asks before accepting a new request (e.g. `canCreate(2)` for a server transaction
+   * and the client transaction it will forward on) and answers 503 when it may not.
+   * Creating is never refused, so a request already accepted can always fail over.
+   */
+  canCreate(count = 1): boolean {
+    return this.size + count <= this.maxTransactions;
+  }
+
+  // ---- client side ----
+
+  /** Starts a client transaction: its first action sends the request. */
+  createClient(
+    request: OutgoingRequest,
+    dest: D,
+    reliable: boolean,
+    now: number,
+  ): { tx: ClientTransaction<D>; actions: Action<D, U>[] } {
+    if (!hasRfc3261Branch(request.branch)) {
+      throw new Error(`client branch must start with z9hG4bK: ${request.branch}`);
+    }
+    const key = clientKey(request.branch, request.method);
+    if (this.#clients.has(key)) throw new Error(`client transaction exists: ${request.branch}`);
+    const tx = new ClientTransaction<D>(this.#nextId++, request, dest, reliable, key, this);
+    this.#clients.set(key, tx);
+    const actions: Action<D, U>[] = [];
+    tx.start(now, actions);
+    return { tx, actions };
+  }
+
+  /** Matches a response to its client transaction (§17.1.3) and runs the state machine. */
+  receiveResponse(response: ResponseFacts, bytes: Uint8Array, now: number): ResponseResult<D, U> {
+    const actions: Action<D, U>[] = [];
+    const tx = this.#clients.get(clientKey(response.branch, response.cseqMethod));
+    if (tx === undefined) return { kind: "unmatched", actions };
+    const verdict = tx.onResponse(response, bytes, now, actions);
+    return { kind: verdict === "deliver" ? "response" : "absorbed", tx, actions };
+  }
+
+  /** The live client transaction for a branch and method (e.g. the INVITE to CANCEL). */
+  findClient(branch: string, method: string): ClientTransaction<D> | undefined {
+    return this.#clients.get(clientKey(branch, method));
+  }
+
+  // ---- server side ----
+
+  /** Matches a request to a server transaction (§17.2.3); retransmissions are absorbed. */
+  receiveRequest(request: RequestFacts, now: number): RequestResult<D, U> {
+    const actions: Action<D, U>[] = [];
+    if (request.method === "ACK") {
+      const tx = this.#findAckTarget(request);
+      if (tx === undefined) return { kind: "ack", tx, actions };
+      const verdict = tx.onAck(now, actions);
+      return verdict === "deliver"
+        ? { kind: "ack", tx, actions }
+        : { kind: "absorbed", tx, actions };
+    }
+    const tx = this.#servers.get(this.#serverKey(request));
+    if (tx !== undefined) {
+      tx.onRetransmission(actions);
+      return { kind: "absorbed", tx, actions };
+    }
+    const cancelTarget = request.method === "CANCEL" ? this.findCancelTarget(request) : undefined;
+    return { kind: "new", cancelTarget, actions };
+  }
+
+  /**
+   * Creates the server transaction for a request `receiveRequest` called "new".
+   * Responses will be sent to `dest`. The TU should send 100 Trying for an INVITE
+   * right away (§17.2.1), through `respond`.
+   */
+  createServer(request: RequestFacts, dest: D, reliable: boolean): ServerTransaction<D> {
+    if (request.method === "ACK") throw new Error("an ACK never creates a server transaction");
+    const key = this.#serverKey(request);
+    if (this.#servers.has(key)) {
+      throw new Error("server transaction exists; use receiveRequest first");
+    }
+    const tx = new ServerTransaction<D>(
+      this.#nextId++,
+      request.method,
+      request.branch,
+      dest,
+      reliable,
+      this,
+    );
+    this.#file(tx, key);
+    if (request.method === "INVITE" && !hasRfc3261Branch(request.branch)) {
+      this.#file(tx, rfc2543AckKey(request));
+    }
+    this.#serverCount++;
+    return tx;
+  }
+
+  /** Sends a TU response through its server transaction; empty if the state discards it. */
+  respond(tx: ServerTransaction<D>, response: OutgoingResponse, now: number): Action<D, U>[] {
+    const actions: Action<D, U>[] = [];
+    tx.respond(response, now, actions);
+    return actions;
+  }
+
+  /** The live INVITE server transaction a CANCEL cancels (§9.2), if any. */
+  findCancelTarget(cancel: RequestFacts): ServerTransaction<D> | undefined {
+    const key = hasRfc3261Branch(cancel.branch)
+      ? serverKey(cancel, "INVITE")
+      : rfc2543Key(cancel, "INVITE");
+    return this.#servers.get(key);
+  }
+
+  // ---- both ----
+
+  /** The glue could not send an action of `tx` (ICMP error, connection refused, ...). */
+  transportError(tx: Transaction<D>): Action<D, U>[] {
+    const actions: Action<D, U>[] = [];
+    tx.onTransportError(actions);
+    return actions;
+  }
+
+  // ---- timers ----
+
+  /** When the glue must call `tick` next; undefined when nothing is pending. */
+  nextDeadline(): number | undefined {
+    return this.#queue.nextDeadline();
+  }
+
+  /** Fires every timer due at `now`, earliest first, and returns what they caused. */
+  tick(now: number): Action<D, U>[] {
+    const actions: Action<D, U>[] = [];
+    // Terminates: every re-armed timer is due strictly after `now` (all delays are > 0).
+    for (let due = this.#queue.popDue(now); due !== undefined; due = this.#queue.popDue(now)) {
+      if (due.kind === "user") {
+        actions.push({ kind: "user-timer", payload: due.payload });
+        continue;
+      }
+      due.tx.timerHandles[due.slot] = undefined;
+      due.tx.onTimer(due.name, now, actions);
+    }
+    return actions;
+  }
+
+  /** A TU timer in the same queue (failover timeout, Timer C, ...): `tick` reports it. */
+  setTimer(deadline: number, payload: U): TimerHandle {
+    return this.#queue.schedule(deadline, { kind: "user", payload });
+  }
+
+  /** Cancels a TU timer; false if it already fired. */
+  clearTimer(handle: TimerHandle): boolean {
+    return this.#queue.cancel(handle);
+  }
+
+  // ---- TransactionHost, used by the state machines ----
+
+  /** @internal */
+  arm(tx: Transaction<D>, slot: TimerSlot, name: TimerName, delay: number, now: number): void {
+    this.disarm(tx, slot);
+    tx.timerHandles[slot] = this.#queue.schedule(now + delay, { kind: "tx", tx, name, slot });
+  }
+
+  /** @internal */
+  disarm(tx: Transaction<D>, slot: TimerSlot): void {
+    const h = tx.timerHandles[slot];
+    if (h !== undefined) {
+      this.#queue.cancel(h);
+      tx.timerHandles[slot] = undefined;
+    }
+  }
+
+  /** @internal */
+  finish(tx: Transaction<D>, out: Action<D, unknown>[]): void {
+    this.disarm(tx, "retransmit");
+    this.disarm(tx, "state");
+    if (tx.role === "client") {
+      if (this.#clients.get(tx.key) === tx) this.#clients.delete(tx.key);
+    } else {
+      for (const key of tx.keys) if (this.#servers.get(key) === tx) this.#servers.delete(key);
+      this.#serverCount--;
+    }
+    out.push({ kind: "terminated", tx });
+  }
+
+  #serverKey(request: RequestFacts): string {
+    return hasRfc3261Branch(request.branch) ? serverKey(request) : rfc2543Key(request);
+  }
+
+  #findAckTarget(ack: RequestFacts): ServerTransaction<D> | undefined {
+    if (hasRfc3261Branch(ack.branch)) return this.#servers.get(serverKey(ack));
+    const tx = this.#servers.get(rfc2543AckKey(ack));
+    // RFC 2543: the ACK's To tag is the one our final response carried. When the TU did
+    // not say which tag it sent, the other five fields have to do.
+    if (tx === undefined || (tx.finalToTag !== undefined && tx.finalToTag !== ack.toTag)) {
+      return undefined;
+    }
+    return tx;
+  }
+
+  #file(tx: ServerTransaction<D>, key: string): void {
+    this.#servers.set(key, tx);
+    tx.keys.push(key);
+  }
+}

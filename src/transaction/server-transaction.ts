@@ -1,0 +1,185 @@
+/**
+ * Server transactions: RFC 3261 §17.2 as amended by RFC 6026.
+ *
+ * INVITE:     Proceeding -> Completed (300-699; G, H) -> Confirmed (ACK; I) -> Terminated
+ *                        \-> Accepted (2xx; L) -> Terminated
+ * non-INVITE: Trying -> Proceeding -> Completed (J) -> Terminated
+ */
+import type { Action } from "./actions.ts";
+import type { OutgoingResponse } from "./facts.ts";
+import type { TimerSlot, TransactionHost } from "./host.ts";
+import type { TimerHandle } from "./timer-queue.ts";
+import { timerDuration, type TimerName } from "./timer-values.ts";
+
+export type ServerState =
+  | "trying"
+  | "proceeding"
+  | "completed"
+  | "confirmed"
+  | "accepted"
+  | "terminated";
+
+/** What became of an ACK that matched an INVITE server transaction. */
+export type AckVerdict =
+  /** The ACK of our non-2xx final: hop-by-hop, it ends here. */
+  | "absorb"
+  /** RFC 6026: an ACK in Accepted acknowledges a 2xx and belongs to the TU (forward it). */
+  | "deliver";
+
+type Out<D> = Action<D, unknown>[];
+
+export class ServerTransaction<D> {
+  readonly role = "server";
+  readonly isInvite: boolean;
+  /** Status of the last response sent; 0 before any. */
+  lastStatus = 0;
+  /** To tag of the final response sent; used to match RFC 2543 ACKs. */
+  finalToTag: string | undefined;
+  /** @internal handles in the layer's timer queue */
+  readonly timerHandles: Record<TimerSlot, TimerHandle | undefined> = {
+    retransmit: undefined,
+    state: undefined,
+  };
+  /** @internal matching keys this transaction is filed under */
+  readonly keys: string[] = [];
+  #state: ServerState;
+  #interval = 0;
+  #lastResponse: Uint8Array | undefined;
+  readonly #host: TransactionHost<D>;
+
+  constructor(
+    /** Unique per layer; handy as a log and map key. */
+    readonly id: number,
+    readonly method: string,
+    readonly branch: string,
+    /** Where responses go; opaque, chosen by the caller (RFC 3261 §18.2.2). */
+    readonly dest: D,
+    /** Reliable transports (TCP, TLS) get no retransmissions. */
+    readonly reliable: boolean,
+    host: TransactionHost<D>,
+  ) {
+    this.#host = host;
+    this.isInvite = method === "INVITE";
+    this.#state = this.isInvite ? "proceeding" : "trying";
+  }
+
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  /** The response that a retransmitted request is answered with, if any. */
+  get lastResponse(): Uint8Array | undefined {
+    return this.#lastResponse;
+  }
+
+  /** @internal A retransmission of the request arrived: answer it, never tell the TU. */
+  onRetransmission(out: Out<D>): void {
+    const st = this.#state;
+    // Confirmed and Accepted absorb silently: in Accepted the 2xx retransmissions of the
+    // UAS, passed through by the TU, are what answers the UAC (RFC 6026).
+    if (st === "proceeding" || st === "completed") {
+      if (this.#lastResponse !== undefined) this.#send(this.#lastResponse, out);
+    }
+  }
+
+  /** @internal An ACK matched this INVITE transaction. */
+  onAck(now: number, out: Out<D>): AckVerdict {
+    if (this.#state === "accepted") return "deliver";
+    if (this.#state === "completed") {
+      this.#host.disarm(this, "retransmit");
+      this.#host.disarm(this, "state");
+      this.#state = "confirmed";
+      this.#enterOrFinish("I", now, out);
+    }
+    return "absorb";
+  }
+
+  /** @internal The TU sends a response. Returns false when the state discards it. */
+  respond(r: OutgoingResponse, now: number, out: Out<D>): boolean {
+    const st = this.#state;
+    const isFinal = r.status >= 200;
+    const is2xx = isFinal && r.status < 300;
+    if (st === "accepted") {
+      // RFC 6026: the TU's 2xx retransmissions pass through; nothing else does.
+      if (!this.isInvite || !is2xx) return false;
+      this.#record(r);
+      this.#send(r.bytes, out);
+      return true;
+    }
+    if (st !== "trying" && st !== "proceeding") return false;
+    this.#record(r);
+    this.#send(r.bytes, out);
+    if (!isFinal) {
+      this.#state = "proceeding";
+      return true;
+    }
+    if (r.toTag !== undefined) this.finalToTag = r.toTag;
+    const s = this.#host.settings;
+    if (!this.isInvite) {
+      this.#state = "completed";
+      this.#enterOrFinish("J", now, out);
+    } else if (is2xx) {
+      this.#state = "accepted";
+      this.#host.arm(this, "state", "L", timerDuration("L", this.reliable, s), now);
+    } else {
+      this.#state = "completed";
+      this.#interval = timerDuration("G", this.reliable, s);
+      if (this.#interval > 0) this.#host.arm(this, "retransmit", "G", this.#interval, now);
+      this.#host.arm(this, "state", "H", timerDuration("H", this.reliable, s), now);
+    }
+    return true;
+  }
+
+  /** @internal */
+  onTimer(name: TimerName, now: number, out: Out<D>): void {
+    switch (name) {
+      case "G":
+        if (this.#state !== "completed") return;
+        this.#send(this.#lastResponse!, out);
+        this.#interval = Math.min(2 * this.#interval, this.#host.settings.t2);
+        this.#host.arm(this, "retransmit", "G", this.#interval, now);
+        return;
+      case "H":
+        out.push({ kind: "timeout", tx: this, timer: "H" });
+        this.#terminate(out);
+        return;
+      case "I":
+      case "J":
+      case "L":
+        this.#terminate(out);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** @internal A send of this transaction failed. */
+  onTransportError(out: Out<D>): void {
+    const st = this.#state;
+    if (st === "terminated" || st === "confirmed") return;
+    out.push({ kind: "transport-error", tx: this });
+    // RFC 6026: Accepted stays, so INVITE retransmissions are still absorbed.
+    if (st !== "accepted") this.#terminate(out);
+  }
+
+  #record(r: OutgoingResponse): void {
+    this.lastStatus = r.status;
+    this.#lastResponse = r.bytes;
+  }
+
+  /** Enters the absorbing state guarded by `name`, or leaves at once when it lasts 0 ms. */
+  #enterOrFinish(name: TimerName, now: number, out: Out<D>): void {
+    const d = timerDuration(name, this.reliable, this.#host.settings);
+    if (d > 0) this.#host.arm(this, "state", name, d, now);
+    else this.#terminate(out);
+  }
+
+  #terminate(out: Out<D>): void {
+    this.#state = "terminated";
+    this.#host.finish(this, out);
+  }
+
+  #send(bytes: Uint8Array, out: Out<D>): void {
+    out.push({ kind: "send", tx: this, bytes, dest: this.dest });
+  }
+}
