@@ -1,0 +1,144 @@
+// Test support for the HA core: a seeded random, a config builder and a small
+// simulation that plays the glue (fake clock, members that answer or stay silent).
+
+import { HaState } from "../../src/ha/ha-state.ts";
+import type { ProbeRequest } from "../../src/ha/prober.ts";
+import type { HaConfig, HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
+
+export const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
+
+/** mulberry32: small, fast, deterministic. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function member(host: string, port = 5060, transport: "udp" | "tcp" = "udp"): HaMemberSpec {
+  const h = host.includes(":") ? `[${host}]` : host;
+  return {
+    uri: `sip:${h}:${port}${transport === "udp" ? "" : `;transport=${transport}`}`,
+    scheme: "sip",
+    host,
+    port,
+    transport,
+  };
+}
+
+export const SITE_A: HaPairSpec = {
+  name: "site-a",
+  primary: member("10.0.0.11"),
+  backup: member("10.0.0.12"),
+};
+
+export const SITE_B: HaPairSpec = {
+  name: "site-b",
+  primary: member("10.1.0.11", 5060, "tcp"),
+  backup: member("10.1.0.12", 5060, "tcp"),
+};
+
+export function config(overrides: Partial<HaConfig["probe"]> = {}, pairs = [SITE_A]): HaConfig {
+  return {
+    probe: {
+      interval: 1000,
+      force_interval: 500,
+      timeout: 500,
+      failures: 2,
+      up_codes: "100-407,409-499,600-699",
+      ...overrides,
+    },
+    pairs,
+  };
+}
+
+/** What a member does with a probe sent at `now`. */
+export type Reply = { status: number; delay: number } | "silent" | "error";
+export type Behaviour = (now: number) => Reply;
+
+export const answers = (status = 200, delay = 20): Behaviour => () => ({ status, delay });
+export const silent: Behaviour = () => "silent";
+
+export interface SentProbe {
+  at: number;
+  uri: string;
+  pair: string;
+}
+
+/** Plays the glue: sends due probes, delivers replies, advances a fake clock. */
+export class Sim {
+  now: number;
+  readonly ha: HaState;
+  readonly events: HaEvent[] = [];
+  readonly sent: SentProbe[] = [];
+  private readonly behaviours = new Map<string, Behaviour>();
+  private pending: Array<{ at: number; id: number; reply: { status: number } | "error" }> = [];
+
+  constructor(cfg: HaConfig = config(), seed = 1, start = T0) {
+    this.now = start;
+    this.ha = new HaState(cfg, {
+      now: start,
+      random: seededRandom(seed),
+      onEvent: (e) => this.events.push(e),
+    });
+    for (const pair of cfg.pairs) {
+      this.behaviours.set(pair.primary.uri, answers());
+      this.behaviours.set(pair.backup.uri, answers());
+    }
+  }
+
+  set(uri: string, behaviour: Behaviour): void {
+    this.behaviours.set(uri, behaviour);
+  }
+
+  /** Runs the glue loop up to and including time `until`. */
+  runUntil(until: number): void {
+    for (let step = 0; step < 100_000; step++) {
+      const nextReply = this.pending.reduce((t, p) => Math.min(t, p.at), Infinity);
+      const next = Math.min(this.ha.prober.nextDeadline(), nextReply);
+      if (next > until) break;
+      this.now = Math.max(this.now, next);
+      this.deliver();
+      for (const request of this.ha.prober.due(this.now)) this.send(request);
+    }
+    this.now = Math.max(this.now, until);
+  }
+
+  runFor(ms: number): void {
+    this.runUntil(this.now + ms);
+  }
+
+  eventsOf(type: HaEvent["type"]): HaEvent[] {
+    return this.events.filter((e) => e.type === type);
+  }
+
+  sentTo(uri: string, from = -Infinity, to = Infinity): number[] {
+    return this.sent.filter((s) => s.uri === uri && s.at >= from && s.at <= to).map((s) => s.at);
+  }
+
+  private deliver(): void {
+    const ready = this.pending.filter((p) => p.at <= this.now).sort((a, b) => a.at - b.at);
+    this.pending = this.pending.filter((p) => p.at > this.now);
+    for (const p of ready) {
+      if (p.reply === "error") this.ha.prober.onTransportError(p.id, this.now);
+      else this.ha.prober.onAnswer(p.id, p.reply.status, this.now);
+    }
+  }
+
+  private send(request: ProbeRequest): void {
+    this.sent.push({ at: this.now, uri: request.member.uri, pair: request.pair });
+    const reply = (this.behaviours.get(request.member.uri) ?? silent)(this.now);
+    if (reply === "silent") return;
+    if (reply === "error") this.pending.push({ at: this.now, id: request.id, reply: "error" });
+    else this.pending.push({ at: this.now + reply.delay, id: request.id, reply });
+  }
+}
+
+/** Differences between consecutive times. */
+export function gaps(times: number[]): number[] {
+  return times.slice(1).map((t, i) => t - times[i]);
+}
