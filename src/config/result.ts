@@ -1,0 +1,10 @@
+/** Outcome of parsing one config value: the value, or a message for the operator. */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+export function ok<T>(value: T): Parsed<T> {
+  return { ok: true, value };
+}
+
+export function fail<T = never>(message: string): Parsed<T> {
+  return { ok: false, message };
+}
