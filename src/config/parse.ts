@@ -52,13 +52,15 @@ export function parseConfig(text: string, file: string): ConfigResult {
     return { ok: false, errors: dedupe(errors).sort(byPosition) };
   }
 
+  // Plain messages: the caller prefixes "FILE: warning: ". Schema warnings start with
+  // the key path; YAML's own warnings get their position spelled out.
   const warnings = [
-    ...doc.warnings.map((w) => at(w.pos[0], yamlMessage(w.message))),
-    ...configWarnings(result.data).map((w) => {
-      const { line, col } = positionOf(doc, lineCounter, w.path);
-      return { file, line, col, message: w.message };
+    ...doc.warnings.map((w) => {
+      const { line, col } = lineCounter.linePos(w.pos[0]);
+      return `line ${line}, column ${col}: ${yamlMessage(w.message)}`;
     }),
-  ].sort(byPosition).map((w) => `${w.file}:${w.line}:${w.col}: warning: ${w.message}`);
+    ...configWarnings(result.data),
+  ];
   return { ok: true, config: result.data, warnings };
 
   function issueErrors(issue: z.core.$ZodIssue): ConfigError[] {
