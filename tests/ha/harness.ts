@@ -98,8 +98,7 @@ export class Sim {
   /** Runs the glue loop up to and including time `until`. */
   runUntil(until: number): void {
     for (let step = 0; step < 100_000; step++) {
-      const nextReply = this.pending.reduce((t, p) => Math.min(t, p.at), Infinity);
-      const next = Math.min(this.ha.prober.nextDeadline(), nextReply);
+      const next = this.nextWake();
       if (next > until) break;
       this.now = Math.max(this.now, next);
       this.deliver();
@@ -110,6 +109,23 @@ export class Sim {
 
   runFor(ms: number): void {
     this.runUntil(this.now + ms);
+  }
+
+  /** Runs until an event matches (returned) or `limitMs` of simulated time passes. */
+  runUntilEvent(match: (e: HaEvent) => boolean, limitMs = 60_000): HaEvent | undefined {
+    const seen = this.events.length;
+    const end = this.now + limitMs;
+    for (let step = 0; step < 100_000 && this.now < end; step++) {
+      const found = this.events.slice(seen).find(match);
+      if (found) return found;
+      this.runUntil(Math.min(end, this.nextWake()));
+    }
+    return this.events.slice(seen).find(match);
+  }
+
+  private nextWake(): number {
+    const nextReply = this.pending.reduce((t, p) => Math.min(t, p.at), Infinity);
+    return Math.min(this.ha.prober.nextDeadline(), nextReply);
   }
 
   eventsOf(type: HaEvent["type"]): HaEvent[] {
