@@ -103,6 +103,15 @@ describe("both members down", () => {
     const from = sim.now;
     sim.runFor(10_000);
     for (const uri of [P, B]) {
+      // The fast cadence starts at once, not after the normal interval.
+      const before = sim.sentTo(uri, -Infinity, oos.at - 1).at(-1)!;
+      const next = sim.sentTo(uri, oos.at)[0];
+      assert.ok(
+        next <= Math.max(before + 550, oos.at),
+        `${uri}: next probe ${next - before} ms later`,
+      );
+    }
+    for (const uri of [P, B]) {
       const times = sim.sentTo(uri, from + 1000);
       assert.ok(times.length >= 16, `${uri}: ${times.length} probes in ~9 s`);
       for (const g of gaps(times)) assert.ok(g >= 450 && g <= 550, `${uri}: gap ${g}`);
