@@ -104,8 +104,8 @@ describe("both members down", () => {
     sim.runFor(10_000);
     for (const uri of [P, B]) {
       // The fast cadence starts at once, not after the normal interval.
-      const before = sim.sentTo(uri, -Infinity, oos.at - 1).at(-1)!;
-      const next = sim.sentTo(uri, oos.at)[0];
+      const before: number = sim.sentTo(uri, -Infinity, oos.at - 1).at(-1)!;
+      const next: number = sim.sentTo(uri, oos.at)[0];
       assert.ok(
         next <= Math.max(before + 550, oos.at),
         `${uri}: next probe ${next - before} ms later`,
