@@ -1,0 +1,228 @@
+// Header name identification without allocating: each header line gets a small
+// integer id (0 = not a header this layer knows), computed by comparing characters
+// case-insensitively against a table bucketed by name length.
+
+/** Canonical (lowercase) names of the headers this layer knows; id = index + 1. */
+const KNOWN = [
+  "via",
+  "from",
+  "to",
+  "call-id",
+  "cseq",
+  "max-forwards",
+  "content-length",
+  "route",
+  "record-route",
+  "contact",
+  "proxy-require",
+  "x-genesys-route",
+  "content-type",
+  "require",
+  "supported",
+  "unsupported",
+  "subject",
+  "content-encoding",
+  "event",
+  "allow-events",
+  "refer-to",
+  "referred-by",
+  "session-expires",
+  "identity",
+  "accept-contact",
+  "reject-contact",
+  "request-disposition",
+  "www-authenticate",
+  "authorization",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "expires",
+  "allow",
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "content-language",
+  "alert-info",
+  "call-info",
+  "error-info",
+  "in-reply-to",
+  "warning",
+  "path",
+  "service-route",
+  "user-agent",
+  "server",
+  "date",
+  "retry-after",
+  "timestamp",
+  "mime-version",
+  "min-expires",
+  "organization",
+  "priority",
+  "reply-to",
+  "content-disposition",
+  "security-client",
+  "security-server",
+  "security-verify",
+  "p-asserted-identity",
+  "p-preferred-identity",
+  "privacy",
+  "reason",
+] as const;
+
+export type KnownHeader = (typeof KNOWN)[number];
+
+export const H_VIA = 1;
+export const H_FROM = 2;
+export const H_TO = 3;
+export const H_CALL_ID = 4;
+export const H_CSEQ = 5;
+export const H_MAX_FORWARDS = 6;
+export const H_CONTENT_LENGTH = 7;
+export const H_ROUTE = 8;
+export const H_RECORD_ROUTE = 9;
+export const H_CONTACT = 10;
+export const H_PROXY_REQUIRE = 11;
+export const H_X_GENESYS_ROUTE = 12;
+
+/** Compact forms (RFC 3261 §7.3.3 and later RFCs) -> canonical name. */
+const COMPACT: Record<string, KnownHeader> = {
+  i: "call-id",
+  m: "contact",
+  e: "content-encoding",
+  l: "content-length",
+  c: "content-type",
+  f: "from",
+  s: "subject",
+  k: "supported",
+  t: "to",
+  v: "via",
+  o: "event",
+  u: "allow-events",
+  r: "refer-to",
+  b: "referred-by",
+  x: "session-expires",
+  y: "identity",
+  a: "accept-contact",
+  j: "reject-contact",
+  d: "request-disposition",
+};
+
+/** Headers whose grammar is a comma-separated list (split by headerValues). */
+const LIST_HEADERS = new Set<string>([
+  "via",
+  "route",
+  "record-route",
+  "contact",
+  "proxy-require",
+  "require",
+  "supported",
+  "unsupported",
+  "allow",
+  "allow-events",
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "content-encoding",
+  "content-language",
+  "alert-info",
+  "call-info",
+  "error-info",
+  "in-reply-to",
+  "warning",
+  "path",
+  "service-route",
+  "accept-contact",
+  "reject-contact",
+  "request-disposition",
+  "security-client",
+  "security-server",
+  "security-verify",
+  "p-asserted-identity",
+  "p-preferred-identity",
+  "privacy",
+  "reason",
+]);
+
+/** Headers that must appear at most once (RFC 3261 §7.3.1: not list-shaped). */
+export const SINGLE_VALUE_IDS: readonly number[] = [
+  H_FROM,
+  H_TO,
+  H_CALL_ID,
+  H_CSEQ,
+  H_MAX_FORWARDS,
+  H_CONTENT_LENGTH,
+];
+
+const byLength: { name: string; id: number }[][] = [];
+KNOWN.forEach((name, i) => {
+  (byLength[name.length] ??= []).push({ name, id: i + 1 });
+});
+const compactIds: number[] = new Array(128).fill(0);
+for (const [c, name] of Object.entries(COMPACT)) {
+  compactIds[c.charCodeAt(0)] = KNOWN.indexOf(name) + 1;
+}
+
+/**
+ * Id of the header whose name occupies s[a, b), or 0. The name must already be a
+ * token: OR-ing 0x20 folds ASCII upper case and leaves token punctuation unmatched.
+ */
+export function identify(s: string, a: number, b: number): number {
+  const n = b - a;
+  if (n === 1) {
+    const c = s.charCodeAt(a) | 0x20;
+    return c < 128 ? compactIds[c] : 0;
+  }
+  const bucket = byLength[n];
+  if (bucket === undefined) return 0;
+  const first = s.charCodeAt(a) | 0x20;
+  outer: for (let k = 0; k < bucket.length; k++) {
+    const cand = bucket[k].name;
+    if (cand.charCodeAt(0) !== first) continue;
+    for (let i = 1; i < n; i++) {
+      if ((s.charCodeAt(a + i) | 0x20) !== cand.charCodeAt(i)) continue outer;
+    }
+    return bucket[k].id;
+  }
+  return 0;
+}
+
+/** Canonical lowercase name for a caller-supplied header name (compact forms expanded). */
+export function canonicalName(name: string): string {
+  const lower = name.trim().toLowerCase();
+  return lower.length === 1 ? (COMPACT[lower] ?? lower) : lower;
+}
+
+/** Id for a caller-supplied name (0 if unknown). */
+export function idOfName(name: string): number {
+  const c = canonicalName(name);
+  return identify(c, 0, c.length);
+}
+
+/** Canonical name of a known id. */
+export function nameOfId(id: number): string {
+  return KNOWN[id - 1];
+}
+
+/** Whether headerValues should split the header on top-level commas. */
+export function isListHeader(canonical: string): boolean {
+  return LIST_HEADERS.has(canonical);
+}
+
+/** Token characters (RFC 3261 §25.1) as a lookup table. */
+export const TOKEN: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0x30; c <= 0x39; c++) t[c] = 1;
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = 1;
+  for (let c = 0x61; c <= 0x7a; c++) t[c] = 1;
+  for (const ch of "-.!%*_+`'~") t[ch.charCodeAt(0)] = 1;
+  return t;
+})();
+
+/** True when s[a, b) is a non-empty token. */
+export function isToken(s: string, a: number, b: number): boolean {
+  if (b <= a) return false;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 255 || TOKEN[c] === 0) return false;
+  }
+  return true;
+}

@@ -1,0 +1,196 @@
+// The scanner: start line plus an index of header lines over the original bytes.
+
+import { SipParseError } from "./errors.ts";
+import { H_CONTENT_LENGTH, identify, isToken } from "./header-names.ts";
+import { F_VALUE, F_VALUE_END, SipMessage, STRIDE } from "./message.ts";
+import { byteString } from "./text.ts";
+import { uriScheme } from "./uri.ts";
+
+/** Limits applied while parsing. */
+export interface ParseOptions {
+  /** Largest message accepted (start line to end of body); above it: 513. Default 65535. */
+  maxBytes?: number;
+  /** Most header lines accepted; above it: 513. Default 256. */
+  maxHeaders?: number;
+  /**
+   * True for a message framed from a stream (its bytes are exactly one message and
+   * Content-Length is mandatory). False (default) for a datagram: without
+   * Content-Length the body runs to the end, and octets past it are ignored.
+   */
+  stream?: boolean;
+}
+
+/** Request-URI schemes a proxy can route. */
+const ROUTABLE_SCHEMES = new Set(["sip", "sips", "tel"]);
+
+/**
+ * Parses one SIP message. Throws only SipParseError: for a request its `status` is the
+ * answer to send (400, 416, 505, 513) and `partial` holds the indexed message when the
+ * headers could be indexed; for a response `drop` is true.
+ */
+export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMessage {
+  const s = byteString(bytes);
+  const n = s.length;
+  let p = 0;
+  while (p + 1 < n && s.charCodeAt(p) === 0x0d && s.charCodeAt(p + 1) === 0x0a) p += 2;
+  const lineEnd = s.indexOf("\r\n", p);
+  const isResponse = s.startsWith("SIP/", p);
+  if (lineEnd < 0) throw new SipParseError("no CRLF after the start line", 400, true);
+
+  // Start line. Problems found here are thrown after indexing the headers, so the
+  // error can carry the message a proxy needs to answer it.
+  let deferred: SipParseError | null = null;
+  let method = "", status = 0;
+  let uriStart = 0, uriEnd = 0, reasonStart = 0, reasonEnd = 0;
+  if (isResponse) {
+    const sp = s.indexOf(" ", p);
+    if (sp < 0 || sp > lineEnd || s.slice(p, sp) !== "SIP/2.0") {
+      throw new SipParseError("bad SIP version in status line", 400, true);
+    }
+    const code = s.slice(sp + 1, sp + 4);
+    const after = sp + 4;
+    if (
+      !/^[1-6][0-9][0-9]$/.test(code) || (after < lineEnd && s.charCodeAt(after) !== 0x20)
+    ) {
+      throw new SipParseError("bad status code", 400, true);
+    }
+    status = Number(code);
+    reasonStart = Math.min(after + 1, lineEnd);
+    reasonEnd = lineEnd;
+  } else {
+    // Method SP Request-URI SP SIP-Version; runs of spaces are tolerated (RFC 4475
+    // §3.1.2.9/10 allow it), any other whitespace or a fourth element is not.
+    const sp1 = s.indexOf(" ", p);
+    if (sp1 < 0 || sp1 > lineEnd || !isToken(s, p, sp1)) {
+      throw new SipParseError("malformed Request-Line", 400, true);
+    }
+    method = s.slice(p, sp1);
+    uriStart = skipSpaces(s, sp1, lineEnd);
+    uriEnd = s.indexOf(" ", uriStart);
+    if (uriEnd < 0 || uriEnd > lineEnd) uriEnd = lineEnd;
+    const vStart = skipSpaces(s, uriEnd, lineEnd);
+    let vEnd = lineEnd;
+    while (vEnd > vStart && s.charCodeAt(vEnd - 1) === 0x20) vEnd--;
+    const version = s.slice(vStart, vEnd);
+    if (version.toUpperCase() !== "SIP/2.0") {
+      deferred = /^SIP\/[0-9]+\.[0-9]+$/i.test(version)
+        ? new SipParseError(`unsupported SIP version ${version}`, 505)
+        : new SipParseError("malformed Request-Line", 400);
+    } else if (uriStart === uriEnd || !cleanUri(s, uriStart, uriEnd)) {
+      deferred = new SipParseError("malformed Request-URI", 400);
+    } else {
+      const scheme = uriScheme(s.slice(uriStart, uriEnd));
+      if (scheme === null) deferred = new SipParseError("Request-URI without scheme", 400);
+      else if (!ROUTABLE_SCHEMES.has(scheme)) {
+        deferred = new SipParseError(`unsupported URI scheme ${scheme}`, 416);
+      }
+    }
+  }
+
+  // Header lines.
+  const maxHeaders = options?.maxHeaders ?? 256;
+  const index: number[] = [];
+  let pos = lineEnd + 2;
+  const headersStart = pos;
+  let headersEnd = -1;
+  while (pos < n) {
+    if (s.charCodeAt(pos) === 0x0d && s.charCodeAt(pos + 1) === 0x0a) {
+      headersEnd = pos;
+      break;
+    }
+    const eol0 = s.indexOf("\r\n", pos);
+    if (eol0 < 0) break;
+    const colon = s.indexOf(":", pos);
+    if (colon < 0 || colon > eol0) throw fail("header line without colon", isResponse);
+    let nameEnd = colon;
+    while (nameEnd > pos && isWsp(s.charCodeAt(nameEnd - 1))) nameEnd--;
+    if (!isToken(s, pos, nameEnd)) throw fail("bad header name", isResponse);
+    let eol = eol0;
+    while (isWsp(s.charCodeAt(eol + 2))) {
+      eol = s.indexOf("\r\n", eol + 2);
+      if (eol < 0) throw fail("unterminated folded header", isResponse);
+    }
+    let vs = colon + 1;
+    while (vs < eol && isLwsChar(s.charCodeAt(vs))) vs++;
+    let ve = eol;
+    while (ve > vs && isLwsChar(s.charCodeAt(ve - 1))) ve--;
+    index.push(identify(s, pos, nameEnd), pos, nameEnd, vs, ve, eol + 2);
+    if (index.length > maxHeaders * STRIDE) {
+      throw fail("too many header lines", isResponse, 513);
+    }
+    pos = eol + 2;
+  }
+  if (headersEnd < 0) throw fail("no empty line after the headers", isResponse);
+
+  const bodyStart = headersEnd + 2;
+  const msg = new SipMessage(
+    bytes,
+    s,
+    p,
+    !isResponse,
+    method,
+    uriStart,
+    uriEnd,
+    status,
+    reasonStart,
+    reasonEnd,
+    headersStart,
+    headersEnd,
+    index,
+    bodyStart,
+    n,
+  );
+  const withPartial = (e: SipParseError): SipParseError => {
+    e.partial = msg;
+    return e;
+  };
+  if (deferred !== null) throw withPartial(deferred);
+
+  // Content-Length: at most one, digits only, and not past the end of the data.
+  let cl = -1;
+  for (let r = 0; r < index.length; r += STRIDE) {
+    if (index[r] !== H_CONTENT_LENGTH) continue;
+    if (cl !== -1) throw withPartial(fail("several Content-Length headers", isResponse));
+    const v = s.slice(index[r + F_VALUE], index[r + F_VALUE_END]);
+    if (!/^[0-9]{1,10}$/.test(v)) throw withPartial(fail("bad Content-Length", isResponse));
+    cl = Number(v);
+  }
+  if (cl >= 0) {
+    if (bodyStart + cl > n) {
+      throw withPartial(fail("Content-Length larger than the message", isResponse));
+    }
+    msg.bodyEnd = bodyStart + cl;
+  } else if (options?.stream) {
+    throw withPartial(fail("Content-Length missing on a stream", isResponse));
+  }
+  if (msg.bodyEnd - p > (options?.maxBytes ?? 65535)) {
+    throw withPartial(fail("message too large", isResponse, 513));
+  }
+  return msg;
+}
+
+function fail(why: string, isResponse: boolean, status = 400): SipParseError {
+  return new SipParseError(why, status, isResponse);
+}
+
+function isWsp(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+function isLwsChar(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+function skipSpaces(s: string, i: number, end: number): number {
+  while (i < end && s.charCodeAt(i) === 0x20) i++;
+  return i;
+}
+
+/** A Request-URI holds no whitespace, controls, quotes or angle brackets. */
+function cleanUri(s: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x3c || c === 0x3e || c === 0x22) return false;
+  }
+  return true;
+}

@@ -1,0 +1,275 @@
+// URI parsing for sip:, sips: and tel: (RFC 3261 §19.1, RFC 3966, RFC 5118 for IPv6);
+// any other scheme is kept as an opaque absolute URI.
+
+import { malformed } from "./errors.ts";
+
+/** A parsed URI. Text fields are %-unescaped; `raw` is the URI exactly as received. */
+export interface SipUri {
+  /** Lowercase scheme: "sip", "sips", "tel" or another (opaque) scheme. */
+  scheme: string;
+  /** User part (sip/sips) or the telephone number (tel); null when absent. */
+  user: string | null;
+  password: string | null;
+  /** Host as written (IPv6 keeps its brackets), lowercase; "" for tel and opaque URIs. */
+  host: string;
+  port: number | null;
+  /** URI parameters, lowercase names, unescaped; null value for a bare name. */
+  params: Map<string, string | null>;
+  /** URI headers (`?name=value&...`), unescaped. */
+  headers: Map<string, string>;
+  raw: string;
+}
+
+const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/** Undoes %HH escapes; a `%` not followed by two hex digits is kept literally. */
+export function unescapeUri(s: string): string {
+  if (s.indexOf("%") === -1) return s;
+  return s.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** Scheme of a URI string in lowercase, or null when it has none. */
+export function uriScheme(s: string): string | null {
+  const m = SCHEME_RE.exec(s);
+  return m === null ? null : m[0].slice(0, -1).toLowerCase();
+}
+
+/**
+ * Parses a URI. Throws SipParseError (400) when a sip/sips/tel URI is malformed or the
+ * string has no scheme.
+ */
+export function parseUri(raw: string): SipUri {
+  const scheme = uriScheme(raw);
+  if (scheme === null) throw malformed(`URI without scheme: ${raw.slice(0, 40)}`);
+  const rest = raw.slice(scheme.length + 1);
+  const uri: SipUri = {
+    scheme,
+    user: null,
+    password: null,
+    host: "",
+    port: null,
+    params: new Map(),
+    headers: new Map(),
+    raw,
+  };
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x3c || c === 0x3e || c === 0x22) {
+      throw malformed("URI holds whitespace, control characters, quotes or <>");
+    }
+  }
+  if (scheme === "sip" || scheme === "sips") parseSipRest(rest, uri);
+  else if (scheme === "tel") parseTelRest(rest, uri);
+  return uri;
+}
+
+function parseSipRest(rest: string, uri: SipUri): void {
+  // '@' is legal only in the userinfo, which may itself hold ';', '?' and '/'.
+  let i = 0;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(":");
+    const user = colon >= 0 ? userinfo.slice(0, colon) : userinfo;
+    if (user === "") throw malformed("empty user part before @");
+    uri.user = unescapeUri(user);
+    if (colon >= 0) uri.password = unescapeUri(userinfo.slice(colon + 1));
+    i = at + 1;
+  }
+  const n = rest.length;
+  let hostEnd: number;
+  if (rest.charCodeAt(i) === 0x5b) {
+    hostEnd = rest.indexOf("]", i);
+    if (hostEnd < 0) throw malformed("unterminated IPv6 reference");
+    hostEnd++;
+    if (!isIpv6(rest.slice(i + 1, hostEnd - 1))) throw malformed("bad IPv6 reference");
+  } else {
+    hostEnd = i;
+    while (hostEnd < n) {
+      const c = rest.charCodeAt(hostEnd);
+      if (c === 0x3a || c === 0x3b || c === 0x3f) break;
+      hostEnd++;
+    }
+    if (!isHostname(rest, i, hostEnd)) throw malformed("bad host in URI");
+  }
+  uri.host = rest.slice(i, hostEnd).toLowerCase();
+  i = hostEnd;
+  if (rest.charCodeAt(i) === 0x3a) {
+    let pe = i + 1;
+    while (pe < n && rest.charCodeAt(pe) >= 0x30 && rest.charCodeAt(pe) <= 0x39) pe++;
+    uri.port = parsePort(rest.slice(i + 1, pe));
+    i = pe;
+  }
+  const q = rest.indexOf("?", i);
+  const paramEnd = q >= 0 ? q : n;
+  if (i < paramEnd && rest.charCodeAt(i) !== 0x3b) throw malformed("junk after host in URI");
+  parseUriParams(rest.slice(i, paramEnd), uri.params);
+  if (q >= 0) {
+    for (const h of rest.slice(q + 1).split("&")) {
+      if (h === "") continue;
+      const eq = h.indexOf("=");
+      const name = unescapeUri(eq >= 0 ? h.slice(0, eq) : h);
+      uri.headers.set(name, unescapeUri(eq >= 0 ? h.slice(eq + 1) : ""));
+    }
+  }
+}
+
+function parseTelRest(rest: string, uri: SipUri): void {
+  const semi = rest.indexOf(";");
+  const number = semi >= 0 ? rest.slice(0, semi) : rest;
+  if (number === "" || !/^(\+[0-9().-]*[0-9][0-9().-]*|[0-9A-Fa-f*#().pPwW-]+)$/.test(number)) {
+    throw malformed("bad telephone number in tel URI");
+  }
+  uri.user = number;
+  if (semi >= 0) parseUriParams(rest.slice(semi), uri.params);
+}
+
+/** `;a=b;c` -> params, unescaped, lowercase names. Empty names are rejected. */
+function parseUriParams(s: string, into: Map<string, string | null>): void {
+  if (s === "") return;
+  const parts = s.slice(1).split(";");
+  for (const p of parts) {
+    if (p === "") throw malformed("empty URI parameter");
+    const eq = p.indexOf("=");
+    const name = unescapeUri(eq >= 0 ? p.slice(0, eq) : p).toLowerCase();
+    if (name === "") throw malformed("empty URI parameter name");
+    into.set(name, eq >= 0 ? unescapeUri(p.slice(eq + 1)) : null);
+  }
+}
+
+function parsePort(digits: string): number {
+  if (digits.length === 0 || digits.length > 5) throw malformed("bad port");
+  const p = Number(digits);
+  if (p > 65535) throw malformed("port out of range");
+  return p;
+}
+
+/** hostname / IPv4address: labels of alphanumerics and '-', dot separated. */
+function isHostname(s: string, a: number, b: number): boolean {
+  if (b <= a) return false;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
+      c === 0x2d || c === 0x2e || c === 0x5f;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** Parses the text of an IPv6 address (no brackets) into 8 groups, or null. */
+export function ipv6Groups(s: string): number[] | null {
+  if (s.length < 2 || s.length > 45) return null;
+  let tail: number[] = [];
+  let text = s;
+  if (s.indexOf(".") >= 0) {
+    // Embedded IPv4 (RFC 4291 §2.2 form 3) supplies the last two groups.
+    const lastColon = s.lastIndexOf(":");
+    const v4 = ipv4Octets(s.slice(lastColon + 1));
+    if (v4 === null) return null;
+    tail = [(v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]];
+    const head = s.slice(0, lastColon + 1);
+    text = head.endsWith("::") ? head : head.slice(0, -1);
+  }
+  const dbl = text.indexOf("::");
+  if (dbl >= 0 && text.indexOf("::", dbl + 1) >= 0) return null;
+  const parseSide = (t: string): number[] | null => {
+    if (t === "") return [];
+    const out: number[] = [];
+    for (const g of t.split(":")) {
+      if (!/^[0-9A-Fa-f]{1,4}$/.test(g)) return null;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const want = 8 - tail.length;
+  if (dbl >= 0) {
+    const left = parseSide(text.slice(0, dbl));
+    const right = parseSide(text.slice(dbl + 2));
+    if (left === null || right === null || left.length + right.length > want - 1) return null;
+    const zeros = new Array<number>(want - left.length - right.length).fill(0);
+    return [...left, ...zeros, ...right, ...tail];
+  }
+  const all = parseSide(text);
+  if (all === null || all.length !== want) return null;
+  return [...all, ...tail];
+}
+
+function isIpv6(s: string): boolean {
+  return ipv6Groups(s) !== null;
+}
+
+/** Four octets of a dotted-quad IPv4 address, or null. */
+export function ipv4Octets(s: string): number[] | null {
+  const parts = s.split(".");
+  if (parts.length !== 4) return null;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^[0-9]{1,3}$/.test(p)) return null;
+    const v = Number(p);
+    if (v > 255) return null;
+    out.push(v);
+  }
+  return out;
+}
+
+/** RFC 5952 text of an IPv6 address given as 8 groups (longest zero run compressed). */
+function ipv6Text(g: number[]): string {
+  let bestAt = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestAt < 0) return hex.join(":");
+  return hex.slice(0, bestAt).join(":") + "::" + hex.slice(bestAt + bestLen).join(":");
+}
+
+/**
+ * Normalised host text for comparisons: lowercase; IPv6 (with or without brackets) in
+ * RFC 5952 form inside brackets, so `[::1]` and `[0:0:0:0:0:0:0:1]` compare equal.
+ */
+export function normalizeHost(host: string): string {
+  let h = host.toLowerCase();
+  if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
+  if (h.indexOf(":") >= 0) {
+    const g = ipv6Groups(h);
+    return g === null ? `[${h}]` : `[${ipv6Text(g)}]`;
+  }
+  return h.endsWith(".") ? h.slice(0, -1) : h;
+}
+
+/**
+ * A key that identifies a host and port for tables of peers: normalised host plus the
+ * port, with null meaning the default port (5060, or 5061 when `secure`).
+ */
+export function hostPortKey(host: string, port: number | null, secure = false): string {
+  return `${normalizeHost(host)}:${port ?? (secure ? 5061 : 5060)}`;
+}
+
+/**
+ * Transport to reach a URI per RFC 3261 §18 / RFC 3263 defaults: the `transport`
+ * parameter (lowercase) when present, "tls" for sips:, else "udp".
+ */
+export function uriTransport(uri: SipUri): string {
+  const t = uri.params.get("transport");
+  if (t) return t.toLowerCase();
+  return uri.scheme === "sips" ? "tls" : "udp";
+}
+
+/** True for IPv4/IPv6 literals that must never be sent to: broadcast or multicast. */
+export function isBroadcastOrMulticast(host: string): boolean {
+  const h = normalizeHost(host);
+  if (h.startsWith("[")) return h.startsWith("[ff");
+  const v4 = ipv4Octets(h);
+  if (v4 === null) return false;
+  return (v4[0] >= 224 && v4[0] <= 239) || v4.every((o) => o === 255);
+}

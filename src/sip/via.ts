@@ -1,0 +1,115 @@
+// Via header entries (RFC 3261 §20.42, RFC 3581 rport).
+
+import { malformed } from "./errors.ts";
+import { isLws, parseParams, skipLws, tokenEnd } from "./lists.ts";
+
+/** One Via entry (one hop). */
+export interface Via {
+  /** "SIP/2.0" (protocol name and version, uppercase, without spaces). */
+  protocol: string;
+  /** Uppercase transport token: UDP, TCP, TLS, SCTP, WS, ... */
+  transport: string;
+  /** sent-by host as written (IPv6 keeps brackets), lowercase. */
+  host: string;
+  /** sent-by port, null when absent. */
+  port: number | null;
+  branch: string | null;
+  received: string | null;
+  /** null: absent; true: present without value (asks for it); number: filled in. */
+  rport: null | true | number;
+  maddr: string | null;
+  ttl: number | null;
+  /** All parameters, lowercase names (branch, received... included). */
+  params: Map<string, string | null>;
+  /** The entry's text as received (unfolded). */
+  raw: string;
+}
+
+/** Parses one Via entry (the text between commas). Throws SipParseError on bad syntax. */
+export function parseVia(s: string): Via {
+  const n = s.length;
+  let i = skipLws(s, 0, n);
+  let e = tokenEnd(s, i, n);
+  if (e === i) throw malformed("Via without protocol name");
+  const name = s.slice(i, e);
+  i = expectSlash(s, skipLws(s, e, n), n);
+  e = tokenEnd(s, i, n);
+  if (e === i) throw malformed("Via without protocol version");
+  const version = s.slice(i, e);
+  i = expectSlash(s, skipLws(s, e, n), n);
+  e = tokenEnd(s, i, n);
+  if (e === i) throw malformed("Via without transport");
+  const transport = s.slice(i, e).toUpperCase();
+  i = skipLws(s, e, n);
+  if (i === e) throw malformed("Via without space before sent-by");
+  // sent-by = host [ COLON port ]
+  let he = i;
+  if (s.charCodeAt(i) === 0x5b) {
+    he = s.indexOf("]", i);
+    if (he < 0) throw malformed("Via IPv6 sent-by without ]");
+    he++;
+  } else {
+    while (he < n) {
+      const c = s.charCodeAt(he);
+      if (isLws(c) || c === 0x3a || c === 0x3b) break;
+      if (!isHostChar(c)) throw malformed("bad character in Via sent-by");
+      he++;
+    }
+  }
+  if (he === i) throw malformed("Via without sent-by host");
+  const host = s.slice(i, he).toLowerCase();
+  i = skipLws(s, he, n);
+  let port: number | null = null;
+  if (s.charCodeAt(i) === 0x3a) {
+    i = skipLws(s, i + 1, n);
+    let pe = i;
+    while (pe < n && s.charCodeAt(pe) >= 0x30 && s.charCodeAt(pe) <= 0x39) pe++;
+    if (pe === i || pe - i > 5) throw malformed("bad Via port");
+    port = Number(s.slice(i, pe));
+    if (port > 65535) throw malformed("Via port out of range");
+    i = pe;
+  }
+  const params = new Map<string, string | null>();
+  i = parseParams(s, i, n, params);
+  if (i !== n) throw malformed("junk in Via");
+  const rportText = params.get("rport");
+  let rport: null | true | number = null;
+  if (rportText === null) rport = true;
+  else if (rportText !== undefined) {
+    if (!/^[0-9]{1,5}$/.test(rportText) || Number(rportText) > 65535) {
+      throw malformed("bad rport");
+    }
+    rport = Number(rportText);
+  }
+  const ttlText = params.get("ttl");
+  let ttl: number | null = null;
+  if (ttlText !== undefined) {
+    if (ttlText === null || !/^[0-9]{1,3}$/.test(ttlText) || Number(ttlText) > 255) {
+      throw malformed("bad ttl");
+    }
+    ttl = Number(ttlText);
+  }
+  return {
+    protocol: `${name.toUpperCase()}/${version}`,
+    transport,
+    host,
+    port,
+    branch: params.get("branch") ?? null,
+    received: params.get("received") ?? null,
+    rport,
+    maddr: params.get("maddr") ?? null,
+    ttl,
+    params,
+    raw: s,
+  };
+}
+
+function expectSlash(s: string, i: number, n: number): number {
+  if (s.charCodeAt(i) !== 0x2f) throw malformed("Via sent-protocol without /");
+  return skipLws(s, i + 1, n);
+}
+
+function isHostChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
+    c === 0x2d || c === 0x2e || c === 0x5f;
+}
