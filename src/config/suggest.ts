@@ -18,22 +18,26 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidate closest to `word`, or undefined when none is close: within a third
  * of the word's length in edits (at least one), or one is a prefix of the other.
+ * A tie between candidates suggests nothing: "site-c" is no more "site-a" than "site-b".
  */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   const lower = word.toLowerCase();
   const limit = Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
+  let tied = false;
   for (const candidate of candidates) {
     const c = candidate.toLowerCase();
     let d = editDistance(lower, c);
     if (d > limit && lower.length >= 3 && (c.startsWith(lower) || lower.startsWith(c))) d = limit;
-    if (d <= limit && d < bestDistance) {
+    if (d > limit) continue;
+    if (d < bestDistance) {
       best = candidate;
       bestDistance = d;
-    }
+      tied = false;
+    } else if (d === bestDistance && c !== best?.toLowerCase()) tied = true;
   }
-  return best;
+  return tied ? undefined : best;
 }
 
 /** " (did you mean 'x'?)" or "" — ready to append to a message. */

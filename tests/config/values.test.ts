@@ -135,4 +135,9 @@ describe("did-you-mean", () => {
     assert.equal(closest("Pairs", keys), "pairs");
     assert.equal(closest("weight", keys), undefined);
   });
+
+  it("suggests nothing when several candidates are equally close", () => {
+    assert.equal(closest("site-c", ["site-a", "site-b"]), undefined);
+    assert.equal(closest("site-aa", ["site-a", "site-b"]), "site-a");
+  });
 });
