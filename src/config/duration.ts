@@ -25,6 +25,15 @@ export function parseDuration(input: unknown): Parsed<number> {
   return ok(ms);
 }
 
+/** parseDuration, then a bound check with the bounds in the message. */
+export function parseDurationWithin(input: unknown, min: number, max: number): Parsed<number> {
+  const result = parseDuration(input);
+  if (!result.ok) return result;
+  if (result.value < min) return fail(`must be at least ${formatDuration(min)}`);
+  if (result.value > max) return fail(`must be at most ${formatDuration(max)}`);
+  return result;
+}
+
 /** Milliseconds back to the shortest exact text: 1500 → "1.5s", 120000 → "2m". */
 export function formatDuration(ms: number): string {
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;

@@ -2,7 +2,7 @@
 // defaults and validation messages. docs/configuration.md describes the same keys.
 import { z } from "zod";
 import { type MemberSpec, parseHostPort, parseListenUri, parseMemberUri } from "./address.ts";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { formatDuration, parseDurationWithin } from "./duration.ts";
 import { describeValue, unknownKeysMessage } from "./messages.ts";
 import { fail, ok, type Parsed } from "./result.ts";
 import { parseStatusRanges } from "./status_codes.ts";
@@ -57,13 +57,9 @@ function duration(defaultMs: number, min: number, max: number) {
   return z
     .unknown()
     .transform((input, ctx): number => {
-      const result = parseDuration(input);
-      let message: string | undefined;
-      if (!result.ok) message = result.message;
-      else if (result.value < min) message = `must be at least ${formatDuration(min)}`;
-      else if (result.value > max) message = `must be at most ${formatDuration(max)}`;
-      if (message === undefined && result.ok) return result.value;
-      ctx.addIssue({ code: "custom", message: message ?? "invalid duration", input });
+      const result = parseDurationWithin(input, min, max);
+      if (result.ok) return result.value;
+      ctx.addIssue({ code: "custom", message: result.message, input });
       return z.NEVER;
     })
     .default(defaultMs);

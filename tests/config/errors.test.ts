@@ -41,6 +41,11 @@ describe("errors point at line and column", () => {
     expectError(errors, 6, 20, /probe\.interval: '1 sec' is not a duration/);
   });
 
+  it("duration out of bounds names the bound", () => {
+    const errors = parseErrors(yaml(...MINIMAL, "probe: { interval: 0s }"));
+    expectError(errors, 6, 20, /probe\.interval: must be at least 100ms/);
+  });
+
   it("bad member URI: at the value", () => {
     const lines = [...MINIMAL];
     lines[4] = "    backup: http://10.0.0.12";
