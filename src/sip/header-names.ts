@@ -161,26 +161,43 @@ for (const [c, name] of Object.entries(COMPACT)) {
   compactIds[c.charCodeAt(0)] = KNOWN.indexOf(name) + 1;
 }
 
-/**
- * Id of the header whose name occupies s[a, b), or 0. The name must already be a
- * token: OR-ing 0x20 folds ASCII upper case and leaves token punctuation unmatched.
- */
+// A direct-mapped table keyed by (length, first, last character) finds the single
+// candidate for a name with three charCodeAt calls; -1 marks a collision (slow path).
+const slotKey = (n: number, first: number, last: number): number =>
+  ((n & 31) << 10) | ((first & 31) << 5) | (last & 31);
+const slots = new Int16Array(32768);
+KNOWN.forEach((name, i) => {
+  const k = slotKey(name.length, name.charCodeAt(0), name.charCodeAt(name.length - 1));
+  slots[k] = slots[k] === 0 ? i + 1 : -1;
+});
+
+/** Case-insensitive compare of s[a, a + cand.length) with a lowercase candidate. */
+function sameName(s: string, a: number, cand: string): boolean {
+  for (let i = 0; i < cand.length; i++) {
+    // OR 0x20 folds ASCII upper case; token punctuation never folds onto a letter.
+    if ((s.charCodeAt(a + i) | 0x20) !== cand.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Id of the header whose name occupies s[a, b), or 0 (the caller checks it is a token). */
 export function identify(s: string, a: number, b: number): number {
   const n = b - a;
   if (n === 1) {
     const c = s.charCodeAt(a) | 0x20;
     return c < 128 ? compactIds[c] : 0;
   }
+  if (n <= 1) return 0;
+  const slot = slots[slotKey(n, s.charCodeAt(a), s.charCodeAt(b - 1))];
+  if (slot === 0) return 0;
+  if (slot > 0) {
+    const cand = KNOWN[slot - 1];
+    return cand.length === n && sameName(s, a, cand) ? slot : 0;
+  }
   const bucket = byLength[n];
   if (bucket === undefined) return 0;
-  const first = s.charCodeAt(a) | 0x20;
-  outer: for (let k = 0; k < bucket.length; k++) {
-    const cand = bucket[k].name;
-    if (cand.charCodeAt(0) !== first) continue;
-    for (let i = 1; i < n; i++) {
-      if ((s.charCodeAt(a + i) | 0x20) !== cand.charCodeAt(i)) continue outer;
-    }
-    return bucket[k].id;
+  for (let k = 0; k < bucket.length; k++) {
+    if (sameName(s, a, bucket[k].name)) return bucket[k].id;
   }
   return 0;
 }

@@ -79,7 +79,7 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
     } else if (uriStart === uriEnd || !cleanUri(s, uriStart, uriEnd)) {
       deferred = new SipParseError("malformed Request-URI", 400);
     } else {
-      const scheme = uriScheme(s.slice(uriStart, uriEnd));
+      const scheme = routableScheme(s, uriStart) ?? uriScheme(s.slice(uriStart, uriEnd));
       if (scheme === null) deferred = new SipParseError("Request-URI without scheme", 400);
       else if (!ROUTABLE_SCHEMES.has(scheme)) {
         deferred = new SipParseError(`unsupported URI scheme ${scheme}`, 416);
@@ -98,23 +98,24 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
       headersEnd = pos;
       break;
     }
-    const eol0 = s.indexOf("\r\n", pos);
+    const eol0 = lineEndAt(s, pos);
     if (eol0 < 0) break;
     const colon = s.indexOf(":", pos);
     if (colon < 0 || colon > eol0) throw fail("header line without colon", isResponse);
     let nameEnd = colon;
     while (nameEnd > pos && isWsp(s.charCodeAt(nameEnd - 1))) nameEnd--;
-    if (!isToken(s, pos, nameEnd)) throw fail("bad header name", isResponse);
+    const id = identify(s, pos, nameEnd);
+    if (id === 0 && !isToken(s, pos, nameEnd)) throw fail("bad header name", isResponse);
     let eol = eol0;
     while (isWsp(s.charCodeAt(eol + 2))) {
-      eol = s.indexOf("\r\n", eol + 2);
+      eol = lineEndAt(s, eol + 2);
       if (eol < 0) throw fail("unterminated folded header", isResponse);
     }
     let vs = colon + 1;
     while (vs < eol && isLwsChar(s.charCodeAt(vs))) vs++;
     let ve = eol;
     while (ve > vs && isLwsChar(s.charCodeAt(ve - 1))) ve--;
-    index.push(identify(s, pos, nameEnd), pos, nameEnd, vs, ve, eol + 2);
+    index.push(id, pos, nameEnd, vs, ve, eol + 2);
     if (index.length > maxHeaders * STRIDE) {
       throw fail("too many header lines", isResponse, 513);
     }
@@ -171,6 +172,31 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
 
 function fail(why: string, isResponse: boolean, status = 400): SipParseError {
   return new SipParseError(why, status, isResponse);
+}
+
+/**
+ * Offset of the CRLF ending the line at i, or -1 when there is none. Searching for the
+ * single LF is faster than for "\r\n"; a bare LF is not a line end (RFC 3261 §7), so
+ * the search skips past it.
+ */
+function lineEndAt(s: string, i: number): number {
+  for (;;) {
+    const lf = s.indexOf("\n", i);
+    if (lf <= 0) return -1;
+    if (s.charCodeAt(lf - 1) === 0x0d) return lf - 1;
+    i = lf + 1;
+  }
+}
+
+/** "sip"/"sips"/"tel" when the URI at i starts with one (any case), without allocating. */
+function routableScheme(s: string, i: number): string | null {
+  const c0 = s.charCodeAt(i) | 0x20, c1 = s.charCodeAt(i + 1) | 0x20;
+  const c2 = s.charCodeAt(i + 2) | 0x20, c3 = s.charCodeAt(i + 3);
+  if (c0 === 0x73 && c1 === 0x69 && c2 === 0x70) {
+    if (c3 === 0x3a) return "sip";
+    if ((c3 | 0x20) === 0x73 && s.charCodeAt(i + 4) === 0x3a) return "sips";
+  } else if (c0 === 0x74 && c1 === 0x65 && c2 === 0x6c && c3 === 0x3a) return "tel";
+  return null;
 }
 
 function isWsp(c: number): boolean {
