@@ -26,7 +26,12 @@ export interface LoggingOptions {
 export function setupLogging(opts: LoggingOptions): void {
   const format = opts.format === "json"
     ? getJsonLinesFormatter({ properties: "flatten", categorySeparator: "." })
-    : getTextFormatter({ timestamp: "date-time-tz", category: "." });
+    : getTextFormatter({
+      timestamp: "date-time-tz",
+      category: ".",
+      // Strings as they are ('pair site-a', not "pair 'site-a'"); the rest as JSON.
+      value: (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v)),
+    });
   const sink = (record: LogRecord) => opts.write(format(record));
   configureSync({
     reset: true,

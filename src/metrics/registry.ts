@@ -44,19 +44,52 @@ export class Counter implements Metric {
   }
 }
 
-/** A gauge whose samples come from a callback at scrape time. */
+/**
+ * A gauge (or a counter kept elsewhere) whose samples come from a callback at scrape
+ * time, so that the owner of a fact stays its only writer.
+ */
 export class Gauge implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
     readonly sample: () => Array<[Labels | undefined, number]> | number,
+    readonly type: "gauge" | "counter" = "gauge",
   ) {}
   render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`);
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`);
     const s = this.sample();
     const samples = typeof s === "number" ? [[undefined, s] as [undefined, number]] : s;
     for (const [labels, v] of samples) {
       out.push(`${this.name}${renderLabels(labels)} ${formatNumber(v)}`);
+    }
+  }
+}
+
+/** Cumulative bucket counts ending with +Inf, as a histogram owner reports them. */
+export interface HistogramSample {
+  labels: Labels;
+  buckets: Array<{ le: number; count: number }>;
+  sum: number;
+  count: number;
+}
+
+/** A histogram whose series are read from their owner at scrape time. */
+export class HistogramView implements Metric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly sample: () => HistogramSample[],
+  ) {}
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
+    for (const s of this.sample()) {
+      const key = renderLabels(s.labels);
+      const inner = key ? key.slice(1, -1) + "," : "";
+      for (const b of s.buckets) {
+        out.push(`${this.name}_bucket{${inner}le="${formatNumber(b.le)}"} ${b.count}`);
+      }
+      out.push(`${this.name}_sum${key} ${formatNumber(s.sum)}`);
+      out.push(`${this.name}_count${key} ${s.count}`);
     }
   }
 }

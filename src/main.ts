@@ -1,0 +1,50 @@
+/**
+ * vipless entry point: parse the command line, load the configuration, run.
+ * Runs unchanged under Bun and Deno; the runtime adapter is chosen here, once.
+ */
+import { parseCommandLine, USAGE } from "./cli/args.ts";
+import { describeConfig, formatConfigError, loadConfigFile } from "./config/index.ts";
+import { detectRuntime } from "./runtime/index.ts";
+import { VERSION } from "./version.ts";
+import { startService } from "./service/service.ts";
+
+const EXIT_USAGE = 2;
+
+async function main(): Promise<void> {
+  const rt = await detectRuntime();
+  const cmd = parseCommandLine(rt.args(), rt.env);
+  switch (cmd.kind) {
+    case "help":
+      rt.writeStdout(USAGE + "\n");
+      return rt.exit(0);
+    case "version":
+      rt.writeStdout(`vipless ${VERSION} (${rt.name} ${rt.version})\n`);
+      return rt.exit(0);
+    case "error":
+      rt.writeStderr(`vipless: ${cmd.message}\n\n${USAGE}\n`);
+      return rt.exit(EXIT_USAGE);
+  }
+  const loaded = loadConfigFile(cmd.configPath, rt.readTextFile);
+  if (!loaded.ok) {
+    rt.writeStderr(loaded.errors.map((e) => formatConfigError(e) + "\n").join(""));
+    return rt.exit(EXIT_USAGE);
+  }
+  for (const w of loaded.warnings) rt.writeStderr(`${cmd.configPath}: warning: ${w}\n`);
+  if (cmd.kind === "check-config") {
+    rt.writeStdout(describeConfig(loaded.config, cmd.configPath) + "\n");
+    return rt.exit(0);
+  }
+  try {
+    await startService(rt, {
+      configPath: cmd.configPath,
+      config: loaded.config,
+      logLevel: cmd.logLevel,
+    });
+  } catch (e) {
+    // A listener that cannot bind (port in use, no permission) is an operator error, not a crash.
+    rt.writeStderr(`vipless: cannot start: ${(e as Error).message}\n`);
+    rt.exit(1);
+  }
+}
+
+await main();

@@ -1,0 +1,51 @@
+/**
+ * Branch identifiers and loop detection (RFC 3261 §16.3 step 4, §16.6 step 8, RFC 5393).
+ *
+ * Our branch is `z9hG4bK` + "vl" + a hash of the request fields that a spiral changes
+ * (Request-URI, From tag, To tag, Call-ID, CSeq number, top Via, Proxy-Require) + a
+ * counter. When a request arrives that already carries a Via of ours, recomputing the
+ * hash tells a loop (same hash: 482) from a spiral (different hash: forward).
+ */
+
+export const BRANCH_PREFIX = "z9hG4bKvl";
+/** Probes use their own prefix so their answers are told apart before matching. */
+export const PROBE_BRANCH_PREFIX = "z9hG4bKvp";
+
+/** 32-bit FNV-1a over a string's code units, as 8 hex digits. */
+export function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+export interface LoopFields {
+  requestUri: string;
+  fromTag: string;
+  toTag: string;
+  callId: string;
+  cseq: number;
+  topVia: string;
+  proxyRequire: string;
+}
+
+export function loopHash(f: LoopFields): string {
+  return fnv1a(
+    `${f.requestUri}\n${f.fromTag}\n${f.toTag}\n${f.callId}\n${f.cseq}\n${f.topVia}\n${f.proxyRequire}`,
+  );
+}
+
+let counter = 0;
+/** A new branch for a request whose loop hash is `hash`. Unique within this process. */
+export function newBranch(hash: string, instance: string): string {
+  counter = (counter + 1) >>> 0;
+  return `${BRANCH_PREFIX}${hash}.${instance}${counter.toString(36)}`;
+}
+
+/** The loop hash a branch of ours carries, or null when the branch is not ours. */
+export function hashOfBranch(branch: string): string | null {
+  if (!branch.startsWith(BRANCH_PREFIX)) return null;
+  return branch.slice(BRANCH_PREFIX.length, BRANCH_PREFIX.length + 8);
+}

@@ -1,0 +1,109 @@
+/**
+ * Where a request goes (DESIGN §1 "Routing"), as an ordered list of next hops.
+ *
+ * * From an endpoint or gateway (not a pair member): initial requests go to the served
+ *   pair; in-dialog requests whose target (top Route, else Request-URI) names a member
+ *   of any pair go to that pair's active member. Everything else also goes to the
+ *   served pair: a request from outside is only ever forwarded to a pair (no open relay).
+ * * From a pair member: X-Genesys-Route (then removed), the Route set, a Request-URI
+ *   naming a member of a pair (inter-site), otherwise the Request-URI itself.
+ *
+ * A target that names a member of a pair always means "that pair's active member",
+ * whichever member it names: that is what carries a dialog across a failover.
+ */
+import type { HaMemberSpec, HaState } from "../ha/mod.ts";
+import { normalizeHost, type SipUri, uriTransport } from "../sip/index.ts";
+import type { Dest, Source } from "./types.ts";
+
+export interface Hop {
+  dest: Dest;
+  /** The pair member this hop is, for failure reports to the HA state. */
+  member: { host: string; port: number } | null;
+}
+
+export interface RoutingInput {
+  method: string;
+  /** True when the request has a To tag. */
+  inDialog: boolean;
+  requestUri: SipUri;
+  /** The first Route entry that is not ours, after Route preprocessing. */
+  topRoute: SipUri | null;
+  xGenesysRoute: SipUri | null;
+  source: Source;
+}
+
+export type RouteDecision =
+  | {
+    kind: "forward";
+    hops: Hop[];
+    /** The pair the hops belong to, or null for a plain URI target. */
+    pair: string | null;
+    /** Remove the X-Genesys-Route header before forwarding. */
+    consumedXGenesysRoute: boolean;
+  }
+  /** The pair has no active member: answer 503 with Retry-After. */
+  | { kind: "out-of-service"; pair: string }
+  | { kind: "reject"; status: number; reason: string };
+
+function memberDest(m: HaMemberSpec): Dest {
+  // TLS members are refused by the configuration; udp and tcp are what we can reach.
+  return { transport: m.transport === "tcp" ? "tcp" : "udp", host: m.host, port: m.port };
+}
+
+export class Router {
+  constructor(readonly ha: HaState, public servedPair: string) {}
+
+  /** The ordered hops of a pair, or out-of-service. */
+  pairHops(pair: string): RouteDecision {
+    const members = this.ha.nextHops(pair);
+    if (members.length === 0) return { kind: "out-of-service", pair };
+    return {
+      kind: "forward",
+      pair,
+      consumedXGenesysRoute: false,
+      hops: members.map((m) => ({ dest: memberDest(m), member: { host: m.host, port: m.port } })),
+    };
+  }
+
+  /** The pair a URI names one of the members of, or null. */
+  pairOf(uri: SipUri): string | null {
+    if (uri.scheme !== "sip" && uri.scheme !== "sips") return null;
+    return this.ha.memberAt(normalizeHost(uri.host).replace(/^\[|\]$/g, ""), uri.port)?.pair ??
+      null;
+  }
+
+  route(input: RoutingInput, fromMember: boolean): RouteDecision {
+    if (!fromMember) {
+      const target = input.topRoute ?? input.requestUri;
+      const pair = input.inDialog ? this.pairOf(target) : null;
+      return this.pairHops(pair ?? this.servedPair);
+    }
+    if (input.xGenesysRoute) {
+      const d = this.#toUri(input.xGenesysRoute);
+      return d.kind === "forward" ? { ...d, consumedXGenesysRoute: true } : d;
+    }
+    if (input.topRoute) return this.#toUri(input.topRoute);
+    return this.#toUri(input.requestUri);
+  }
+
+  /** A URI target: a pair member means that pair; anything else the URI's own host. */
+  #toUri(uri: SipUri): RouteDecision {
+    const pair = this.pairOf(uri);
+    if (pair !== null) return this.pairHops(pair);
+    if (uri.scheme !== "sip" && uri.scheme !== "sips") {
+      return { kind: "reject", status: 416, reason: "Unsupported URI Scheme" };
+    }
+    const transport = uriTransport(uri);
+    if (transport !== "udp" && transport !== "tcp") {
+      return { kind: "reject", status: 502, reason: `Transport ${transport} Not Supported` };
+    }
+    const maddr = uri.params.get("maddr");
+    const host = (maddr ?? uri.host).replace(/^\[|\]$/g, "");
+    return {
+      kind: "forward",
+      pair: null,
+      consumedXGenesysRoute: false,
+      hops: [{ dest: { transport, host, port: uri.port ?? 5060 }, member: null }],
+    };
+  }
+}

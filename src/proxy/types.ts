@@ -1,0 +1,53 @@
+/** What the proxy core needs from its surroundings, and what it reports to them. */
+import type { SipTransportName } from "../transport/types.ts";
+
+/**
+ * Where a message goes. `conn` is the opaque stream a request arrived on, so that its
+ * responses reuse it while it is open (RFC 3261 §18.2.2); the core never looks inside.
+ */
+export interface Dest {
+  transport: SipTransportName;
+  host: string;
+  port: number;
+  conn?: unknown;
+}
+
+/** Where a message came from. */
+export interface Source {
+  transport: SipTransportName;
+  host: string;
+  port: number;
+  conn?: unknown;
+}
+
+/** The core's only way out: the glue performs these. */
+export interface ProxyOutput {
+  send(bytes: Uint8Array, to: Dest): void;
+}
+
+/** Why a message was dropped without an answer (a label of vipless_dropped_total). */
+export type DropReason =
+  | "malformed-request"
+  | "malformed-response"
+  | "invalid-response"
+  | "via-not-ours"
+  | "ack-unroutable"
+  | "stale-probe-response"
+  | "too-large"
+  | "loop-on-ack";
+
+export interface ProxySettings {
+  /** Host (and port) written into our Via and Record-Route. */
+  advertiseHost: string;
+  advertisePort: number | null;
+  /** Addresses vipless listens on, so that Route/Request-URI naming them count as "us". */
+  localAddresses: ReadonlyArray<{ host: string; port: number }>;
+  /** No response to a forwarded INVITE this long: try the next hop. */
+  failoverTimeoutMs: number;
+  t1Ms: number;
+  maxTransactions: number;
+  maxMessageBytes: number;
+  userAgent: string;
+  /** INVITEs per second above which new INVITEs get 503 (0 = off). */
+  maxInviteRate: number;
+}

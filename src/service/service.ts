@@ -1,0 +1,185 @@
+/**
+ * The running vipless service: wires the configuration, logging, metrics, SIP
+ * transport, the SIP core and the HTTP server together, and handles signals
+ * (SIGTERM/SIGINT stop, SIGHUP reloads the configuration).
+ */
+import type { LogLevel } from "@logtape/logtape";
+import type { Config } from "../config/index.ts";
+import { formatConfigError, loadConfigFile } from "../config/index.ts";
+import { createHttpApp } from "../http/app.ts";
+import { logger, setupLogging } from "../log/logging.ts";
+import type { HttpServer, Runtime } from "../runtime/types.ts";
+import { SipTransport } from "../transport/sip-transport.ts";
+import type { OpenedListener } from "../transport/types.ts";
+import { VERSION } from "../version.ts";
+import { createServiceMetrics } from "./metrics.ts";
+import { createSipCore, type SipCore } from "./sip-core.ts";
+import { registerCoreMetrics } from "./core-metrics.ts";
+
+export interface ServiceOptions {
+  configPath: string;
+  config: Config;
+  /** From --log-level; overrides log.level in the file, also across reloads. */
+  logLevel: LogLevel | null;
+}
+
+/** How long a stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 1500;
+
+export interface RunningService {
+  readonly listeners: OpenedListener[];
+  readonly http: HttpServer;
+  reload(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startService(rt: Runtime, opts: ServiceOptions): Promise<RunningService> {
+  let config = opts.config;
+  const applyLogging = (c: Config) =>
+    setupLogging({
+      level: opts.logLevel ?? c.log.level,
+      format: c.log.format,
+      write: (line) => rt.writeStdout(line),
+    });
+  applyLogging(config);
+  const log = logger("service");
+  const startedAtMs = rt.now();
+  const metrics = createServiceMetrics(rt, startedAtMs);
+  log.info("configuration {path} loaded", { event: "config-loaded", path: opts.configPath });
+
+  let core: SipCore | null = null;
+  const transport = new SipTransport(rt, {
+    onMessage: (bytes, src) => core!.onMessage(bytes, src),
+    onDrop: (reason) => metrics.dropped.inc({ reason }),
+    onSendError: (to, error) => core!.onSendError(to, error),
+  }, {
+    maxMessageBytes: config.sip.max_message_bytes,
+    idleTimeoutMs: 60_000,
+  });
+  core = createSipCore({ rt, config, metrics, transport, log: logger("sip") });
+
+  registerCoreMetrics(metrics, core, transport);
+
+  let listeners: OpenedListener[];
+  try {
+    listeners = await transport.listen(config.listen);
+  } catch (e) {
+    transport.close();
+    throw e;
+  }
+  core.start(listeners);
+  for (const l of listeners) {
+    log.info("listening for SIP on {transport}://{host}:{port}", {
+      event: "listener-opened",
+      ...l,
+    });
+  }
+
+  const app = createHttpApp({
+    version: VERSION,
+    runtime: rt.name,
+    startedAtMs,
+    now: () => rt.now(),
+    ready: () => core!.ready(),
+    status: () => ({
+      version: VERSION,
+      runtime: rt.name,
+      listeners: listeners.map((l) => `${l.transport}://${formatHostPort(l.host, l.port)}`),
+      advertise: config.advertise,
+      serve: config.serve,
+      pairs: core!.pairsStatus(),
+    }),
+    metrics: () => metrics.registry.render(),
+    adminToken: () => (config.http.token_env ? rt.env(config.http.token_env) || null : null),
+    switchover: (pair, force) => core!.switchover(pair, force),
+  });
+  let http: HttpServer;
+  try {
+    http = await rt.serveHttp(config.http.listen, app.fetch);
+  } catch (e) {
+    transport.close();
+    throw new Error(
+      `HTTP listener ${formatHostPort(config.http.listen.host, config.http.listen.port)}: ${
+        (e as Error).message
+      }`,
+    );
+  }
+  log.info("HTTP on {host}:{port}", { event: "listener-opened", transport: "http", ...http.local });
+
+  function reload(): boolean {
+    const loaded = loadConfigFile(opts.configPath, rt.readTextFile);
+    if (!loaded.ok) {
+      const errors = loaded.errors.map(formatConfigError);
+      log.error("configuration reload rejected, keeping the running one: {errors}", {
+        event: "config-reload-rejected",
+        path: opts.configPath,
+        errors,
+      });
+      return false;
+    }
+    const next = loaded.config;
+    const needRestart = restartOnlyChanges(config, next);
+    config = next;
+    applyLogging(config);
+    core!.reconfigure(config);
+    log.info("configuration {path} reloaded", {
+      event: "config-reloaded",
+      path: opts.configPath,
+      needs_restart: needRestart,
+    });
+    if (needRestart.length > 0) {
+      log.warning("{keys} changed; these take effect after a restart", {
+        event: "config-restart-needed",
+        keys: needRestart,
+      });
+    }
+    return true;
+  }
+
+  let stopping: Promise<void> | null = null;
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      log.info("stopping", { event: "stopping" });
+      core!.stop();
+      transport.close();
+      await Promise.race([
+        http.stop(),
+        new Promise((r) => rt.setTimer(STOP_DEADLINE_MS, () => r(undefined))),
+      ]);
+      log.info("stopped", { event: "stopped" });
+    })();
+    return stopping;
+  }
+
+  const onStopSignal = (signal: string) => () => {
+    log.info("{signal} received", { event: "signal", signal });
+    // Whatever happens, the process is gone within the deadline.
+    rt.setTimer(STOP_DEADLINE_MS + 300, () => rt.exit(0));
+    void stop().then(() => rt.exit(0));
+  };
+  rt.onSignal("SIGTERM", onStopSignal("SIGTERM"));
+  rt.onSignal("SIGINT", onStopSignal("SIGINT"));
+  rt.onSignal("SIGHUP", () => {
+    log.info("SIGHUP received: reloading {path}", {
+      event: "signal",
+      signal: "SIGHUP",
+      path: opts.configPath,
+    });
+    reload();
+  });
+
+  return { listeners, http, reload, stop };
+}
+
+/** Keys whose change needs new sockets: a reload logs them instead of rebinding. */
+function restartOnlyChanges(a: Config, b: Config): string[] {
+  const out: string[] = [];
+  if (JSON.stringify(a.listen) !== JSON.stringify(b.listen)) out.push("listen");
+  if (JSON.stringify(a.http.listen) !== JSON.stringify(b.http.listen)) out.push("http.listen");
+  if (a.sip.max_message_bytes !== b.sip.max_message_bytes) out.push("sip.max_message_bytes");
+  return out;
+}
+
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

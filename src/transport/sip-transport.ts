@@ -1,0 +1,227 @@
+/**
+ * SIP over UDP and TCP (RFC 3261 §18) on top of the runtime adapter: listeners,
+ * stream framing, connection reuse per destination, and idle closing of the
+ * connections we opened. It moves bytes; it does not parse beyond framing.
+ */
+import type { Runtime, TcpConnection, TimerHandle, UdpSocket } from "../runtime/types.ts";
+import { PONG, StreamFramer } from "../sip/index.ts";
+import type { Endpoint, InboundSource, OpenedListener } from "./types.ts";
+
+export interface TransportHandlers {
+  onMessage(bytes: Uint8Array, source: InboundSource): void;
+  /** A message or connection was refused before parsing (framing error, oversize). */
+  onDrop(reason: string, source: InboundSource): void;
+  /** Sending to `to` failed at the transport (connection refused or reset). */
+  onSendError?(to: Endpoint, error: Error): void;
+}
+
+export interface TransportLimits {
+  maxMessageBytes: number;
+  /** Outbound TCP connections with no traffic this long are closed. */
+  idleTimeoutMs: number;
+}
+
+interface StreamState {
+  conn: TcpConnection;
+  framer: StreamFramer;
+  lastActive: number;
+  outbound: boolean;
+  key: string;
+}
+
+function keyOf(host: string, port: number): string {
+  return `${host.toLowerCase()}|${port}`;
+}
+
+export class SipTransport {
+  readonly #rt: Runtime;
+  readonly #h: TransportHandlers;
+  readonly #limits: TransportLimits;
+  readonly #udp: UdpSocket[] = [];
+  readonly #tcpListeners: Array<{ close(): void }> = [];
+  /** Open streams by remote host|port: inbound ones are reused for responses and requests. */
+  readonly #streams = new Map<string, StreamState>();
+  /** Outbound connections being established, with the bytes waiting for them. */
+  readonly #connecting = new Map<string, Uint8Array[]>();
+  #sweep: TimerHandle | null = null;
+  #closed = false;
+
+  constructor(rt: Runtime, handlers: TransportHandlers, limits: TransportLimits) {
+    this.#rt = rt;
+    this.#h = handlers;
+    this.#limits = limits;
+  }
+
+  async listen(
+    specs: ReadonlyArray<{ transport: string; host: string; port: number }>,
+  ): Promise<OpenedListener[]> {
+    const opened: OpenedListener[] = [];
+    for (const spec of specs) {
+      if (spec.transport === "udp") {
+        const local = { host: spec.host, port: spec.port };
+        const sock = await this.#rt.bindUdp(local, {
+          onMessage: (data, from) => {
+            const src: InboundSource = {
+              transport: "udp",
+              host: from.host,
+              port: from.port,
+              local,
+            };
+            if (data.byteLength > this.#limits.maxMessageBytes) {
+              this.#h.onDrop("too-large", src);
+              return;
+            }
+            this.#h.onMessage(data, src);
+          },
+        });
+        local.port = sock.local.port;
+        this.#udp.push(sock);
+        opened.push({ transport: "udp", host: sock.local.host, port: sock.local.port });
+      } else if (spec.transport === "tcp") {
+        const l = await this.#rt.listenTcp({ host: spec.host, port: spec.port }, {
+          onOpen: (conn) => this.#adopt(conn, false),
+          onData: (conn, data) => this.#onStreamData(conn, data),
+          onClose: (conn) => this.#forget(conn),
+        });
+        this.#tcpListeners.push(l);
+        opened.push({ transport: "tcp", host: l.local.host, port: l.local.port });
+      } else {
+        throw new Error(`transport ${spec.transport} is not supported`);
+      }
+    }
+    this.#sweep = this.#rt.setTimer(this.#sweepEvery(), () => this.#sweepIdle());
+    return opened;
+  }
+
+  /** Sends one message. Over TCP it reuses an open connection to `to` or opens one. */
+  send(bytes: Uint8Array, to: Endpoint, via?: TcpConnection): void {
+    if (this.#closed) return;
+    if (to.transport === "udp") {
+      const sock = this.#udpFor(to.host);
+      if (!sock) {
+        this.#h.onSendError?.(to, new Error("no UDP listener to send from"));
+        return;
+      }
+      sock.send(bytes, to);
+      return;
+    }
+    if (via && !via.closed) {
+      via.write(bytes);
+      this.#touch(via);
+      return;
+    }
+    const key = keyOf(to.host, to.port);
+    const open = this.#streams.get(key);
+    if (open && !open.conn.closed) {
+      open.conn.write(bytes);
+      open.lastActive = this.#rt.monotonic();
+      return;
+    }
+    const waiting = this.#connecting.get(key);
+    if (waiting) {
+      waiting.push(bytes);
+      return;
+    }
+    this.#connecting.set(key, [bytes]);
+    this.#rt.connectTcp({ host: to.host, port: to.port }, {
+      onData: (conn, data) => this.#onStreamData(conn, data),
+      onClose: (conn) => this.#forget(conn),
+    }).then((conn) => {
+      const queued = this.#connecting.get(key) ?? [];
+      this.#connecting.delete(key);
+      if (this.#closed) {
+        conn.close();
+        return;
+      }
+      this.#adopt(conn, true, key);
+      for (const b of queued) conn.write(b);
+    }, (err: Error) => {
+      this.#connecting.delete(key);
+      this.#h.onSendError?.(to, err);
+    });
+  }
+
+  /** Number of open TCP connections (for metrics). */
+  get connections(): number {
+    return this.#streams.size;
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#sweep) this.#rt.clearTimer(this.#sweep);
+    for (const s of this.#udp) s.close();
+    for (const l of this.#tcpListeners) l.close();
+    for (const s of this.#streams.values()) s.conn.close();
+    this.#streams.clear();
+  }
+
+  #udpFor(host: string): UdpSocket | undefined {
+    // Prefer a socket of the destination's address family.
+    const v6 = host.includes(":");
+    return this.#udp.find((s) => s.local.host.includes(":") === v6) ?? this.#udp[0];
+  }
+
+  #adopt(conn: TcpConnection, outbound: boolean, key = keyOf(conn.remote.host, conn.remote.port)) {
+    const state: StreamState = {
+      conn,
+      framer: new StreamFramer({
+        maxHeaderBytes: Math.min(this.#limits.maxMessageBytes, 16384),
+        maxBodyBytes: this.#limits.maxMessageBytes,
+      }),
+      lastActive: this.#rt.monotonic(),
+      outbound,
+      key,
+    };
+    this.#streams.set(key, state);
+    (conn as unknown as { __vipless?: StreamState }).__vipless = state;
+  }
+
+  #stateOf(conn: TcpConnection): StreamState | undefined {
+    return (conn as unknown as { __vipless?: StreamState }).__vipless;
+  }
+
+  #touch(conn: TcpConnection): void {
+    const s = this.#stateOf(conn);
+    if (s) s.lastActive = this.#rt.monotonic();
+  }
+
+  #onStreamData(conn: TcpConnection, data: Uint8Array): void {
+    const state = this.#stateOf(conn);
+    if (!state) return;
+    state.lastActive = this.#rt.monotonic();
+    const src: InboundSource = {
+      transport: "tcp",
+      host: conn.remote.host,
+      port: conn.remote.port,
+      local: conn.local,
+      conn,
+    };
+    for (const ev of state.framer.push(data)) {
+      if (ev.type === "message") this.#h.onMessage(ev.bytes, src);
+      else if (ev.type === "pong") conn.write(PONG);
+      else {
+        this.#h.onDrop(ev.reason, src);
+        conn.close();
+        return;
+      }
+    }
+  }
+
+  #forget(conn: TcpConnection): void {
+    const state = this.#stateOf(conn);
+    if (state && this.#streams.get(state.key) === state) this.#streams.delete(state.key);
+  }
+
+  #sweepEvery(): number {
+    return Math.max(1000, Math.min(30_000, this.#limits.idleTimeoutMs / 2));
+  }
+
+  #sweepIdle(): void {
+    if (this.#closed) return;
+    const now = this.#rt.monotonic();
+    for (const s of [...this.#streams.values()]) {
+      if (s.outbound && now - s.lastActive > this.#limits.idleTimeoutMs) s.conn.close();
+    }
+    this.#sweep = this.#rt.setTimer(this.#sweepEvery(), () => this.#sweepIdle());
+  }
+}

@@ -1,0 +1,24 @@
+import type { SocketAddress, TcpConnection } from "../runtime/types.ts";
+
+export type SipTransportName = "udp" | "tcp";
+
+/** Where a SIP message goes or came from. */
+export interface Endpoint {
+  transport: SipTransportName;
+  host: string;
+  port: number;
+}
+
+/** Where an inbound message came from, and the listener or connection it came through. */
+export interface InboundSource extends Endpoint {
+  /** The local address it arrived on. */
+  local: SocketAddress;
+  /** The stream it arrived on (TCP), so responses can reuse it while it is open. */
+  conn?: TcpConnection;
+}
+
+export interface OpenedListener {
+  transport: SipTransportName;
+  host: string;
+  port: number;
+}
