@@ -105,6 +105,10 @@ for (const transport of ["udp", "tcp"] as const) {
       try {
         const port = srv.address.port;
         srv.stop();
+        // Straight back: the port has just been released.
+        await srv.restart();
+        assert.equal(srv.address.port, port);
+        srv.stop();
         const dead = await ua.options(srv.address, { timeoutMs: 300 });
         // UDP: silence; TCP: connection refused, reported as 503.
         assert.equal(dead.status, transport === "udp" ? 408 : 503);

@@ -220,11 +220,21 @@ export class SipPeer {
   /** Binds the socket; once bound, later binds reuse the same port. */
   protected async bind(): Promise<void> {
     if (this.#net) return;
-    this.#net = await PeerTransport.open(
-      this.transport,
-      { host: this.#host, port: this.#port },
-      (bytes, from, conn) => this.#onBytes(bytes, from, conn),
-    );
+    // Rebinding a port just closed can fail for a moment (Deno releases a UDP port only
+    // after its pending receive settles), so a restart retries briefly.
+    for (let attempt = 0;; attempt++) {
+      try {
+        this.#net = await PeerTransport.open(
+          this.transport,
+          { host: this.#host, port: this.#port },
+          (bytes, from, conn) => this.#onBytes(bytes, from, conn),
+        );
+        break;
+      } catch (e) {
+        if (this.#port === 0 || attempt >= 10) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
     this.#port = this.#net.local.port;
   }
 
