@@ -1,0 +1,57 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BUN, DENO, DENO_FLAGS, run, tempDir } from "./helpers.ts";
+
+const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+/** vipless from source, under the runtime this test file runs in. */
+const vipless = (args: string[], env: Record<string, string> = {}) =>
+  underDeno
+    ? run(DENO, [...DENO_FLAGS, "src/main.ts", ...args], env)
+    : run(BUN, ["src/main.ts", ...args], env);
+
+describe("command line and exit codes", () => {
+  it("--version prints the version and exits 0", async () => {
+    const r = await vipless(["--version"]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^vipless \d+\.\d+\.\d+ \((bun|deno) /);
+  });
+  it("--help prints the usage and exits 0", async () => {
+    const r = await vipless(["--help"]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /vipless check-config/);
+  });
+  it("an unknown option is a usage error: exit 2", async () => {
+    const r = await vipless(["--bogus"]);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /Usage:/);
+  });
+  it("check-config on the shipped config: exit 0 and a one-line summary", async () => {
+    const r = await vipless(["check-config", "--config", "config/vipless.yaml"]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out.trim(), /^config\/vipless\.yaml: OK/);
+    assert.equal(r.out.trim().split("\n").length, 1);
+  });
+  it("check-config on a broken file: every error as file:line:col, exit 2", async () => {
+    const dir = tempDir();
+    const file = join(dir, "broken.yaml");
+    writeFileSync(
+      file,
+      "advertise: proxy.example.com\nserve: site-a\nprobes:\n  interval: 1s\npairs:\n  - name: site-a\n    primary: sip:10.0.0.1\n    backup: http://x\n",
+    );
+    const r = await vipless(["check-config", "--config", file]);
+    assert.equal(r.code, 2);
+    const lines = r.out.trim().split("\n");
+    assert.ok(lines.length >= 2, r.out);
+    assert.ok(lines.some((l) => l.startsWith(`${file}:3:1: `) && /probes/.test(l)), r.out);
+    assert.ok(lines.some((l) => l.startsWith(`${file}:8:13: `)), r.out);
+  });
+  it("VIPLESS_CONFIG names the file; a missing one is a one-line error, exit 2", async () => {
+    const r = await vipless(["check-config"], { VIPLESS_CONFIG: "/nonexistent/vipless.yaml" });
+    assert.equal(r.code, 2);
+    assert.equal(r.out.trim().split("\n").length, 1, r.out);
+    assert.match(r.out, /^\/nonexistent\/vipless\.yaml: cannot read config file/);
+    assert.doesNotMatch(r.out, /\bat \S+:\d+:\d+/); // no stack trace
+  });
+});
