@@ -3,7 +3,8 @@
  * Interop run: SIPp endpoints (Debian package sip-tester) call through vipless.
  *
  *   bun scripts/interop.ts [--direct] [--runtime bun|deno] [--transport udp|tcp]
- *                          [--calls N] [--rate R] [--only call|cancel|reject] [--keep]
+ *                          [--calls N] [--rate R] [--only call|cancel|reject]
+ *                          [--keep] [--trace]
  *   deno run -A --unstable-net scripts/interop.ts ...   (same options)
  *
  * For each case and transport it starts SIPp UAS "servers" on loopback (the pair's
@@ -55,6 +56,7 @@ const { values: opts } = parseArgs({
     rate: { type: "string", default: "100" },
     only: { type: "string" },
     keep: { type: "boolean", default: false },
+    trace: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -62,7 +64,11 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   console.log(
     "usage: bun scripts/interop.ts [--direct] [--runtime bun|deno] [--transport udp|tcp]\n" +
-      "                              [--calls N] [--rate R] [--only call|cancel|reject] [--keep]",
+      "                              [--calls N] [--rate R] [--only call|cancel|reject]\n" +
+      "                              [--keep] [--trace]\n" +
+      "  --direct   UAC straight to the UAS, without vipless (checks the scenarios)\n" +
+      "  --keep     keep the temp dir with logs even when everything passed\n" +
+      "  --trace    also write every SIP message SIPp sent and received (-trace_msg)",
   );
   process.exit(0);
 }
@@ -271,6 +277,11 @@ function vipCommand(runtime: string, config: string): [string, string[]] {
   return [local("bun"), ["src/main.ts", "--config", config]];
 }
 
+/** -trace_msg into the log dir when --trace was given. */
+function traceArgs(out: string, label: string): string[] {
+  return opts.trace ? ["-trace_msg", "-message_file", join(out, `${label}-messages.log`)] : [];
+}
+
 function sippUas(scenario: string, transport: Transport, port: number, out: string, label: string) {
   return new Child(label, SIPP, [
     "-sf",
@@ -285,6 +296,7 @@ function sippUas(scenario: string, transport: Transport, port: number, out: stri
     "-trace_err",
     "-error_file",
     join(out, `${label}-errors.log`),
+    ...traceArgs(out, label),
   ]);
 }
 
@@ -355,6 +367,7 @@ async function runCase(
       "-trace_screen",
       "-screen_file",
       join(out, `${name}-uac-screen.log`),
+      ...traceArgs(out, `${name}-uac`),
     ]);
     children.push(uac);
     const code = await waitFor(uac.exited, (limit + 15) * 1000);
