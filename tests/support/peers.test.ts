@@ -164,6 +164,54 @@ for (const transport of ["udp", "tcp"] as const) {
   });
 }
 
+describe("test peers: other answers", () => {
+  it("re-INVITE in the dialog: CSeq up, both tags kept, new 2xx ACKed", async () => {
+    const { srv, ua, stop } = await pair("udp");
+    try {
+      const r = await ua.call(srv.address, { to: "sip:bob@127.0.0.1" });
+      const re = await r.dialog!.reinvite();
+      assert.equal(re.status, 200);
+      assert.equal(re.dialog, r.dialog);
+      const invites = srv.requests("INVITE").map((x) => x.msg);
+      assert.equal(invites.length, 2);
+      assert.equal(invites[1].get("cseq"), "2 INVITE");
+      assert.equal(invites[1].get("call-id"), invites[0].get("call-id"));
+      assert.equal(getParam(invites[1].get("to")!, "tag"), getParam(r.final!.get("to")!, "tag"));
+      assert.equal(getParam(re.final!.get("to")!, "tag"), getParam(r.final!.get("to")!, "tag"));
+      await srv.waitFor((m) => m.msg.method === "ACK" && m.msg.get("cseq") === "2 ACK", WAIT);
+    } finally {
+      stop();
+    }
+  });
+
+  it("a configured answer: 183 then 503 with Retry-After", async () => {
+    const { srv, ua, stop } = await pair("tcp", {
+      answer: { final: 503, provisional: [183], headers: [["Retry-After", "5"]] },
+    });
+    try {
+      const r = await ua.call(srv.address, { to: "sip:bob@127.0.0.1" });
+      assert.deepEqual(r.responses.map((m) => m.status), [100, 183, 503]);
+      assert.equal(r.final!.get("retry-after"), "5");
+    } finally {
+      stop();
+    }
+  });
+
+  it("bytes that are not SIP are recorded as malformed and get no answer", async () => {
+    const { srv, ua, stop } = await pair("udp");
+    try {
+      await ua.send("HELLO WORLD\r\n\r\n", srv.address);
+      await ua.send(ua.buildRequestText("OPTIONS", { uri: "sip:bob@127.0.0.1" }), srv.address);
+      await ua.waitFor((m) => m.msg.status === 200, WAIT);
+      assert.equal(srv.malformed.length, 1);
+      assert.match(srv.malformed[0].raw, /^HELLO/);
+      assert.equal(ua.responses().length, 1);
+    } finally {
+      stop();
+    }
+  });
+});
+
 describe("test peers: UDP retransmissions", () => {
   it("the UA retransmits INVITE (Timer A) to a silent server and times out with 408", async () => {
     const srv = await FakeSipServer.start({ transport: "udp", answer: SILENT });
