@@ -598,6 +598,10 @@ export class ProxyCore {
     }
     const facts: ResponseFacts = { status: res.status, branch, cseqMethod: res.cseq!.method };
     const r = this.txl.receiveResponse(facts, res.bytes, now);
+    // Look the branch up before running the actions: on a reliable transport a final
+    // response ends the client transaction at once (Timer D/K are 0), and its
+    // "terminated" action forgets the branch.
+    const b = r.kind === "response" ? this.#branches.get(r.tx.id) : undefined;
     this.#run(r.actions, now);
     if (r.kind === "absorbed") return;
     if (r.kind === "unmatched") {
@@ -608,7 +612,6 @@ export class ProxyCore {
       this.#out.send(new MessageEditor(res).popVia().toBytes(), nextViaDest(vias[1]!));
       return;
     }
-    const b = this.#branches.get(r.tx.id);
     if (!b) return; // a response to one of our CANCELs
     this.#onBranchResponse(b, res, now);
     void src;
