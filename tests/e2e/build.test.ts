@@ -15,7 +15,7 @@ import {
   udpRequest,
   withTimeout,
   writeConfig,
-} from "./helpers.ts";
+} from "../support/vipless-process.ts";
 
 /** The artifacts `npm run build` makes, and how an operator runs each. */
 const artifacts: Array<{ name: string; cmd: string; args: string[] }> = [

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUN, DENO, DENO_FLAGS, run, tempDir } from "./helpers.ts";
+import { BUN, DENO, DENO_FLAGS, run, tempDir } from "../support/vipless-process.ts";
 
 const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 /** vipless from source, under the runtime this test file runs in. */

@@ -15,8 +15,8 @@ import {
   udpRequest,
   withTimeout,
   writeConfig,
-} from "./helpers.ts";
-import { configYaml } from "./helpers.ts";
+} from "../support/vipless-process.ts";
+import { configYaml } from "../support/vipless-process.ts";
 
 const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 

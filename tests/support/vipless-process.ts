@@ -1,4 +1,7 @@
-/** Helpers for tests that run vipless as a real process. */
+/**
+ * Runs vipless as a real process for tests: free loopback ports, a temporary config,
+ * start from source or from dist/, wait for log lines, signal, stop.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
