@@ -64,6 +64,32 @@ step("tests under Deno", bin("deno"), [
 
 const [bp, bf, bs] = countJunit(`${out}/bun.xml`, "bun");
 const [dp, df, ds] = countJunit(`${out}/deno.xml`, "deno");
-const passed = bp + dp, failed = bf + df + failedSteps, skipped = bs + ds;
+
+// Interoperability with SIPp (Debian sip-tester): run when sipp is installed.
+let ip = 0, iff = 0;
+const hasSipp = spawnSync("sh", ["-c", "command -v ${SIPP:-sipp}"]).status === 0;
+if (only.length > 0 || process.env.VIPLESS_SKIP_INTEROP) {
+  console.log("\n== interop: not run (test paths given or VIPLESS_SKIP_INTEROP set)");
+} else if (!hasSipp) {
+  console.log(
+    "\n== interop: SKIPPED: sipp is not installed (apt-get install sip-tester); `npm run test:interop` runs it",
+  );
+} else {
+  for (const runtime of ["bun", "deno"]) {
+    const args = ["scripts/interop.ts", "--runtime", runtime, "--calls", "200", "--rate", "100"];
+    console.log(`\n== interop through vipless on ${runtime}: bun ${args.join(" ")}`);
+    const r = spawnSync(bin("bun"), args, { encoding: "utf8", env: process.env });
+    process.stdout.write(r.stdout ?? "");
+    process.stderr.write(r.stderr ?? "");
+    const m = /^(\d+) passed, (\d+) failed/m.exec(r.stdout ?? "");
+    if (m) {
+      ip += Number(m[1]);
+      iff += Number(m[2]);
+    }
+    if (!m || r.status !== 0) iff += m ? 0 : 1;
+  }
+}
+
+const passed = bp + dp + ip, failed = bf + df + iff + failedSteps, skipped = bs + ds;
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(failed === 0 ? 0 : 1);
