@@ -1,4 +1,5 @@
 /** The Runtime interface on Bun's native APIs (Bun.udpSocket, Bun.listen, Bun.connect, Bun.serve). */
+import { lookup as dnsLookup } from "node:dns/promises";
 import type {
   HttpServer,
   Runtime,
@@ -195,6 +196,10 @@ export function createBunRuntime(): Runtime {
       clearTimeout(handle.id as ReturnType<typeof setTimeout>);
     },
 
+    async lookup(host) {
+      // node:dns is native in both runtimes and honours /etc/hosts and nsswitch.
+      return (await dnsLookup(host, { family: 0, order: "ipv4first" })).address;
+    },
     onSignal(signal: Signal, handler) {
       process.on(signal, handler);
     },

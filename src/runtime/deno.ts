@@ -1,4 +1,5 @@
 /** The Runtime interface on Deno's native APIs (Deno.listenDatagram, Deno.listen, Deno.connect, Deno.serve). */
+import { lookup as dnsLookup } from "node:dns/promises";
 import type {
   HttpServer,
   Runtime,
@@ -186,6 +187,10 @@ export function createDenoRuntime(): Runtime {
       clearTimeout(handle.id as number);
     },
 
+    async lookup(host) {
+      // node:dns is native in both runtimes and honours /etc/hosts and nsswitch.
+      return (await dnsLookup(host, { family: 0, order: "ipv4first" })).address;
+    },
     onSignal(signal: Signal, handler) {
       Deno.addSignalListener(signal, handler);
     },

@@ -85,6 +85,9 @@ export interface Runtime {
   setTimer(ms: number, fn: () => void): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 
+  /** Resolves a host name to one address (IPv4 preferred), with the system resolver. */
+  lookup(host: string): Promise<string>;
+
   onSignal(signal: Signal, handler: () => void): void;
   readTextFile(path: string): string;
   env(name: string): string | undefined;

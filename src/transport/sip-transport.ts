@@ -5,6 +5,7 @@
  */
 import type { Runtime, TcpConnection, TimerHandle, UdpSocket } from "../runtime/types.ts";
 import { PONG, StreamFramer } from "../sip/index.ts";
+import { HostResolver } from "./resolver.ts";
 import type { Endpoint, InboundSource, OpenedListener } from "./types.ts";
 
 export interface TransportHandlers {
@@ -44,12 +45,14 @@ export class SipTransport {
   /** Outbound connections being established, with the bytes waiting for them. */
   readonly #connecting = new Map<string, Uint8Array[]>();
   #sweep: TimerHandle | null = null;
+  readonly #resolver: HostResolver;
   #closed = false;
 
   constructor(rt: Runtime, handlers: TransportHandlers, limits: TransportLimits) {
     this.#rt = rt;
     this.#h = handlers;
     this.#limits = limits;
+    this.#resolver = new HostResolver((host) => rt.lookup(host), () => rt.monotonic());
   }
 
   async listen(
@@ -93,13 +96,29 @@ export class SipTransport {
     return opened;
   }
 
-  /** Sends one message. Over TCP it reuses an open connection to `to` or opens one. */
+  /**
+   * Sends one message. Over TCP it reuses an open connection to `to` or opens one.
+   * A host name is resolved first (cached); failures are reported to onSendError.
+   */
   send(bytes: Uint8Array, to: Endpoint, via?: TcpConnection): void {
     if (this.#closed) return;
+    const address = this.#resolver.resolve(to.host);
+    if (typeof address !== "string") {
+      address.then(
+        (host) => this.#send(bytes, { ...to, host }, via, to),
+        (err: Error) => this.#h.onSendError?.(to, err),
+      );
+      return;
+    }
+    this.#send(bytes, to, via);
+  }
+
+  /** `asked` is the endpoint as the caller named it, for error reports. */
+  #send(bytes: Uint8Array, to: Endpoint, via?: TcpConnection, asked: Endpoint = to): void {
     if (to.transport === "udp") {
       const sock = this.#udpFor(to.host);
       if (!sock) {
-        this.#h.onSendError?.(to, new Error("no UDP listener to send from"));
+        this.#h.onSendError?.(asked, new Error("no UDP listener to send from"));
         return;
       }
       sock.send(bytes, to);
@@ -137,7 +156,7 @@ export class SipTransport {
       for (const b of queued) conn.write(b);
     }, (err: Error) => {
       this.#connecting.delete(key);
-      this.#h.onSendError?.(to, err);
+      this.#h.onSendError?.(asked, err);
     });
   }
 
