@@ -490,20 +490,24 @@ export class ProxyCore {
     if (ctx.routeDecision.consumedXGenesysRoute) e.removeHeader("X-Genesys-Route");
     e.decrementMaxForwards();
     if (DIALOG_CREATING.has(req.method) && req.to?.tag == null) {
-      const rr = this.#recordRoute(src.transport, transport);
-      for (const r of rr) e.pushRecordRoute(r);
+      // The editor keeps call order for lines inserted at one place, so push top first.
+      for (const r of this.#recordRoute(src.transport, transport)) e.pushRecordRoute(r);
     }
     e.pushVia(`SIP/2.0/${transport.toUpperCase()} ${this.#viaHost};branch=${branch};rport`);
     if (transport !== "udp") e.ensureContentLength();
     return e.toBytes();
   }
 
-  /** Our Record-Route entries, bottom first; two when the transports differ (RFC 5658). */
+  /**
+   * Our Record-Route entries, top first; two when the transports differ (RFC 5658). The
+   * top one is the callee's first Route, so it names the outbound side; the caller uses
+   * the route set reversed, so the bottom one names the inbound side.
+   */
   #recordRoute(inbound: string, outbound: string): string[] {
     const h = this.#viaHost;
     const uri = (t: string) =>
       `<sip:${h}${t === "udp" ? "" : `;transport=${t}`};lr${inbound !== outbound ? ";r2=on" : ""}>`;
-    return inbound === outbound ? [uri(outbound)] : [uri(inbound), uri(outbound)];
+    return inbound === outbound ? [uri(outbound)] : [uri(outbound), uri(inbound)];
   }
 
   /** ACK for a 2xx, unmatched CANCEL and the like: route and forward without a transaction. */
