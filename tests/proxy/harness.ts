@@ -1,0 +1,324 @@
+/**
+ * Drives a real ProxyCore with a fake clock and no sockets: a Router over a real
+ * HaState, an output that records every message the core sends (parsed with src/sip
+ * so that tests assert on headers), and hooks that record what the core reports.
+ *
+ * Addresses used throughout:
+ * * vipless advertises `vipless.test` (no port) and listens on 192.0.2.10:5060;
+ * * the UAC (an endpoint, not a pair member) sends from 192.0.2.1:5062 over UDP;
+ * * site-a is a UDP pair (10.0.0.11 / 10.0.0.12), site-b a TCP pair (10.1.0.11 / .12).
+ */
+import { HaState } from "../../src/ha/ha-state.ts";
+import type { HaConfig, HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
+import { ProxyCore, type ProxyHooks } from "../../src/proxy/proxy-core.ts";
+import { Router } from "../../src/proxy/router.ts";
+import type { Dest, DropReason, ProxySettings, Source } from "../../src/proxy/types.ts";
+import { parseMessage, type SipMessage } from "../../src/sip/index.ts";
+
+export const ADVERTISE = "vipless.test";
+export const T1 = 500;
+/** Timer B / Timer F: 64 × T1. */
+export const TIMER_B = 64 * T1;
+
+export function member(host: string, port = 5060, transport: "udp" | "tcp" = "udp"): HaMemberSpec {
+  return {
+    uri: `sip:${host}:${port}${transport === "udp" ? "" : ";transport=tcp"}`,
+    scheme: "sip",
+    host,
+    port,
+    transport,
+  };
+}
+
+export const SITE_A: HaPairSpec = {
+  name: "site-a",
+  primary: member("10.0.0.11"),
+  backup: member("10.0.0.12"),
+};
+export const SITE_B: HaPairSpec = {
+  name: "site-b",
+  primary: member("10.1.0.11", 5060, "tcp"),
+  backup: member("10.1.0.12", 5060, "tcp"),
+};
+
+export const UAC: Source = { transport: "udp", host: "192.0.2.1", port: 5062 };
+export const PRIMARY: Source = { transport: "udp", host: "10.0.0.11", port: 5060 };
+export const BACKUP: Source = { transport: "udp", host: "10.0.0.12", port: 5060 };
+export const B_PRIMARY: Source = { transport: "tcp", host: "10.1.0.11", port: 5060 };
+export const B_BACKUP: Source = { transport: "tcp", host: "10.1.0.12", port: 5060 };
+
+export interface Sent {
+  dest: Dest;
+  msg: SipMessage;
+  text: string;
+  at: number;
+}
+
+export interface HarnessOptions {
+  serve?: string;
+  settings?: Partial<ProxySettings>;
+  /** Proxy clock at start (ms). */
+  start?: number;
+}
+
+const HA_T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
+
+/** mulberry32, so that probe jitter and our instance id are the same on every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class Harness {
+  /** The proxy's clock; only `advance`/`advanceTo` move it. */
+  now: number;
+  /** The HA state's wall clock; only `probe` moves it, so probing never fires proxy timers. */
+  haNow = HA_T0;
+  readonly ha: HaState;
+  readonly router: Router;
+  readonly core: ProxyCore;
+  readonly serve: string;
+  /** Everything the core sent, in order. */
+  readonly sent: Sent[] = [];
+  readonly drops: DropReason[] = [];
+  readonly localResponses: number[] = [];
+  readonly forwardFailures: Array<{ host: string; port: number; why: string }> = [];
+  readonly haEvents: HaEvent[] = [];
+  #taken = 0;
+
+  constructor(options: HarnessOptions = {}) {
+    this.now = options.start ?? 1_000;
+    this.serve = options.serve ?? "site-a";
+    const config: HaConfig = {
+      probe: {
+        interval: 1000,
+        force_interval: 500,
+        timeout: 500,
+        failures: 2,
+        up_codes: "100-407,409-499,600-699",
+      },
+      pairs: [SITE_A, SITE_B],
+    };
+    this.ha = new HaState(config, {
+      now: this.haNow,
+      random: seeded(7),
+      onEvent: (e) => this.haEvents.push(e),
+    });
+    this.router = new Router(this.ha, this.serve);
+    const settings: ProxySettings = {
+      advertiseHost: ADVERTISE,
+      advertisePort: null,
+      localAddresses: [{ host: "192.0.2.10", port: 5060 }],
+      failoverTimeoutMs: 1000,
+      t1Ms: T1,
+      maxTransactions: 1000,
+      maxMessageBytes: 65_535,
+      userAgent: "vipless-test",
+      maxInviteRate: 0,
+      ...options.settings,
+    };
+    const hooks: ProxyHooks = {
+      onDrop: (reason) => this.drops.push(reason),
+      onLocalResponse: (status) => this.localResponses.push(status),
+      onRequestFrom: (src, method) => this.ha.onRequestFrom(src.host, src.port, method, this.haNow),
+      isMember: (src) => this.ha.memberFrom(src.host, src.port) !== null,
+      onForwardFailure: (m, why) => {
+        this.forwardFailures.push({ host: m.host, port: m.port, why });
+        this.ha.onForwardFailure(m, this.haNow);
+      },
+      servedPairReady: () => this.ha.isInService(this.serve),
+    };
+    this.core = new ProxyCore(
+      settings,
+      this.router,
+      {
+        send: (bytes, dest) => {
+          const text = new TextDecoder().decode(bytes);
+          this.sent.push({ dest, msg: parseMessage(bytes), text, at: this.now });
+        },
+      },
+      hooks,
+      seeded(11),
+    );
+  }
+
+  /** Feeds one message from `src` at the current time; returns what the core sent. */
+  receive(message: string | Uint8Array, src: Source = UAC): Sent[] {
+    const bytes = typeof message === "string" ? new TextEncoder().encode(message) : message;
+    this.core.onMessage(bytes, src, this.now);
+    return this.take();
+  }
+
+  /** Reports a failed send to `dest` at the current time; returns what the core sent. */
+  sendError(dest: Source): Sent[] {
+    this.core.onSendError(
+      { transport: dest.transport, host: dest.host, port: dest.port },
+      this.now,
+    );
+    return this.take();
+  }
+
+  /** Runs every core deadline up to `until` (inclusive), as the glue's timer would. */
+  advanceTo(until: number): Sent[] {
+    for (let step = 0; step < 10_000; step++) {
+      const at = this.core.nextDeadline();
+      if (at === undefined || at > until) break;
+      this.now = Math.max(this.now, at);
+      this.core.tick(this.now);
+    }
+    this.now = Math.max(this.now, until);
+    return this.take();
+  }
+
+  advance(ms: number): Sent[] {
+    return this.advanceTo(this.now + ms);
+  }
+
+  /** What was sent since the last `take` (or receive/advance). */
+  take(): Sent[] {
+    const out = this.sent.slice(this.#taken);
+    this.#taken = this.sent.length;
+    return out;
+  }
+
+  /**
+   * Plays the prober on the HA clock: every due probe to a member in `dead` fails at
+   * the transport, every other one is answered 200, until `done()` or 30 s pass.
+   */
+  probe(dead: ReadonlyArray<HaMemberSpec>, done: () => boolean): void {
+    const deadUris = new Set(dead.map((m) => m.uri));
+    const end = this.haNow + 30_000;
+    for (let step = 0; step < 10_000 && !done() && this.haNow <= end; step++) {
+      for (const p of this.ha.prober.due(this.haNow)) {
+        if (deadUris.has(p.member.uri)) this.ha.prober.onTransportError(p.id, this.haNow);
+        else this.ha.prober.onAnswer(p.id, 200, this.haNow);
+      }
+      this.haNow = Math.max(this.haNow + 1, Math.min(this.ha.prober.nextDeadline(), end));
+    }
+    if (!done()) throw new Error("HA state did not reach the expected condition");
+  }
+
+  /** Makes a pair out of service (both members down). */
+  pairOutOfService(pair: HaPairSpec): void {
+    this.probe([pair.primary, pair.backup], () => !this.ha.isInService(pair.name));
+  }
+
+  /** Marks one member down while the other stays up (the pair then has a single hop). */
+  memberDown(m: HaMemberSpec, pair: HaPairSpec): void {
+    this.probe([m], () => this.ha.nextHops(pair.name).length === 1);
+  }
+}
+
+/** Only the messages sent to this address. */
+export function to(sent: Sent[], where: { host: string; port: number }): Sent[] {
+  return sent.filter((s) => s.dest.host === where.host && s.dest.port === where.port);
+}
+
+/** Only the requests of a method. */
+export function requests(sent: Sent[], method: string): Sent[] {
+  return sent.filter((s) => s.msg.isRequest && s.msg.method === method);
+}
+
+/** Only the responses (optionally of a status). */
+export function responses(sent: Sent[], status?: number): Sent[] {
+  return sent.filter((s) => !s.msg.isRequest && (status === undefined || s.msg.status === status));
+}
+
+/** The single message of a list, failing clearly otherwise. */
+export function one(sent: Sent[], what = "message"): Sent {
+  if (sent.length !== 1) {
+    throw new Error(
+      `expected exactly one ${what}, got ${sent.length}:\n${
+        sent.map((s) => s.text.split("\r\n")[0]).join("\n")
+      }`,
+    );
+  }
+  return sent[0]!;
+}
+
+let seq = 0;
+
+export interface RequestOptions {
+  uri?: string;
+  /** Via values, top first; by default one UDP Via from the UAC with a fresh branch. */
+  vias?: string[];
+  branch?: string;
+  callId?: string;
+  cseq?: number;
+  fromTag?: string;
+  /** A To tag makes the request in-dialog. */
+  toTag?: string;
+  /** null leaves Max-Forwards out. */
+  maxForwards?: number | null;
+  routes?: string[];
+  headers?: Array<[string, string]>;
+  body?: string;
+}
+
+/** A request as text; every call gets its own branch, Call-ID and From tag. */
+export function request(method: string, o: RequestOptions = {}): string {
+  const n = ++seq;
+  const vias = o.vias ?? [
+    `SIP/2.0/UDP uac.example.com:5062;branch=${o.branch ?? `z9hG4bK-uac-${n}`};rport`,
+  ];
+  const lines = [`${method} ${o.uri ?? "sip:bob@example.com"} SIP/2.0`];
+  for (const v of vias) lines.push(`Via: ${v}`);
+  if (o.maxForwards !== null) lines.push(`Max-Forwards: ${o.maxForwards ?? 70}`);
+  for (const r of o.routes ?? []) lines.push(`Route: ${r}`);
+  lines.push(`From: <sip:alice@example.com>;tag=${o.fromTag ?? `from-${n}`}`);
+  lines.push(`To: <sip:bob@example.com>${o.toTag ? `;tag=${o.toTag}` : ""}`);
+  lines.push(`Call-ID: ${o.callId ?? `call-${n}@uac.example.com`}`);
+  lines.push(`CSeq: ${o.cseq ?? 1} ${method}`);
+  lines.push("Contact: <sip:alice@192.0.2.1:5062>");
+  for (const [k, v] of o.headers ?? []) lines.push(`${k}: ${v}`);
+  const body = o.body ?? "";
+  lines.push(`Content-Length: ${new TextEncoder().encode(body).byteLength}`);
+  return lines.join("\r\n") + "\r\n\r\n" + body;
+}
+
+/**
+ * A request that follows up on `invite` (CANCEL, ACK for a non-2xx): same Via (and so
+ * the same branch), Call-ID, From, CSeq number; To as given.
+ */
+export function followUp(invite: string, method: string, toTag?: string): string {
+  const m = parseMessage(new TextEncoder().encode(invite));
+  const lines = [`${method} ${m.requestUri} SIP/2.0`];
+  for (const v of m.headerValues("Via")) lines.push(`Via: ${v}`);
+  lines.push("Max-Forwards: 70");
+  for (const r of m.headerValues("Route")) lines.push(`Route: ${r}`);
+  lines.push(`From: ${m.header("From")}`);
+  lines.push(`To: ${m.header("To")}${toTag ? `;tag=${toTag}` : ""}`);
+  lines.push(`Call-ID: ${m.callId}`);
+  lines.push(`CSeq: ${m.cseq!.seq} ${method}`);
+  lines.push("Content-Length: 0");
+  return lines.join("\r\n") + "\r\n\r\n";
+}
+
+/** A response to a request the core forwarded: its Vias, From, To (+ tag), Call-ID, CSeq. */
+export function answer(
+  req: SipMessage,
+  status: number,
+  o: { toTag?: string; headers?: Array<[string, string]>; reason?: string } = {},
+): string {
+  const lines = [`SIP/2.0 ${status} ${o.reason ?? "Reason"}`];
+  for (const v of req.headerValues("Via")) lines.push(`Via: ${v}`);
+  lines.push(`From: ${req.header("From")}`);
+  const tag = status > 100 && req.to?.tag == null ? `;tag=${o.toTag ?? "uas-1"}` : "";
+  lines.push(`To: ${req.header("To")}${tag}`);
+  lines.push(`Call-ID: ${req.callId}`);
+  lines.push(`CSeq: ${req.cseq!.seq} ${req.cseq!.method}`);
+  for (const [k, v] of o.headers ?? []) lines.push(`${k}: ${v}`);
+  lines.push("Content-Length: 0");
+  return lines.join("\r\n") + "\r\n\r\n";
+}
+
+/** The branch of a message's top Via. */
+export function branchOf(s: Sent): string {
+  return s.msg.topVia?.branch ?? "";
+}
