@@ -8,10 +8,10 @@
  *
  * One inbound request gets a server transaction and a response context; the context
  * forwards to the routing's hops one after the other (serial failover): the next hop
- * is tried when the current one does not answer an INVITE within the failover
- * timeout, gives no final answer to a non-INVITE within Timer F, answers 503 or 408,
- * or fails at the transport. The client gets the best final answer once every hop is
- * exhausted (§16.7), every 2xx at once.
+ * is tried when the current one sends no response at all within the failover timeout
+ * (any method: a BYE to a dead primary must reach the backup before the caller gives
+ * up), answers 503 or 408, or fails at the transport. The client gets the best final
+ * answer once every hop is exhausted (§16.7), every 2xx at once.
  */
 import {
   buildAck,
@@ -464,7 +464,7 @@ export class ProxyCore {
     };
     ctx.branches.push(b);
     this.#branches.set(tx.id, b);
-    if (method === "INVITE" && ctx.next < ctx.hops.length) {
+    if (ctx.next < ctx.hops.length) {
       b.failoverTimer = this.txl.setTimer(now + this.#settings.failoverTimeoutMs, {
         kind: "failover",
         branch: b,
