@@ -322,3 +322,10 @@ export function answer(
 export function branchOf(s: Sent): string {
   return s.msg.topVia?.branch ?? "";
 }
+
+/** "host:port start-line" per message, for readable assertions. */
+export function summary(sent: Sent[]): string[] {
+  return sent.map((s) =>
+    `${s.dest.host}:${s.dest.port} ${s.text.slice(0, s.text.indexOf("\r\n"))}`
+  );
+}
