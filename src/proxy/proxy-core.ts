@@ -273,7 +273,8 @@ export class ProxyCore {
     if (method === "OPTIONS" && (rejection !== null || this.#isAddressedToUs(req))) {
       return this.#answerOptions(req, src);
     }
-    if (method !== "OPTIONS" && method !== "ACK") this.#hooks.onRequestFrom?.(src, method);
+    const sender = senderOf(req, src);
+    if (method !== "OPTIONS" && method !== "ACK") this.#hooks.onRequestFrom?.(sender, method);
 
     const facts = requestFacts(req);
     const r = this.txl.receiveRequest(facts, now);
@@ -320,7 +321,7 @@ export class ProxyCore {
       topRoute: pre.topRoute,
       xGenesysRoute: parseOptionalUri(req.xGenesysRoute),
       source: src,
-    }, this.#hooks.isMember(src));
+    }, this.#hooks.isMember(sender));
     if (decision.kind === "reject") {
       return this.#respondLocal(stx, req, decision.status, decision.reason, now);
     }
@@ -526,7 +527,7 @@ export class ProxyCore {
       topRoute: pre.topRoute,
       xGenesysRoute: parseOptionalUri(req.xGenesysRoute),
       source: src,
-    }, this.#hooks.isMember(src));
+    }, this.#hooks.isMember(senderOf(req, src)));
     if (decision.kind !== "forward" || decision.hops.length === 0) {
       if (req.method === "ACK") return this.#drop("ack-unroutable");
       return this.#replyStateless(req, src, 503, "Service Unavailable", [[
@@ -819,6 +820,21 @@ export class ProxyCore {
       b[which] = null;
     }
   }
+}
+
+/**
+ * The sender as a pair member is known: over a stream its source port is an ephemeral
+ * one (a server opens a new connection for its own requests, RFC 3261 §18.1.1), so the
+ * port of the top Via stands for it when the Via names the source's own host. Without
+ * this, a member sharing its host with another member is taken for an endpoint.
+ */
+function senderOf(req: SipMessage, src: Source): Source {
+  if (src.transport === "udp") return src;
+  const via = req.topVia;
+  if (via === null) return src;
+  const host = via.host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host !== src.host.toLowerCase()) return src;
+  return { ...src, port: via.port ?? 5060 };
 }
 
 function formatSentBy(host: string, port: number | null): string {
