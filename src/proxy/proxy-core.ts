@@ -306,12 +306,8 @@ export class ProxyCore {
     }
 
     // Loop detection (§16.3 step 4): a Via of ours with the same hash is a loop.
-    const hash = this.#loopHash(req);
-    for (const v of req.vias) {
-      if (this.#self.isSelfSentBy(v.host, v.port) && hashOfBranch(v.branch ?? "") === hash) {
-        return this.#respondLocal(stx, req, 482, "Loop Detected", now);
-      }
-    }
+    const hash = this.#loopHash(req, req.topVia);
+    if (this.#looped(req)) return this.#respondLocal(stx, req, 482, "Loop Detected", now);
 
     const pre = this.#preprocessRoutes(req);
     const decision = this.#router.route({
@@ -380,7 +376,12 @@ export class ProxyCore {
     return false;
   }
 
-  #loopHash(req: SipMessage): string {
+  /**
+   * The hash our branch carries. `topVia` is the top Via of the request as we received
+   * it, identified by transport, sent-by and branch only: we add received/rport to it
+   * when forwarding, and a looped request must still hash the same.
+   */
+  #loopHash(req: SipMessage, topVia: Via | null): string {
     const cseq = req.cseq!;
     return loopHash({
       requestUri: req.requestUri,
@@ -388,9 +389,26 @@ export class ProxyCore {
       toTag: req.to?.tag ?? "",
       callId: req.callId ?? "",
       cseq: cseq.seq,
-      topVia: req.topVia?.raw ?? "",
+      topVia: topVia === null
+        ? ""
+        : `${topVia.transport} ${topVia.host}:${topVia.port ?? ""};${topVia.branch ?? ""}`,
       proxyRequire: req.proxyRequire.join(","),
     });
+  }
+
+  /**
+   * True when a Via of ours carries the hash this request would get now. When we sent
+   * it, the Via below ours was the top one, so that is the one hashed; hashing the
+   * request's current top Via (the next hop's) would never match a real loop.
+   */
+  #looped(req: SipMessage): boolean {
+    const vias = req.vias;
+    for (let i = 0; i + 1 < vias.length; i++) {
+      const v = vias[i]!;
+      if (!this.#self.isSelfSentBy(v.host, v.port)) continue;
+      if (hashOfBranch(v.branch ?? "") === this.#loopHash(req, vias[i + 1]!)) return true;
+    }
+    return false;
   }
 
   /**
@@ -513,12 +531,8 @@ export class ProxyCore {
 
   /** ACK for a 2xx, unmatched CANCEL and the like: route and forward without a transaction. */
   #forwardStateless(req: SipMessage, src: Source, _now: number): void {
-    const hash = this.#loopHash(req);
-    for (const v of req.vias) {
-      if (this.#self.isSelfSentBy(v.host, v.port) && hashOfBranch(v.branch ?? "") === hash) {
-        return this.#drop("loop-on-ack");
-      }
-    }
+    const hash = this.#loopHash(req, req.topVia);
+    if (this.#looped(req)) return this.#drop("loop-on-ack");
     const pre = this.#preprocessRoutes(req);
     const decision = this.#router.route({
       method: req.method,
