@@ -164,7 +164,8 @@ export class ProxyCore {
   #viaHost: string;
   /** Token bucket for overload.max_invite_rate. */
   #inviteTokens = 0;
-  #inviteRefill = 0;
+  /** -Infinity: the bucket starts full, whatever the monotonic clock reads at start. */
+  #inviteRefill = Number.NEGATIVE_INFINITY;
 
   constructor(
     settings: ProxySettings,
