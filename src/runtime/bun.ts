@@ -120,10 +120,19 @@ export function createBunRuntime(): Runtime {
       return {
         local: { host: stripBrackets(socket.hostname), port: socket.port },
         send(data, to) {
-          try {
-            socket.send(data, to.port, to.host);
-          } catch (e) {
-            handlers.onError?.(e as Error);
+          // An ICMP "port unreachable" for an earlier datagram (to any peer) makes the next
+          // send throw ECONNREFUSED without sending; the throw clears it, so send once more
+          // (otherwise the first INVITE to a backup after its primary died is lost).
+          for (let attempt = 0;; attempt++) {
+            try {
+              socket.send(data, to.port, to.host);
+              return;
+            } catch (e) {
+              if (attempt > 0 || (e as { code?: string }).code !== "ECONNREFUSED") {
+                handlers.onError?.(e as Error);
+                return;
+              }
+            }
           }
         },
         close() {
