@@ -204,6 +204,15 @@ export class Harness {
     if (!done()) throw new Error("HA state did not reach the expected condition");
   }
 
+  /** Probes until every member of every pair has answered (health "up"). */
+  allUp(): void {
+    this.probe(
+      [],
+      () =>
+        this.ha.snapshot(this.haNow).pairs.every((p) => p.members.every((m) => m.status === "up")),
+    );
+  }
+
   /** Makes a pair out of service (both members down). */
   pairOutOfService(pair: HaPairSpec): void {
     this.probe([pair.primary, pair.backup], () => !this.ha.isInService(pair.name));
