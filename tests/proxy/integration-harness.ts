@@ -89,7 +89,7 @@ ${extra}
 `;
 }
 
-/** Starts a server on a fixed port, retrying briefly if the port is taken meanwhile. */
+/** Starts a server on a fixed port (the caller retries when the port was taken meanwhile). */
 async function serverOn(
   transport: Transport,
   port: number,
@@ -126,7 +126,9 @@ async function waitReady(httpPort: number, proc: Proc, timeoutMs: number): Promi
       throw new Error(`vipless exited before /ready; output:\n${proc.output()}`);
     }
     try {
-      const res = await fetch(`http://127.0.0.1:${httpPort}/ready`);
+      const res = await fetch(`http://127.0.0.1:${httpPort}/ready`, {
+        signal: AbortSignal.timeout(1000),
+      });
       await res.body?.cancel();
       if (res.status === 200) return;
     } catch {
@@ -186,7 +188,9 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     throw e;
   }
   const metrics = async () => {
-    const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
+    const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, {
+      signal: AbortSignal.timeout(WAIT_MS),
+    });
     return await res.text();
   };
   return {
