@@ -62,6 +62,18 @@ describe("loops and spirals (§16.3 step 4)", () => {
   });
 });
 
+test("a 2xx ACK of ours coming back unchanged is dropped as a loop, not forwarded again", () => {
+  const h = new Harness();
+  const ack = request("ACK", { uri: "sip:bob@198.51.100.30", toTag: "uas-1" });
+  const fwd = one(requests(h.receive(ack), "ACK"));
+  const back = new TextDecoder().decode(fwd.msg.raw).replace(
+    "Via: SIP/2.0/UDP vipless.test",
+    "Via: SIP/2.0/UDP 10.0.0.11:5060;branch=z9hG4bK-srv-ack\r\nVia: SIP/2.0/UDP vipless.test",
+  );
+  assert.deepEqual(summary(h.receive(back, PRIMARY)), []);
+  assert.deepEqual(h.drops, ["loop-on-ack"]);
+});
+
 describe("Max-Forwards", () => {
   test("an INVITE with Max-Forwards 0 is answered 483 and not forwarded", () => {
     const h = new Harness();

@@ -11,6 +11,7 @@ import {
   request,
   requests,
   responses,
+  summary,
   to,
   UAC,
 } from "./harness.ts";
@@ -240,5 +241,30 @@ describe("routing of requests from pair members", () => {
       { host: UAC.host, port: UAC.port },
     );
     assert.equal(to([trying], UAC).length, 1);
+  });
+});
+
+describe("transaction state on the caller's side", () => {
+  test("a retransmitted INVITE is not forwarded again; the caller gets 100 Trying again", () => {
+    const h = new Harness();
+    const invite = request("INVITE");
+    assert.equal(requests(h.receive(invite), "INVITE").length, 1);
+    const again = h.receive(invite);
+    assert.deepEqual(summary(requests(again, "INVITE")), []);
+    assert.deepEqual(responses(again).map((s) => s.msg.status), [100]);
+  });
+
+  test("a request too large for UDP leaves over TCP, with a TCP Via and double Record-Route", () => {
+    const h = new Harness();
+    const body = "v=0\r\n" + "a=x-padding:".padEnd(1400, "p") + "\r\n";
+    const out = h.receive(
+      request("INVITE", { body, headers: [["Content-Type", "application/sdp"]] }),
+    );
+    const fwd = one(requests(out, "INVITE"));
+    assert.equal(fwd.dest.transport, "tcp");
+    assert.equal(fwd.dest.host, PRIMARY.host);
+    assert.equal(fwd.msg.topVia!.transport, "TCP");
+    assert.equal(fwd.msg.headerValues("Record-Route").length, 2);
+    assert.equal(new TextDecoder().decode(fwd.msg.body), body);
   });
 });

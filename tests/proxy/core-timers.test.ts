@@ -170,3 +170,25 @@ describe("serial failover", () => {
     assert.ok(due.includes(PRIMARY.host), `a probe to the primary is due: ${due}`);
   });
 });
+
+describe("Timer C (§16.8)", () => {
+  test("a ringing branch with no final answer for over 3 minutes is cancelled", () => {
+    const h = new Harness();
+    const fwd = one(requests(h.receive(request("INVITE")), "INVITE"));
+    h.receive(answer(fwd.msg, 180), PRIMARY);
+    assert.deepEqual(summary(requests(h.advance(180_000), "CANCEL")), []);
+    const cancel = one(requests(to(h.advance(1_000), PRIMARY), "CANCEL"), "CANCEL at Timer C");
+    assert.equal(cancel.msg.topVia!.branch, fwd.msg.topVia!.branch);
+    const out = h.receive(answer(fwd.msg, 487), PRIMARY);
+    assert.deepEqual(responses(to(out, UAC)).map((s) => s.msg.status), [487]);
+  });
+
+  test("each provisional restarts Timer C", () => {
+    const h = new Harness();
+    const fwd = one(requests(h.receive(request("INVITE")), "INVITE"));
+    h.receive(answer(fwd.msg, 180), PRIMARY);
+    h.advance(120_000);
+    h.receive(answer(fwd.msg, 183), PRIMARY);
+    assert.deepEqual(summary(requests(h.advance(120_000), "CANCEL")), []);
+  });
+});
