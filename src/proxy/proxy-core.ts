@@ -84,6 +84,12 @@ interface Branch {
   /** A CANCEL is owed as soon as a provisional arrives (§9.1: never before one). */
   cancelPending: boolean;
   cancelSent: boolean;
+  /**
+   * Given up on by the failover timer while its transaction still runs: the call went
+   * on to the next hop, so this one is cancelled as soon as it answers (else the member
+   * would ring a second destination), and only a 2xx from it still reaches the caller.
+   */
+  abandoned: boolean;
   failoverTimer: unknown;
   timerC: unknown;
 }
@@ -479,6 +485,7 @@ export class ProxyCore {
       done: false,
       cancelPending: false,
       cancelSent: false,
+      abandoned: false,
       failoverTimer: null,
       timerC: null,
     };
@@ -588,7 +595,7 @@ export class ProxyCore {
   }
 
   #cancelBranch(b: Branch, now: number): void {
-    if (b.done || b.cancelSent || b.tx.method !== "INVITE") return;
+    if ((b.done && !b.abandoned) || b.cancelSent || b.tx.method !== "INVITE") return;
     if (!b.gotProvisional) {
       b.cancelPending = true;
       return;
@@ -642,6 +649,14 @@ export class ProxyCore {
     const status = res.status;
     b.gotResponse = true;
     this.#clearTimer(b, "failoverTimer");
+    if (b.abandoned) {
+      if (status < 200) {
+        b.gotProvisional = true;
+        return this.#cancelBranch(b, now);
+      }
+      b.abandoned = false;
+      if (status >= 300) return;
+    }
     if (status < 200) {
       if (!b.gotProvisional) {
         b.gotProvisional = true;
@@ -675,6 +690,7 @@ export class ProxyCore {
   #branchFailed(b: Branch, why: string, now: number): void {
     if (b.done) return;
     b.done = true;
+    b.abandoned = why === "failover-timeout";
     this.#clearTimer(b, "failoverTimer");
     this.#clearTimer(b, "timerC");
     if (b.hop.member) this.#hooks.onForwardFailure?.(b.hop.member, why);
