@@ -113,6 +113,21 @@ describe("serial failover", () => {
     assert.equal(ok.msg.status, 200);
   });
 
+  test("a member answering after its failover timeout is cancelled; only its 2xx would count", () => {
+    const h = new Harness();
+    const first = one(requests(h.receive(request("INVITE")), "INVITE"));
+    const second = one(requests(to(h.advance(1_000), BACKUP), "INVITE"));
+    const late = h.receive(answer(first.msg, 180, { toTag: "late" }), PRIMARY);
+    const cancel = one(requests(to(late, PRIMARY), "CANCEL"), "CANCEL to the late primary");
+    assert.equal(cancel.msg.topVia!.branch, first.msg.topVia!.branch);
+    assert.deepEqual(summary(responses(to(late, UAC))), [], "its 180 is not relayed");
+    const ended = h.receive(answer(first.msg, 487, { toTag: "late" }), PRIMARY);
+    assert.equal(requests(to(ended, PRIMARY), "ACK").length, 1);
+    assert.deepEqual(summary(responses(to(ended, UAC))), [], "its 487 is not the caller's");
+    const ok = h.receive(answer(second.msg, 200, { toTag: "backup" }), BACKUP);
+    assert.deepEqual(responses(to(ok, UAC)).map((s) => s.msg.status), [200]);
+  });
+
   test("a provisional before the failover timeout keeps the call on the primary", () => {
     const h = new Harness();
     const fwd = one(requests(h.receive(request("INVITE")), "INVITE"));
