@@ -83,6 +83,10 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
           ...facts,
           at,
         });
+        // An INVITE the dead member answered with a provisional has no failover timer
+        // left and would ring until Timer C (3 min): move what still waits on it to the
+        // other member now. After the HA state has finished this change.
+        queueMicrotask(() => failOverPendingTo(e.pair, e.role));
       } else {
         haLog.info("pair {pair}: {role} {member} is up", { event: type, ...facts, at });
       }
@@ -127,6 +131,17 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     },
     servedPairReady: () => ha.isInService(config.serve),
   });
+
+  /** Requests forwarded to a member now known dead go on to their next hop. */
+  function failOverPendingTo(pair: string, role: "primary" | "backup"): void {
+    const member = config.pairs.find((p) => p.name === pair)?.[role];
+    if (!member || stopped) return;
+    const now = mono();
+    for (const t of ["udp", "tcp"] as const) {
+      proxy.onSendError({ transport: t, host: member.host, port: member.port }, now);
+    }
+    arm();
+  }
 
   function sendProbes(): void {
     const now = rt.now();
