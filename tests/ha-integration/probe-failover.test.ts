@@ -138,4 +138,31 @@ describe(`failover when the primary dies (${RUNTIME})`, () => {
       for (const r of results) assert.equal((await r.dialog!.bye()).status, 200);
       assert.equal(backup.requests("BYE").length, results.length + 1);
     }));
+
+  it("completes on the backup a call that was ringing on the primary when it died", {
+    timeout: TEST_TIMEOUT_MS,
+  }, () =>
+    withCleanup(async (c) => {
+      const [primary, backup] = c.peersOf(await startServers(["primary", "backup"]));
+      // The primary rings and would answer much later: it dies first.
+      primary.answer = { final: 200, provisional: [180], finalDelayMs: 30_000 };
+      const vip = c.vipless(await Vipless.start({ pairs: [pairOf("site-a", primary, backup)] }));
+      const ua = c.peer(await TestUa.start({ transport: "udp" }));
+      await vip.waitAllUp(["site-a"]);
+
+      const call = ua.invite(vip.sip, { to: CALLEE, timeoutMs: 20_000 });
+      await call.waitForResponse(180, 5000);
+      const mark = vip.events().length;
+      primary.stop();
+      const r = await call.result;
+      assert.equal(r.status, 200, "the call is answered, not left ringing until Timer C");
+      assert.equal(r.final?.get("server"), "vipless-test-backup");
+      const { event } = await vip.waitForEvent(
+        { event: "member-down", role: "primary" },
+        1000,
+        mark,
+      );
+      assert.ok(Date.parse(String(event.at)) <= Date.now());
+      assert.equal((await r.dialog!.bye()).status, 200);
+    }));
 });
