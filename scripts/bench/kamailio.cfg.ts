@@ -81,7 +81,8 @@ modparam("dispatcher", "ds_ping_interval", 1)
 modparam("dispatcher", "ds_probing_threshold", 2)
 modparam("dispatcher", "ds_inactive_threshold", 1)
 modparam("dispatcher", "ds_probing_mode", 1)
-modparam("dispatcher", "ds_ping_reply_codes", "class=2;class=4")
+# ds_ping_reply_codes is left at its default (2xx only): "class=4" would also count
+# the 408 tm generates for an unanswered probe as proof of life.
 
 request_route {
   if (!mf_process_maxfwd_header("10")) {

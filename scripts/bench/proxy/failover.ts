@@ -1,8 +1,133 @@
+/**
+ * `--failover`: calls at half the highest clean rate; in the middle of the run the
+ * primary UAS is killed with SIGKILL (no goodbye: it just stops answering). Reported
+ * per proxy, side by side:
+ * - failed calls (calls established on the primary lose their BYE; calls sent to it
+ *   before the proxy notices fail unless the proxy retries them on the backup),
+ * - slow calls: INVITE->200 above half the failover timeout, i.e. retried on the backup,
+ * - switch time: from the kill to the start of the last new call that did not go
+ *   straight to the backup (it failed or needed the retry). After it, every new call
+ *   reached the backup directly. Call start times come from SIPp: the rtt file gives
+ *   200-time minus response time; a failed call's start is its call number over the rate.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { sleep } from "./children.ts";
+import { runStep, type StepResult } from "./measure.ts";
+import { stepLine } from "./report.ts";
+import type { UacResult } from "./sipp.ts";
 import type { Settings, Target } from "./targets.ts";
+
 export interface FailoverOptions {
   rate: number;
   seconds: number;
   settings: Settings;
   dir: string;
 }
-export async function runFailover(_t: Target[], _o: FailoverOptions): Promise<void> {}
+
+interface FailoverResult {
+  step: StepResult;
+  killedAt: number;
+  slow: number;
+  failedAfterKill: number;
+  /** Seconds from the kill until every new call went straight to the backup. */
+  switchSeconds: number;
+}
+
+/** SIPp's start time (epoch seconds) from the CurrentTime-style "date\ttime\tepoch" cell. */
+function epoch(cell: string | undefined): number {
+  return Number((cell ?? "").split("\t")[2] ?? NaN);
+}
+
+/**
+ * Call numbers of failed calls from SIPp's error log (Call-IDs are N-PID@host). Only
+ * "Aborting call" and "receive timeout" events are failures; "Dead call" events are late messages for calls
+ * that already ended.
+ */
+function failedCallNumbers(file: string, pid: number): number[] {
+  if (!existsSync(file)) return [];
+  const seen = new Set<number>();
+  const text = readFileSync(file, "utf8");
+  const aborted = new RegExp(`Aborting call[^']*'(\\d+)-${pid}@`, "g");
+  const timedOut = new RegExp(`Call-Id: (\\d+)-${pid}@[^,\\s]*, receive timeout`, "g");
+  for (const m of text.matchAll(aborted)) seen.add(Number(m[1]));
+  for (const m of text.matchAll(timedOut)) seen.add(Number(m[1]));
+  return [...seen];
+}
+
+function analyse(
+  uac: UacResult,
+  killedAt: number,
+  rate: number,
+  failoverMs: number,
+  errors: string,
+): Omit<FailoverResult, "step" | "killedAt"> {
+  const sippStart = epoch(uac.rows[0]?.["StartTime"]);
+  let last = killedAt;
+  let slow = 0;
+  for (const s of uac.rtt) {
+    const start = sippStart + (s.at - s.ms) / 1000;
+    if (start < killedAt || s.ms < failoverMs / 2) continue;
+    slow++;
+    last = Math.max(last, start);
+  }
+  let failedAfterKill = 0;
+  for (const n of failedCallNumbers(errors, uac.child.pid)) {
+    const start = sippStart + (n - 1) / rate;
+    if (start < killedAt) continue;
+    failedAfterKill++;
+    last = Math.max(last, start);
+  }
+  return { slow, failedAfterKill, switchSeconds: last - killedAt };
+}
+
+export async function runFailover(targets: Target[], o: FailoverOptions): Promise<void> {
+  const results: Array<[Target, FailoverResult | string]> = [];
+  for (const t of targets) {
+    console.log(
+      `\n## ${t.title}: ${o.rate} calls/s for ${o.seconds} s, primary killed at ` +
+        `${o.seconds / 2} s`,
+    );
+    let killedAt = NaN;
+    let analysis: ReturnType<typeof analyse> | undefined;
+    try {
+      const step = await runStep(t, {
+        rate: o.rate,
+        seconds: o.seconds,
+        settings: o.settings,
+        dir: o.dir,
+        during: async ({ primary }) => {
+          await sleep((o.seconds / 2) * 1000);
+          killedAt = Date.now() / 1000;
+          primary.signal("SIGKILL");
+        },
+        inspect: (uac) => {
+          const errors = join(o.dir, `${uac.child.label}-errors.log`);
+          analysis = analyse(uac, killedAt, o.rate, o.settings.failoverMs, errors);
+        },
+      });
+      console.log(stepLine(step));
+      if (!analysis) throw new Error("no SIPp results to analyse");
+      results.push([t, { step, killedAt, ...analysis }]);
+    } catch (e) {
+      console.log(`ERROR ${t.id}: ${(e as Error).message}`);
+      results.push([t, (e as Error).message]);
+    }
+  }
+  console.log(
+    "\n| proxy | calls/s | calls | failed | failed, started after the kill | " +
+      "retried on the backup (slow) | new calls straight to the backup after |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const [t, r] of results) {
+    if (typeof r === "string") {
+      console.log(`| ${t.title} | ${o.rate} | error: ${r} | | | | |`);
+      continue;
+    }
+    const u = r.step.uac;
+    console.log(
+      `| ${t.title} | ${o.rate} | ${u.calls} | ${u.failed} | ${r.failedAfterKill} | ${r.slow} | ` +
+        `${r.switchSeconds.toFixed(2)} s |`,
+    );
+  }
+}

@@ -60,13 +60,20 @@ async function counters(proxy: RunningProxy): Promise<string> {
   }
 }
 
+export interface StepContext {
+  primary: Child;
+  backup: Child;
+  proxy: RunningProxy;
+  uac: Child;
+}
+
 export interface StepOptions {
   rate: number;
   seconds: number;
   settings: Settings;
   dir: string;
   /** Called while the load runs (failover: kill the primary in the middle). */
-  during?: (ctx: { primary: Child; backup: Child; proxy: RunningProxy }) => Promise<void>;
+  during?: (ctx: StepContext) => Promise<void>;
   /** Called with the UAC's per-second rows and rtt samples before they are dropped. */
   inspect?: (uac: UacResult) => void;
 }
@@ -104,7 +111,7 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
     const sampler = setInterval(() => {
       sippCpu = Math.max(sippCpu, cpuSeconds(sippPids) - sipp0);
     }, 250);
-    const during = o.during?.({ primary, backup, proxy });
+    const during = o.during?.({ primary, backup, proxy, uac: uac.child });
     const r = await uac.finish().finally(() => clearInterval(sampler));
     await during;
     // Read before the proxy stops: its workers are gone afterwards.
