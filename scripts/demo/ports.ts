@@ -46,10 +46,24 @@ async function isFree(port: number, kinds: "tcp" | "both"): Promise<boolean> {
 async function anyFree(kinds: "tcp" | "both", taken: Set<number>): Promise<number> {
   const r = await runtime();
   for (let attempt = 0; attempt < 50; attempt++) {
-    const l = await r.listenTcp({ host: HOST, port: 0 }, { onData() {} });
-    const port = l.local.port;
-    l.close();
-    if (!taken.has(port) && await isFree(port, kinds)) return port;
+    // Keep the TCP listener open while trying UDP: Deno releases a closed listener's port
+    // only later, so listening on it again at once would fail.
+    const tcp = await r.listenTcp({ host: HOST, port: 0 }, { onData() {} });
+    const port = tcp.local.port;
+    let ok = !taken.has(port);
+    if (ok && kinds === "both") {
+      try {
+        const udp = await r.bindUdp({ host: HOST, port }, { onMessage() {} });
+        udp.close();
+      } catch {
+        ok = false;
+      }
+    }
+    tcp.close();
+    if (ok) {
+      await sleep(30);
+      return port;
+    }
   }
   throw new Error("no free port on loopback");
 }

@@ -42,7 +42,7 @@ export function statusExcerpt(body: unknown, when: (iso: string) => string): str
     const width = Math.max(...p.members.map((m) => m.uri.length));
     for (const m of p.members) {
       const detail = m.status === "up"
-        ? `answers probes${m.rttMs === null ? "" : ` in ${m.rttMs.toFixed(1)} ms`}`
+        ? `answers probes${m.rttMs === null ? "" : ` in ${m.rttMs} ms`}`
         : m.status === "down"
         ? `${m.consecutiveFailures} probes missed, last answer ${
           m.lastAnswerAt ? when(m.lastAnswerAt) : "never"
