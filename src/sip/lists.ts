@@ -42,6 +42,39 @@ function pushTrimmed(s: string, a: number, b: number, out: number[]): void {
   out.push(a, b);
 }
 
+/**
+ * s.slice(a, b).toLowerCase(), skipping the native call (costly on a fresh slice) when
+ * the range holds no ASCII upper case and no octet above 0x7f (where it maps latin1).
+ */
+export function lowerSlice(s: string, a: number, b: number): string {
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return s.slice(a, b).toLowerCase();
+  }
+  return s.slice(a, b);
+}
+
+/** s.slice(a, b).toUpperCase(), skipping the native call when nothing would change. */
+export function upperSlice(s: string, a: number, b: number): string {
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || c > 0x7f) return s.slice(a, b).toUpperCase();
+  }
+  return s.slice(a, b);
+}
+
+/** Value of s[a, b) when it is 1 to maxDigits ASCII digits, else -1. */
+export function digitsValue(s: string, a: number, b: number, maxDigits: number): number {
+  if (b <= a || b - a > maxDigits) return -1;
+  let v = 0;
+  for (let i = a; i < b; i++) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
 /** Replaces folding (CRLF + whitespace) with a single space. */
 export function unfold(v: string): string {
   return v.indexOf("\r") === -1 ? v : v.replace(/[ \t]*\r\n[ \t]+/g, " ");
@@ -75,6 +108,7 @@ export function quotedEnd(s: string, i: number, n: number): number {
 
 /** Removes the quotes and quoted-pair escapes of a quoted-string. */
 export function unquote(q: string): string {
+  if (q.indexOf("\\") === -1) return q.slice(1, q.length - 1);
   let out = "";
   for (let j = 1; j < q.length - 1; j++) {
     const c = q[j];
@@ -82,6 +116,22 @@ export function unquote(q: string): string {
     else out += c;
   }
   return out;
+}
+
+/** Parameter names seen on nearly every message, as shared (already hashed) strings. */
+const COMMON_PARAMS = ["branch", "rport", "received", "tag", "lr", "transport", "maddr", "ttl"];
+
+/**
+ * Lowercase parameter name of s[a, b). A common name written in lowercase comes back as
+ * the shared constant: a fresh slice would have to be hashed again as a Map key.
+ */
+function paramName(s: string, a: number, b: number): string {
+  const n = b - a;
+  for (let k = 0; k < COMMON_PARAMS.length; k++) {
+    const p = COMMON_PARAMS[k];
+    if (p.length === n && s.startsWith(p, a)) return p;
+  }
+  return lowerSlice(s, a, b);
 }
 
 /**
@@ -101,7 +151,7 @@ export function parseParams(
     i = skipLws(s, i + 1, n);
     const ne = tokenEnd(s, i, n);
     if (ne === i) throw malformed("empty parameter name");
-    const name = s.slice(i, ne).toLowerCase();
+    const name = paramName(s, i, ne);
     i = skipLws(s, ne, n);
     let value: string | null = null;
     if (i < n && s.charCodeAt(i) === 0x3d) {

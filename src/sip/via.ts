@@ -1,7 +1,15 @@
 // Via header entries (RFC 3261 §20.42, RFC 3581 rport).
 
 import { malformed } from "./errors.ts";
-import { isLws, parseParams, skipLws, tokenEnd } from "./lists.ts";
+import {
+  digitsValue,
+  isLws,
+  lowerSlice,
+  parseParams,
+  skipLws,
+  tokenEnd,
+  upperSlice,
+} from "./lists.ts";
 
 /** One Via entry (one hop). */
 export interface Via {
@@ -29,17 +37,25 @@ export interface Via {
 export function parseVia(s: string): Via {
   const n = s.length;
   let i = skipLws(s, 0, n);
-  let e = tokenEnd(s, i, n);
-  if (e === i) throw malformed("Via without protocol name");
-  const name = s.slice(i, e);
-  i = expectSlash(s, skipLws(s, e, n), n);
-  e = tokenEnd(s, i, n);
-  if (e === i) throw malformed("Via without protocol version");
-  const version = s.slice(i, e);
-  i = expectSlash(s, skipLws(s, e, n), n);
+  let e: number;
+  let protocol: string;
+  if (s.startsWith("SIP/2.0/", i)) {
+    // The usual spelling: the tokens and slashes the general path would find.
+    protocol = "SIP/2.0";
+    i = skipLws(s, i + 8, n);
+  } else {
+    e = tokenEnd(s, i, n);
+    if (e === i) throw malformed("Via without protocol name");
+    const name = upperSlice(s, i, e);
+    i = expectSlash(s, skipLws(s, e, n), n);
+    e = tokenEnd(s, i, n);
+    if (e === i) throw malformed("Via without protocol version");
+    protocol = `${name}/${s.slice(i, e)}`;
+    i = expectSlash(s, skipLws(s, e, n), n);
+  }
   e = tokenEnd(s, i, n);
   if (e === i) throw malformed("Via without transport");
-  const transport = s.slice(i, e).toUpperCase();
+  const transport = upperSlice(s, i, e);
   i = skipLws(s, e, n);
   if (i === e) throw malformed("Via without space before sent-by");
   // sent-by = host [ COLON port ]
@@ -57,7 +73,7 @@ export function parseVia(s: string): Via {
     }
   }
   if (he === i) throw malformed("Via without sent-by host");
-  const host = s.slice(i, he).toLowerCase();
+  const host = lowerSlice(s, i, he);
   i = skipLws(s, he, n);
   let port: number | null = null;
   if (s.charCodeAt(i) === 0x3a) {
@@ -65,7 +81,7 @@ export function parseVia(s: string): Via {
     let pe = i;
     while (pe < n && s.charCodeAt(pe) >= 0x30 && s.charCodeAt(pe) <= 0x39) pe++;
     if (pe === i || pe - i > 5) throw malformed("bad Via port");
-    port = Number(s.slice(i, pe));
+    port = digitsValue(s, i, pe, 5);
     if (port > 65535) throw malformed("Via port out of range");
     i = pe;
   }
@@ -76,21 +92,19 @@ export function parseVia(s: string): Via {
   let rport: null | true | number = null;
   if (rportText === null) rport = true;
   else if (rportText !== undefined) {
-    if (!/^[0-9]{1,5}$/.test(rportText) || Number(rportText) > 65535) {
-      throw malformed("bad rport");
-    }
-    rport = Number(rportText);
+    const v = digitsValue(rportText, 0, rportText.length, 5);
+    if (v < 0 || v > 65535) throw malformed("bad rport");
+    rport = v;
   }
   const ttlText = params.get("ttl");
   let ttl: number | null = null;
   if (ttlText !== undefined) {
-    if (ttlText === null || !/^[0-9]{1,3}$/.test(ttlText) || Number(ttlText) > 255) {
-      throw malformed("bad ttl");
-    }
-    ttl = Number(ttlText);
+    const v = ttlText === null ? -1 : digitsValue(ttlText, 0, ttlText.length, 3);
+    if (v < 0 || v > 255) throw malformed("bad ttl");
+    ttl = v;
   }
   return {
-    protocol: `${name.toUpperCase()}/${version}`,
+    protocol,
     transport,
     host,
     port,
