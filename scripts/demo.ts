@@ -24,22 +24,22 @@ import { choosePorts, type DemoPorts, HOST } from "./demo/ports.ts";
 import { statusExcerpt } from "./demo/status-excerpt.ts";
 import { demoConfig, type LogEvent, memberUri, ViplessChild } from "./demo/vipless-child.ts";
 
-const USAGE = `usage: bun scripts/demo.ts [--transport udp|tcp] [--runtime bun|deno] [--verbose]
-       deno run -A --unstable-net scripts/demo.ts [same options]
-
-Starts two demo SIP servers (primary, backup), vipless in front of them, places
-${5} calls per second through vipless, kills the primary after 6 s and shows the
-calls carrying on through the backup. About 20 seconds.
-
-  --transport udp|tcp   SIP transport of the calls and the pair (default udp)
-  --runtime bun|deno    runtime vipless runs under (default: the one running this)
-  --verbose             also print every SIP message of the calls and every vipless log line`;
-
 const RATE = 5; // calls per second
 const HOLD_MS = 1000; // talk time of each call, between ACK and BYE
 const KILL_AFTER_MS = 6000; // from the first call to the kill
 const CALLS_FOR_MS = 16000; // from the first call to the last one placed
 const CALL_TIMEOUT_MS = 8000; // an INVITE or BYE unanswered this long failed
+
+const USAGE = `usage: bun scripts/demo.ts [--transport udp|tcp] [--runtime bun|deno] [--verbose]
+       deno run -A --unstable-net scripts/demo.ts [same options]
+
+Starts two demo SIP servers (primary, backup), vipless in front of them, places
+${RATE} calls per second through vipless, kills the primary after 6 s and shows the
+calls carrying on through the backup. About 20 seconds.
+
+  --transport udp|tcp   SIP transport of the calls and the pair (default udp)
+  --runtime bun|deno    runtime vipless runs under (default: the one running this)
+  --verbose             also print every SIP message of the calls and every vipless log line`;
 
 const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
@@ -198,7 +198,7 @@ async function run(
   // --- calls --------------------------------------------------------------------------
   const ua = await TestUa.start({ transport, name: "caller" });
   res.ua = ua;
-  if (verbose) res.timers.push(traceSip(ua, n));
+  if (verbose) traceSip(ua, n);
   let window: CallOutcome[] = [];
   const load = new CallLoad({
     ua,
@@ -311,23 +311,19 @@ async function run(
   return failed.length === 0 ? 0 : 1;
 }
 
-/** --verbose: prints every SIP message the caller sends and receives, in full. */
-function traceSip(ua: TestUa, n: Narrator): ReturnType<typeof setInterval> {
-  let sent = 0;
-  let received = 0;
-  return setInterval(() => {
-    const out = ua.sent.slice(sent).map((m) => ({ at: m.at, dir: "caller ->", text: m.text }));
-    const inc = ua.received.slice(received).map((m) => ({
-      at: m.at,
-      dir: "caller <-",
-      text: m.msg.raw,
-    }));
-    sent = ua.sent.length;
-    received = ua.received.length;
-    for (const m of [...out, ...inc].sort((a, b) => a.at - b.at)) {
-      n.say(n.dim(`${m.dir}\n${m.text.trimEnd()}`), m.at);
-    }
-  }, 100);
+/** --verbose: prints every SIP message the caller sends and receives, in full, in order. */
+function traceSip(ua: TestUa, n: Narrator): void {
+  const print = (dir: string, text: string) => n.say(n.dim(`${dir}\n${text.trimEnd()}`));
+  const send = ua.send.bind(ua);
+  ua.send = (data, to) => {
+    print("caller ->", typeof data === "string" ? data : new TextDecoder().decode(data));
+    return send(data, to);
+  };
+  // A waiter that never matches sees every message as it arrives (until the demo ends).
+  ua.waitFor((r) => {
+    print("caller <-", r.msg.raw);
+    return false;
+  }, 60_000).catch(() => {});
 }
 
 process.exit(await main());
