@@ -256,6 +256,21 @@ export class ProxyCore {
     }
   }
 
+  /**
+   * The HA state declared this member down. An INVITE it answered with a provisional
+   * has no failover timer left and would wait for Timer C: try the next hop now. The
+   * others keep their own failover timers, so a failover does not become one burst.
+   */
+  onMemberDown(member: { host: string; port: number }, now: number): void {
+    for (const b of [...this.#branches.values()]) {
+      const m = b.hop.member;
+      if (b.done || !b.gotProvisional || b.tx.method !== "INVITE" || m === null) continue;
+      if (m.host === member.host && m.port === member.port) {
+        this.#branchFailed(b, "member-down", now);
+      }
+    }
+  }
+
   #onUnparseable(e: SipParseError, src: Source): void {
     const partial = e.partial;
     if (e.drop || partial === null || !partial.isRequest || partial.method === "ACK") {

@@ -132,14 +132,11 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     servedPairReady: () => ha.isInService(config.serve),
   });
 
-  /** Requests forwarded to a member now known dead go on to their next hop. */
+  /** INVITEs ringing on a member now known dead go on to their next hop. */
   function failOverPendingTo(pair: string, role: "primary" | "backup"): void {
     const member = config.pairs.find((p) => p.name === pair)?.[role];
     if (!member || stopped) return;
-    const now = mono();
-    for (const t of ["udp", "tcp"] as const) {
-      proxy.onSendError({ transport: t, host: member.host, port: member.port }, now);
-    }
+    proxy.onMemberDown({ host: member.host, port: member.port }, mono());
     arm();
   }
 
