@@ -16,10 +16,11 @@ import {
   H_ROUTE,
   H_TO,
   H_VIA,
+  H_X_GENESYS_ROUTE,
   identify,
   isListHeader,
 } from "./header-names.ts";
-import { splitRanges, unfold } from "./lists.ts";
+import { digitsValue, splitRanges, unfold } from "./lists.ts";
 import { type NameAddr, parseNameAddr } from "./name-addr.ts";
 import { readable } from "./text.ts";
 import { parseUri, type SipUri } from "./uri.ts";
@@ -36,6 +37,9 @@ export const STRIDE = 6;
 /** Offsets inside a header record. */
 export const F_ID = 0, F_LINE = 1, F_NAME_END = 2, F_VALUE = 3, F_VALUE_END = 4, F_LINE_END = 5;
 
+/** Element ranges of the header line being split (reused: splitting never nests). */
+const ranges: number[] = [];
+
 /** Largest CSeq number (RFC 3261 §8.1.1.5: less than 2**31; we accept < 2**32). */
 const MAX_CSEQ = 0xffffffff;
 
@@ -47,6 +51,7 @@ const MAX_CSEQ = 0xffffffff;
 export class SipMessage {
   /** Lazily computed views. */
   private _vias?: Via[];
+  private _topVia?: Via | null;
   private _from?: NameAddr | null;
   private _to?: NameAddr | null;
   private _cseq?: CSeq | null;
@@ -241,10 +246,15 @@ export class SipMessage {
 
   private elementsOfId(id: number): string[] {
     const out: string[] = [];
-    for (const k of this.linesOfId(id)) {
-      for (const [a, b] of this.elementRanges(k)) {
-        if (b === a) throw malformed(`empty element in ${canonicalName(this.nameAt(k))}`);
-        out.push(unfold(this.src.slice(a, b)));
+    const idx = this.index, s = this.src;
+    for (let r = 0; r < idx.length; r += STRIDE) {
+      if (idx[r] !== id) continue;
+      ranges.length = 0;
+      splitRanges(s, idx[r + F_VALUE], idx[r + F_VALUE_END], ranges);
+      for (let j = 0; j < ranges.length; j += 2) {
+        const a = ranges[j], b = ranges[j + 1];
+        if (b === a) throw malformed(`empty element in ${canonicalName(this.nameAt(r / STRIDE))}`);
+        out.push(unfold(s.slice(a, b)));
       }
     }
     return out;
@@ -263,11 +273,16 @@ export class SipMessage {
   /** The top Via, or null when there is none. */
   get topVia(): Via | null {
     if (this._vias !== undefined) return this._vias[0] ?? null;
+    if (this._topVia !== undefined) return this._topVia;
     const k = this.firstLineOfId(H_VIA);
-    if (k < 0) return null;
-    const [a, b] = this.elementRanges(k)[0];
+    if (k < 0) return (this._topVia = null);
+    // The whole line is split, so a malformed later entry on it fails here as well.
+    const r = k * STRIDE;
+    ranges.length = 0;
+    splitRanges(this.src, this.index[r + F_VALUE], this.index[r + F_VALUE_END], ranges);
+    const a = ranges[0], b = ranges[1];
     if (a === b) throw malformed("empty Via");
-    return parseVia(unfold(this.src.slice(a, b)));
+    return (this._topVia = parseVia(unfold(this.src.slice(a, b))));
   }
 
   /** From header, or null when absent. */
@@ -299,11 +314,19 @@ export class SipMessage {
       const v = this.singleValue(H_CSEQ);
       if (v === null) this._cseq = null;
       else {
-        const m = /^([0-9]{1,10})[ \t]+([^ \t]+)$/.exec(v);
-        if (m === null) throw malformed("malformed CSeq");
-        const seq = Number(m[1]);
+        // 1-10 digits, blanks, then a method without blanks (up to the end).
+        let d = 0;
+        while (d < v.length && isDigit(v.charCodeAt(d))) d++;
+        let m = d;
+        while (m < v.length && isBlank(v.charCodeAt(m))) m++;
+        let e = m;
+        while (e < v.length && !isBlank(v.charCodeAt(e))) e++;
+        if (d === 0 || d > 10 || m === d || e === m || e !== v.length) {
+          throw malformed("malformed CSeq");
+        }
+        const seq = digitsValue(v, 0, d, 10);
         if (seq > MAX_CSEQ) throw malformed("CSeq number too large");
-        this._cseq = { seq, method: m[2] };
+        this._cseq = { seq, method: v.slice(m) };
       }
     }
     return this._cseq;
@@ -315,8 +338,8 @@ export class SipMessage {
       const v = this.singleValue(H_MAX_FORWARDS);
       if (v === null) this._maxForwards = null;
       else {
-        if (!/^[0-9]{1,10}$/.test(v)) throw malformed("malformed Max-Forwards");
-        const n = Number(v);
+        const n = digitsValue(v, 0, v.length, 10);
+        if (n < 0) throw malformed("malformed Max-Forwards");
         if (n > 255) throw malformed("Max-Forwards above 255");
         this._maxForwards = n;
       }
@@ -366,8 +389,17 @@ export class SipMessage {
 
   /** X-Genesys-Route value (first line), or null when absent. */
   get xGenesysRoute(): string | null {
-    return this.header("x-genesys-route");
+    // Not a list header: the first line's whole value, as header() gives it.
+    return this.singleValue(H_X_GENESYS_ROUTE);
   }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 /** Re-exported for modules that build errors with a message attached. */
