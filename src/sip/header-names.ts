@@ -83,6 +83,9 @@ export const H_CONTACT = 10;
 export const H_PROXY_REQUIRE = 11;
 export const H_X_GENESYS_ROUTE = 12;
 
+export const H_EXPIRES: number = KNOWN.indexOf("expires") + 1;
+export const H_RETRY_AFTER: number = KNOWN.indexOf("retry-after") + 1;
+
 /** Compact forms (RFC 3261 §7.3.3 and later RFCs) -> canonical name. */
 const COMPACT: Record<string, KnownHeader> = {
   i: "call-id",

@@ -265,8 +265,47 @@ export function uriTransport(uri: SipUri): string {
   return uri.scheme === "sips" ? "tls" : "udp";
 }
 
+/**
+ * The cheap cases of isBroadcastOrMulticast, without normalising or splitting: for a host
+ * made of digits and dots (one trailing dot allowed, as normalizeHost drops it) the first
+ * octet of a valid dotted quad, 256 for 255.255.255.255, -1 for anything else; -2 when
+ * the host holds a bracket or colon (an IPv6 literal: the general path decides). A host
+ * with any other character is no IPv4 literal: -1.
+ */
+function dottedQuadFirst(host: string): number {
+  let n = host.length;
+  for (let i = 0; i < n; i++) {
+    const c = host.charCodeAt(i);
+    if (c === 0x3a || c === 0x5b || c === 0x5d) return -2;
+  }
+  if (n > 0 && host.charCodeAt(n - 1) === 0x2e) n--;
+  let parts = 0, first = -1, all255 = true, i = 0;
+  while (parts < 4) {
+    let v = 0, d = 0;
+    while (i < n && d <= 3) {
+      const c = host.charCodeAt(i) - 0x30;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      d++;
+      i++;
+    }
+    if (d === 0 || d > 3 || v > 255) return -1;
+    if (parts === 0) first = v;
+    if (v !== 255) all255 = false;
+    parts++;
+    if (parts < 4) {
+      if (host.charCodeAt(i) !== 0x2e || i >= n) return -1;
+      i++;
+    }
+  }
+  if (i !== n) return -1;
+  return all255 ? 256 : first;
+}
+
 /** True for IPv4/IPv6 literals that must never be sent to: broadcast or multicast. */
 export function isBroadcastOrMulticast(host: string): boolean {
+  const quad = dottedQuadFirst(host);
+  if (quad !== -2) return (quad >= 224 && quad <= 239) || quad === 256;
   const h = normalizeHost(host);
   if (h.startsWith("[")) return h.startsWith("[ff");
   const v4 = ipv4Octets(h);

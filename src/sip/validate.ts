@@ -2,8 +2,17 @@
 // §18.1.2 and RFC 4475 §3.3.10 for responses), on top of what parseMessage enforces.
 
 import { SipParseError } from "./errors.ts";
-import { H_CALL_ID, H_CSEQ, H_FROM, H_TO, H_VIA, SINGLE_VALUE_IDS } from "./header-names.ts";
-import type { SipMessage } from "./message.ts";
+import {
+  H_CALL_ID,
+  H_CSEQ,
+  H_EXPIRES,
+  H_FROM,
+  H_RETRY_AFTER,
+  H_TO,
+  H_VIA,
+  SINGLE_VALUE_IDS,
+} from "./header-names.ts";
+import { type SipMessage, STRIDE } from "./message.ts";
 import { isBroadcastOrMulticast } from "./uri.ts";
 
 /** Why a request is refused and what to answer. */
@@ -30,23 +39,41 @@ function bad(detail: string): Rejection {
   return { status: 400, reason: "Bad Request", detail };
 }
 
-/** Presence and single-value checks shared by requests and responses; a detail or null. */
+/** Ids counted by structuralProblem (every REQUIRED and SINGLE_VALUE id is below it). */
+const COUNTED = 16;
+/** Per-id line count and first line of the message being checked (reused). */
+const counts = new Int32Array(COUNTED);
+const firstLines = new Int32Array(COUNTED);
+
+/**
+ * Presence and single-value checks shared by requests and responses; a detail or null.
+ * One pass over the index counts every id the checks ask about.
+ */
 function structuralProblem(msg: SipMessage): string | null {
+  counts.fill(0);
+  const idx = msg.index;
+  for (let r = 0; r < idx.length; r += STRIDE) {
+    const id = idx[r];
+    if (id > 0 && id < COUNTED && counts[id]++ === 0) firstLines[id] = r / STRIDE;
+  }
   for (const [id, name] of REQUIRED) {
-    if (msg.firstLineOfId(id) < 0) return `missing ${name}`;
+    if (counts[id] === 0) return `missing ${name}`;
   }
   for (const id of SINGLE_VALUE_IDS) {
-    if (msg.linesOfId(id).length > 1) return `several ${msg.nameAt(msg.firstLineOfId(id))} headers`;
+    if (counts[id] > 1) return `several ${msg.nameAt(firstLines[id])} headers`;
   }
   return null;
 }
 
 /** A decimal scalar header that must fit in 32 bits (Expires, Retry-After's delta). */
-function overlargeScalar(msg: SipMessage, name: string): boolean {
-  const v = msg.header(name);
-  if (v === null) return false;
-  const m = /^([0-9]+)/.exec(v);
-  return m !== null && (m[1].length > 10 || Number(m[1]) > MAX_U32);
+function overlargeScalar(msg: SipMessage, id: number): boolean {
+  // Neither header is a list, so its value is the first line's (as header() gives it).
+  const k = msg.firstLineOfId(id);
+  if (k < 0) return false;
+  const v = msg.valueAt(k);
+  let d = 0;
+  while (d < v.length && v.charCodeAt(d) >= 0x30 && v.charCodeAt(d) <= 0x39) d++;
+  return d > 10 || (d > 0 && Number(v.slice(0, d)) > MAX_U32);
 }
 
 /**
@@ -85,7 +112,7 @@ export function requestRejection(
     if (e instanceof SipParseError) return bad(e.message);
     throw e;
   }
-  if (overlargeScalar(msg, "expires")) return bad("Expires too large");
+  if (overlargeScalar(msg, H_EXPIRES)) return bad("Expires too large");
   if (mf === 0) return { status: 483, reason: "Too Many Hops", detail: "Max-Forwards is 0" };
   const unknown = tags.filter((t) => !supportedOptionTags.has(t.toLowerCase()));
   if (unknown.length > 0) {
@@ -123,7 +150,7 @@ export function responseRejection(msg: SipMessage): string | null {
     if (e instanceof SipParseError) return e.message;
     throw e;
   }
-  if (overlargeScalar(msg, "retry-after") || overlargeScalar(msg, "expires")) {
+  if (overlargeScalar(msg, H_RETRY_AFTER) || overlargeScalar(msg, H_EXPIRES)) {
     return "overlarge scalar";
   }
   return null;
