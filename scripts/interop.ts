@@ -3,15 +3,17 @@
  * Interop run: SIPp endpoints (Debian package sip-tester) call through vipless.
  *
  *   bun scripts/interop.ts [--direct] [--runtime bun|deno] [--transport udp|tcp]
- *                          [--calls N] [--rate R] [--only call|cancel|reject]
- *                          [--keep] [--trace]
+ *                          [--calls N] [--rate R]
+ *                          [--only call|cancel|reject|failover] [--keep] [--trace]
  *   deno run -A --unstable-net scripts/interop.ts ...   (same options)
  *
  * For each case and transport it starts SIPp UAS "servers" on loopback (the pair's
  * primary, and a backup), starts vipless with a temporary config whose pair is those
  * servers, runs a SIPp UAC against vipless, and judges the case from SIPp's exit code
  * and its final statistics (successful and failed calls). `--direct` leaves vipless out
- * and points the UAC at the UAS, to validate the scenarios themselves. One line per
+ * and points the UAC at the UAS, to validate the scenarios themselves. The failover
+ * case (UDP only, see FAILOVER below) kills the primary UAS in the middle of the run.
+ * One line per
  * case, then "N passed, N failed"; the exit code is 1 when anything failed. Without
  * sipp on the PATH (or $SIPP) the run is skipped with exit code 0.
  */
@@ -32,14 +34,36 @@ const HOST = "127.0.0.1";
 type Transport = "udp" | "tcp";
 
 interface Case {
-  id: "call" | "cancel" | "reject";
+  id: "call" | "cancel" | "reject" | "failover";
   title: string;
   uac: string;
   /** The primary member's scenario; the backup always runs uas.xml. */
   uas: string;
   calls: number;
   rate: number;
+  /** SIGKILL the primary UAS this long after the UAC started (the failover case). */
+  killPrimaryAfterMs?: number;
+  /** Only these transports (default: every transport of the run). */
+  transports?: Transport[];
+  /** vipless's failover.timeout for this case (default 2s). */
+  failoverTimeout?: string;
 }
+
+/**
+ * The failover case: SIPp UAC (uac.xml) at 200 calls/s for 20 s (-m 4000 -r 200,
+ * -d 100 ms call length, -recv_timeout 10 s, UDP) through vipless to two SIPp UAS
+ * (primary and backup, both uas.xml); `kill -9` (SIGKILL) of the primary UAS after
+ * 10 s. It passes when SIPp reports 4000 successful and zero failed calls.
+ *
+ * vipless runs with probe { interval: 500ms, timeout: 300ms, failures: 2 } (the same
+ * as every interop case: the kill is noticed within about 1.3 s) and
+ * failover.timeout 1s: an INVITE or BYE the dead primary never answers is retried on
+ * the backup after 1 s, well within SIPp's 10 s receive timeout. BYEs of calls set
+ * up on the primary reach the backup, which knows nothing of them; SIPp's UAS answers
+ * such a BYE 200 (its default "unexpected BYE" behaviour), so the caller's calls end
+ * cleanly, as they would with a real HA pair that shares call state.
+ */
+const FAILOVER = { calls: 4000, rate: 200, killAfterMs: 10_000, failoverTimeout: "1s" };
 
 interface Outcome {
   ok: boolean;
@@ -64,8 +88,8 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   console.log(
     "usage: bun scripts/interop.ts [--direct] [--runtime bun|deno] [--transport udp|tcp]\n" +
-      "                              [--calls N] [--rate R] [--only call|cancel|reject]\n" +
-      "                              [--keep] [--trace]\n" +
+      "                              [--calls N] [--rate R]\n" +
+      "                              [--only call|cancel|reject|failover] [--keep] [--trace]\n" +
       "  --direct   UAC straight to the UAS, without vipless (checks the scenarios)\n" +
       "  --keep     keep the temp dir with logs even when everything passed\n" +
       "  --trace    also write every SIP message SIPp sent and received (-trace_msg)",
@@ -243,6 +267,7 @@ function vipConfig(
   httpPort: number,
   primary: number,
   backup: number,
+  failoverTimeout = "2s",
 ): string {
   const t = transport === "tcp" ? ";transport=tcp" : "";
   return [
@@ -256,7 +281,7 @@ function vipConfig(
     "  timeout: 300ms",
     "  failures: 2",
     "failover:",
-    "  timeout: 2s",
+    `  timeout: ${failoverTimeout}`,
     "pairs:",
     "  - name: interop",
     `    primary: sip:${HOST}:${primary}${t}`,
@@ -322,7 +347,10 @@ async function runCase(
       const proxyPort = await freePort(rt);
       const httpPort = await freePort(rt);
       const config = join(out, `${name}-vipless.yaml`);
-      writeFileSync(config, vipConfig(transport, proxyPort, httpPort, uasPort, backupPort));
+      writeFileSync(
+        config,
+        vipConfig(transport, proxyPort, httpPort, uasPort, backupPort, c.failoverTimeout),
+      );
       const [cmd, args] = vipCommand(opts.runtime ?? "bun", config);
       const vip = new Child(`${name}-vipless`, cmd, args);
       children.push(vip);
@@ -370,6 +398,14 @@ async function runCase(
       ...traceArgs(out, `${name}-uac`),
     ]);
     children.push(uac);
+    let killed = "";
+    if (c.killPrimaryAfterMs !== undefined) {
+      const primaryChild = children[0];
+      if ((await waitFor(uac.exited, c.killPrimaryAfterMs)) === undefined) {
+        primaryChild.proc.kill("SIGKILL");
+        killed = `, primary killed after ${c.killPrimaryAfterMs / 1000}s`;
+      } else killed = ", UAC ended before the kill";
+    }
     const code = await waitFor(uac.exited, (limit + 15) * 1000);
     if (code === undefined) {
       return { ok: false, detail: `SIPp UAC still running after ${limit + 15}s` };
@@ -378,9 +414,13 @@ async function runCase(
     const good = Number(s?.["SuccessfulCall(C)"] ?? NaN);
     const bad = Number(s?.["FailedCall(C)"] ?? NaN);
     const retrans = s?.["Retransmissions(C)"] ?? "?";
-    const detail = `${c.calls} calls @${c.rate}/s: ${good} successful, ${bad} failed, ` +
-      `${retrans} retransmissions, sipp exit ${code}`;
-    const ok = code === 0 && good === c.calls && bad === 0;
+    let detail = `${c.calls} calls @${c.rate}/s: ${good} successful, ${bad} failed, ` +
+      `${retrans} retransmissions, sipp exit ${code}${killed}`;
+    // A failover run must also have switched: zero failures with no switch proves nothing.
+    const vip = children.find((ch) => ch.label.endsWith("-vipless"));
+    const switched = c.killPrimaryAfterMs === undefined || /switchover/.test(vip?.tail ?? "");
+    const ok = code === 0 && good === c.calls && bad === 0 && switched;
+    if (!switched) detail += ", but vipless logged no switchover";
     return { ok, detail: ok ? detail : `${detail}; see ${out}/${name}-*` };
   } catch (e) {
     return { ok: false, detail: `error: ${(e as Error).message}` };
@@ -419,6 +459,17 @@ async function main(): Promise<number> {
       calls: 20,
       rate: 20,
     },
+    {
+      id: "failover",
+      title: "primary killed",
+      uac: "uac.xml",
+      uas: "uas.xml",
+      calls: FAILOVER.calls,
+      rate: FAILOVER.rate,
+      killPrimaryAfterMs: FAILOVER.killAfterMs,
+      transports: ["udp"],
+      failoverTimeout: FAILOVER.failoverTimeout,
+    },
   ].filter((c) => opts.only === undefined || c.id === opts.only) as Case[];
   const transports: Transport[] = opts.transport === "udp" || opts.transport === "tcp"
     ? [opts.transport]
@@ -432,6 +483,9 @@ async function main(): Promise<number> {
   let failed = 0;
   for (const transport of transports) {
     for (const c of cases) {
+      if (c.transports && !c.transports.includes(transport)) continue;
+      // Killing a member is meaningless without vipless in front of it.
+      if (c.killPrimaryAfterMs !== undefined && opts.direct) continue;
       const t0 = Date.now();
       const r = await runCase(rt, c, transport, out);
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
