@@ -4,6 +4,8 @@
  * normal exit stops all of them: a benchmark must not leave load generators behind.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
 
 const live = new Set<Child>();
@@ -16,7 +18,8 @@ export class Child {
   #tail = "";
   #waiters: Array<() => void> = [];
 
-  constructor(readonly label: string, cmd: string, args: string[], cwd?: string) {
+  /** `cwd` also receives `<label>.log` with the tail of the output when it exits. */
+  constructor(readonly label: string, cmd: string, args: string[], readonly cwd?: string) {
     this.proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], cwd, detached: true });
     const keep = (chunk: Buffer | string) => {
       this.#tail = (this.#tail + chunk.toString()).slice(-8000);
@@ -28,6 +31,7 @@ export class Child {
     this.exited = new Promise((resolve) => {
       this.proc.on("exit", (code) => {
         live.delete(this);
+        if (cwd && this.#tail) writeFileSync(join(cwd, `${label}.log`), this.#tail);
         resolve(code);
       });
       this.proc.on("error", (e) => {

@@ -52,9 +52,13 @@ async function counters(proxy: RunningProxy): Promise<string> {
     const m = await proxy.metrics();
     const sum = (prefix: string) =>
       [...m].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
+    // By label: which status vipless answered itself, why it dropped messages.
+    const byLabel = (prefix: string) =>
+      [...m].filter(([k, v]) => k.startsWith(prefix) && v > 0)
+        .map(([k, v]) => `${/="([^"]*)"/.exec(k)?.[1] ?? k}:${v}`).join(",") || "0";
     return `transactions=${sum("vipless_transactions")} ` +
-      `local_responses=${sum("vipless_local_responses_total")} ` +
-      `dropped=${sum("vipless_dropped_total")}`;
+      `local_responses=${byLabel("vipless_local_responses_total")} ` +
+      `dropped=${byLabel("vipless_dropped_total")}`;
   } catch (e) {
     return `metrics unavailable: ${(e as Error).message}`;
   }

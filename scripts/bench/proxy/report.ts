@@ -1,10 +1,15 @@
 /** The machine description and the result table the benchmark prints (Markdown). */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import type { StepResult } from "./measure.ts";
 import { SIPP, sippVersion } from "./sipp.ts";
-import { ROOT, type Target } from "./targets.ts";
+import { DIST_BIN, ROOT, type Target } from "./targets.ts";
+
+/** When dist/vipless was built: the binary measured may be older than the tree. */
+function builtAt(): string {
+  return existsSync(DIST_BIN) ? statSync(DIST_BIN).mtime.toISOString() : "never";
+}
 
 function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", cwd: ROOT });
@@ -34,7 +39,8 @@ export function machineLines(targets: Target[], command: string): string[] {
     `${(Number(sh("getconf", ["_PHYS_PAGES"])) * 4096 / 2 ** 30).toFixed(1)} GiB`,
     `- load average at start: ${la}` +
     (load1() > 1 ? " (above 1: the machine was shared, numbers are provisional)" : ""),
-    `- vipless: ${sh("git", ["describe", "--always", "--dirty"])}`,
+    `- vipless: tree ${sh("git", ["describe", "--always", "--dirty"])}, ` +
+    `dist/ built ${builtAt()}`,
     ...targets.map((t) => `- ${t.title}: ${t.version()}`),
     `- load: ${sippVersion(sh(SIPP, ["-v"])) ?? "SIPp"}, UDP on 127.0.0.1`,
     `- command: \`${command}\``,

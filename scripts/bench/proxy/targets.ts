@@ -115,7 +115,7 @@ function viplessTarget(
       const config = join(dir, `${id}-${p.sip}.yaml`);
       writeFileSync(config, viplessYaml(p, s));
       const [cmd, args] = command(config);
-      const child = new Child(id, cmd, args, ROOT);
+      const child = new Child(`${id}-${p.sip}`, cmd, args, dir);
       if (!(await waitReady(child, p.http, 20_000))) {
         await child.stop();
         throw new Error(`${title} not ready (${cmd} ${args.join(" ")}): ${child.tail}`);
@@ -190,7 +190,7 @@ const kamailio: Target = {
     const cfg = join(dir, `kamailio-${p.sip}.cfg`);
     writeFileSync(opts.dispatcherList, dispatcherList(opts));
     writeFileSync(cfg, kamailioCfg(opts));
-    const child = new Child("kamailio", KAMAILIO, [
+    const child = new Child(`kamailio-${p.sip}`, KAMAILIO, [
       "-DD",
       "-E",
       "-f",
