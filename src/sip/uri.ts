@@ -2,6 +2,7 @@
 // any other scheme is kept as an opaque absolute URI.
 
 import { malformed } from "./errors.ts";
+import { digitsValue, lowerSlice } from "./lists.ts";
 
 /** A parsed URI. Text fields are %-unescaped; `raw` is the URI exactly as received. */
 export interface SipUri {
@@ -20,8 +21,6 @@ export interface SipUri {
   raw: string;
 }
 
-const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
-
 /** Undoes %HH escapes; a `%` not followed by two hex digits is kept literally. */
 export function unescapeUri(s: string): string {
   if (s.indexOf("%") === -1) return s;
@@ -30,8 +29,22 @@ export function unescapeUri(s: string): string {
 
 /** Scheme of a URI string in lowercase, or null when it has none. */
 export function uriScheme(s: string): string | null {
-  const m = SCHEME_RE.exec(s);
-  return m === null ? null : m[0].slice(0, -1).toLowerCase();
+  // ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"
+  const c0 = s.charCodeAt(0) | 0x20;
+  if (c0 < 0x61 || c0 > 0x7a) return null;
+  for (let i = 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x3a) {
+      if (i === 3 && s.startsWith("sip")) return "sip";
+      return lowerSlice(s, 0, i);
+    }
+    const l = c | 0x20;
+    if (
+      !((l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d ||
+        c === 0x2e)
+    ) return null;
+  }
+  return null;
 }
 
 /**
@@ -92,18 +105,18 @@ function parseSipRest(rest: string, uri: SipUri): void {
     }
     if (!isHostname(rest, i, hostEnd)) throw malformed("bad host in URI");
   }
-  uri.host = rest.slice(i, hostEnd).toLowerCase();
+  uri.host = lowerSlice(rest, i, hostEnd);
   i = hostEnd;
   if (rest.charCodeAt(i) === 0x3a) {
     let pe = i + 1;
     while (pe < n && rest.charCodeAt(pe) >= 0x30 && rest.charCodeAt(pe) <= 0x39) pe++;
-    uri.port = parsePort(rest.slice(i + 1, pe));
+    uri.port = parsePort(rest, i + 1, pe);
     i = pe;
   }
   const q = rest.indexOf("?", i);
   const paramEnd = q >= 0 ? q : n;
   if (i < paramEnd && rest.charCodeAt(i) !== 0x3b) throw malformed("junk after host in URI");
-  parseUriParams(rest.slice(i, paramEnd), uri.params);
+  parseUriParams(rest, i, paramEnd, uri.params);
   if (q >= 0) {
     for (const h of rest.slice(q + 1).split("&")) {
       if (h === "") continue;
@@ -121,25 +134,46 @@ function parseTelRest(rest: string, uri: SipUri): void {
     throw malformed("bad telephone number in tel URI");
   }
   uri.user = number;
-  if (semi >= 0) parseUriParams(rest.slice(semi), uri.params);
+  if (semi >= 0) parseUriParams(rest, semi, rest.length, uri.params);
 }
 
-/** `;a=b;c` -> params, unescaped, lowercase names. Empty names are rejected. */
-function parseUriParams(s: string, into: Map<string, string | null>): void {
-  if (s === "") return;
-  const parts = s.slice(1).split(";");
-  for (const p of parts) {
-    if (p === "") throw malformed("empty URI parameter");
-    const eq = p.indexOf("=");
-    const name = unescapeUri(eq >= 0 ? p.slice(0, eq) : p).toLowerCase();
+/**
+ * `;a=b;c` in s[a, b) (s[a] is the ';') -> params, unescaped, lowercase names. Empty
+ * parameters and names are rejected.
+ */
+function parseUriParams(s: string, a: number, b: number, into: Map<string, string | null>): void {
+  if (a >= b) return;
+  for (let i = a + 1;;) {
+    let e = s.indexOf(";", i);
+    if (e < 0 || e > b) e = b;
+    if (e === i) throw malformed("empty URI parameter");
+    let eq = s.indexOf("=", i);
+    if (eq > e) eq = -1;
+    const name = uriParamName(s, i, eq >= 0 ? eq : e);
     if (name === "") throw malformed("empty URI parameter name");
-    into.set(name, eq >= 0 ? unescapeUri(p.slice(eq + 1)) : null);
+    into.set(name, eq >= 0 ? unescapeUri(s.slice(eq + 1, e)) : null);
+    if (e === b) return;
+    i = e + 1;
   }
 }
 
-function parsePort(digits: string): number {
-  if (digits.length === 0 || digits.length > 5) throw malformed("bad port");
-  const p = Number(digits);
+/** Common URI parameter names, returned as shared strings (Map keys hash once). */
+const COMMON_URI_PARAMS = ["lr", "user", "transport", "maddr", "ttl", "method", "r2"];
+
+/** Unescaped lowercase name of s[a, b). */
+function uriParamName(s: string, a: number, b: number): string {
+  for (let k = 0; k < COMMON_URI_PARAMS.length; k++) {
+    const p = COMMON_URI_PARAMS[k];
+    if (p.length === b - a && s.startsWith(p, a)) return p;
+  }
+  const raw = s.slice(a, b);
+  return raw.indexOf("%") === -1 ? lowerSlice(s, a, b) : unescapeUri(raw).toLowerCase();
+}
+
+/** Port from the ASCII digits s[a, b) (the caller scanned them). */
+function parsePort(s: string, a: number, b: number): number {
+  if (b === a || b - a > 5) throw malformed("bad port");
+  const p = digitsValue(s, a, b, 5);
   if (p > 65535) throw malformed("port out of range");
   return p;
 }
