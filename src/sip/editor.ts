@@ -9,7 +9,7 @@ import {
   H_ROUTE,
   H_VIA,
 } from "./header-names.ts";
-import { isLws } from "./lists.ts";
+import { isLws, splitRanges } from "./lists.ts";
 import { F_LINE, F_LINE_END, F_VALUE, F_VALUE_END, type SipMessage, STRIDE } from "./message.ts";
 import { toByteString, writeByteString } from "./text.ts";
 
@@ -127,9 +127,18 @@ export class MessageEditor {
   setTopViaReceived(host: string, port?: number): this {
     const k = this.msg.firstLineOfId(H_VIA);
     if (k < 0) return this;
-    const [a, b] = this.msg.elementRanges(k)[0];
+    const ranges = this.lineRanges(k);
+    const a = ranges[0], b = ranges[1];
     const entry = this.msg.src.slice(a, b);
     return this.splice(a, b, rewriteViaParams(entry, toByteString(host), port));
+  }
+
+  /** Element ranges of line k as flat [start, end) pairs (msg.elementRanges without tuples). */
+  private lineRanges(k: number): number[] {
+    const r = k * STRIDE;
+    const out: number[] = [];
+    splitRanges(this.msg.src, this.msg.index[r + F_VALUE], this.msg.index[r + F_VALUE_END], out);
+    return out;
   }
 
   /** Edits one popped list header (Via/Route): whole lines or a leading cut of a line. */
@@ -138,12 +147,13 @@ export class MessageEditor {
     for (const k of msg.linesOfId(id)) {
       if (count <= 0) return;
       if (this.deleted?.has(k)) continue;
-      const ranges = msg.elementRanges(k);
-      if (count >= ranges.length) {
-        count -= ranges.length;
+      const ranges = this.lineRanges(k);
+      const elements = ranges.length / 2;
+      if (count >= elements) {
+        count -= elements;
         this.deleteLine(k);
       } else {
-        this.splice(ranges[0][0], ranges[count][0], "");
+        this.splice(ranges[0], ranges[2 * count], "");
         return;
       }
     }
@@ -195,15 +205,11 @@ export class MessageEditor {
     for (const j of order) {
       const start = this.starts[j];
       if (start < from) continue; // overlapped by an earlier edit
-      if (start > from) {
-        out.set(src.subarray(from, start), pos);
-        pos += start - from;
-      }
+      if (start > from) pos = copyRange(src, from, start, out, pos);
       pos = writeByteString(out, pos, this.texts[j]);
       from = this.ends[j] === -1 ? start : this.ends[j];
     }
-    out.set(src.subarray(from, msg.bodyEnd), pos);
-    pos += msg.bodyEnd - from;
+    pos = copyRange(src, from, msg.bodyEnd, out, pos);
     return pos === size ? out : out.subarray(0, pos);
   }
 
@@ -217,18 +223,76 @@ export class MessageEditor {
   }
 }
 
-/** Rewrites `received`/`rport` in one Via entry, keeping every other byte. */
+/**
+ * Copies src[a, b) to out at pos; returns the new position. Short runs are copied by
+ * hand: a subarray view costs more than the loop below about 48 bytes.
+ */
+function copyRange(src: Uint8Array, a: number, b: number, out: Uint8Array, pos: number): number {
+  if (b - a < 48) {
+    for (let i = a; i < b; i++) out[pos++] = src[i];
+    return pos;
+  }
+  out.set(src.subarray(a, b), pos);
+  return pos + b - a;
+}
+
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** Whether s at i holds the lowercase ASCII word w in any letter case. */
+function wordAt(s: string, i: number, w: string): boolean {
+  if (i + w.length > s.length) return false;
+  for (let k = 0; k < w.length; k++) {
+    if ((s.charCodeAt(i + k) | 0x20) !== w.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/**
+ * Rewrites `received`/`rport` in one Via entry, keeping every other byte. A scanner
+ * equivalent to replacing, case-insensitively and globally,
+ * `[ \t]*;[ \t]*(received|rport)(?=[ \t]*(?:[=;,]|$))(?:[ \t]*=[ \t]*[^;, \t]*)?`
+ * with "" (rport only when a port is given).
+ */
 function rewriteViaParams(entry: string, host: string, port?: number): string {
   let askedRport = false;
-  let out = entry.replace(
-    /[ \t]*;[ \t]*(received|rport)(?=[ \t]*(?:[=;,]|$))(?:[ \t]*=[ \t]*[^;, \t]*)?/gi,
-    (m: string, name: string) => {
-      if (name.toLowerCase() === "received") return "";
-      if (port === undefined) return m; // nothing to fill in: leave rport as it was
+  const n = entry.length;
+  let out = "";
+  let copied = 0; // entry[copied, …) is still to be copied
+  let scanned = 0; // a match cannot start before the end of the previous one
+  for (let semi = entry.indexOf(";"); semi >= 0; semi = entry.indexOf(";", semi + 1)) {
+    let j = semi + 1;
+    while (j < n && isBlank(entry.charCodeAt(j))) j++;
+    const received = wordAt(entry, j, "received");
+    if (!received && !wordAt(entry, j, "rport")) continue;
+    const nameEnd = j + (received ? 8 : 5);
+    let k = nameEnd;
+    while (k < n && isBlank(entry.charCodeAt(k))) k++;
+    const next = entry.charCodeAt(k);
+    if (k < n && next !== 0x3d && next !== 0x3b && next !== 0x2c) continue;
+    let end = nameEnd;
+    if (next === 0x3d) {
+      end = k + 1;
+      while (end < n && isBlank(entry.charCodeAt(end))) end++;
+      while (end < n) {
+        const c = entry.charCodeAt(end);
+        if (c === 0x3b || c === 0x2c || c === 0x20 || c === 0x09) break;
+        end++;
+      }
+    }
+    let start = semi;
+    while (start > scanned && isBlank(entry.charCodeAt(start - 1))) start--;
+    scanned = end;
+    semi = end - 1;
+    if (!received) {
+      if (port === undefined) continue; // nothing to fill in: leave rport as it was
       askedRport = true;
-      return "";
-    },
-  );
+    }
+    out += entry.slice(copied, start);
+    copied = end;
+  }
+  out = copied === 0 ? entry : out + entry.slice(copied);
   let end = out.length;
   while (end > 0 && isLws(out.charCodeAt(end - 1))) end--;
   out = out.slice(0, end) + `;received=${host}`;
