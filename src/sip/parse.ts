@@ -74,8 +74,8 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
     const vStart = skipSpaces(s, uriEnd, lineEnd);
     let vEnd = lineEnd;
     while (vEnd > vStart && s.charCodeAt(vEnd - 1) === 0x20) vEnd--;
-    const version = s.slice(vStart, vEnd);
-    if (version.toUpperCase() !== "SIP/2.0") {
+    if (!isSip20(s, vStart, vEnd)) {
+      const version = s.slice(vStart, vEnd);
       deferred = /^SIP\/[0-9]+\.[0-9]+$/i.test(version)
         ? new SipParseError(`unsupported SIP version ${version}`, 505)
         : new SipParseError("malformed Request-Line", 400);
@@ -244,6 +244,16 @@ function isWsp(c: number): boolean {
 
 function isLwsChar(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+/**
+ * Whether s[a, b) is "SIP/2.0" in any letter case (as `toUpperCase() === "SIP/2.0"`: no
+ * octet above 0x7f upper-cases to an ASCII letter, and ß would become two letters).
+ */
+function isSip20(s: string, a: number, b: number): boolean {
+  return b - a === 7 && (s.charCodeAt(a) | 0x20) === 0x73 &&
+    (s.charCodeAt(a + 1) | 0x20) === 0x69 &&
+    (s.charCodeAt(a + 2) | 0x20) === 0x70 && s.startsWith("/2.0", a + 3);
 }
 
 function skipSpaces(s: string, i: number, end: number): number {
