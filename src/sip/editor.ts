@@ -19,9 +19,11 @@ import { toByteString, writeByteString } from "./text.ts";
  * entries); methods chain.
  */
 export class MessageEditor {
-  // Splices: [start, end) of the original replaced by text; inserts have start === end.
-  private starts: number[] = [];
-  private ends: number[] = [];
+  // Splices: [start, end) of the original (spans[2j], spans[2j + 1]; end -1 for an insert)
+  // replaced by heads[j] + texts[j], plus CRLF when the head is not empty. Keeping a
+  // header line's name apart from its value spares building the line as a new string.
+  private spans: number[] = [];
+  private heads: string[] = [];
   private texts: string[] = [];
   private viaPops = 0;
   private routePops = 0;
@@ -30,9 +32,9 @@ export class MessageEditor {
 
   constructor(readonly msg: SipMessage) {}
 
-  private splice(start: number, end: number, text: string): this {
-    this.starts.push(start);
-    this.ends.push(end);
+  private splice(start: number, end: number, text: string, head = ""): this {
+    this.spans.push(start, end);
+    this.heads.push(head);
     this.texts.push(text);
     return this;
   }
@@ -41,15 +43,18 @@ export class MessageEditor {
     return this.msg.index[k * STRIDE + F_LINE];
   }
 
-  /** Inserts a header line before the first line of id, else at the top of the headers. */
-  private insertBefore(id: number, line: string): this {
+  /**
+   * Inserts the header line `head value CRLF` before the first line of id, else at the
+   * top of the headers.
+   */
+  private insertBefore(id: number, head: string, value: string): this {
     const k = this.msg.firstLineOfId(id);
-    return this.splice(k >= 0 ? this.lineStart(k) : this.msg.headersStart, -1, line);
+    return this.splice(k >= 0 ? this.lineStart(k) : this.msg.headersStart, -1, value, head);
   }
 
   /** Adds a Via on top (value without the name, e.g. `SIP/2.0/UDP host;branch=z9hG4bK…`). */
   pushVia(value: string): this {
-    return this.insertBefore(H_VIA, `Via: ${toByteString(value)}\r\n`);
+    return this.insertBefore(H_VIA, "Via: ", toByteString(value));
   }
 
   /** Removes the top Via entry (responses travelling back). */
@@ -60,7 +65,7 @@ export class MessageEditor {
 
   /** Adds a Record-Route on top (value e.g. `<sip:proxy.example.com;lr>`). */
   pushRecordRoute(value: string): this {
-    return this.insertBefore(H_RECORD_ROUTE, `Record-Route: ${toByteString(value)}\r\n`);
+    return this.insertBefore(H_RECORD_ROUTE, "Record-Route: ", toByteString(value));
   }
 
   /** Removes the top Route entry (RFC 3261 §16.4 when it names this proxy). */
@@ -71,7 +76,7 @@ export class MessageEditor {
 
   /** Adds a Route on top (value e.g. `<sip:next.example.com;lr>`). */
   pushRoute(value: string): this {
-    return this.insertBefore(H_ROUTE, `Route: ${toByteString(value)}\r\n`);
+    return this.insertBefore(H_ROUTE, "Route: ", toByteString(value));
   }
 
   /** Replaces the Request-URI. */
@@ -84,7 +89,7 @@ export class MessageEditor {
   setMaxForwards(n: number): this {
     if (this.mfLine === -2) this.mfLine = this.msg.firstLineOfId(H_MAX_FORWARDS);
     const k = this.mfLine;
-    if (k < 0) return this.insertBefore(H_VIA, `Max-Forwards: ${n}\r\n`);
+    if (k < 0) return this.insertBefore(H_VIA, "Max-Forwards: ", `${n}`);
     const r = k * STRIDE;
     return this.splice(this.msg.index[r + F_VALUE], this.msg.index[r + F_VALUE_END], `${n}`);
   }
@@ -107,11 +112,7 @@ export class MessageEditor {
 
   /** Appends a header line at the end of the headers. */
   addHeader(name: string, value: string): this {
-    return this.splice(
-      this.msg.headersEnd,
-      -1,
-      `${toByteString(name)}: ${toByteString(value)}\r\n`,
-    );
+    return this.splice(this.msg.headersEnd, -1, toByteString(value), `${toByteString(name)}: `);
   }
 
   /** Adds Content-Length when the message has none (a datagram forwarded onto a stream). */
@@ -133,19 +134,24 @@ export class MessageEditor {
     return this.splice(a, b, rewriteViaParams(entry, toByteString(host), port));
   }
 
-  /** Element ranges of line k as flat [start, end) pairs (msg.elementRanges without tuples). */
+  /**
+   * Element ranges of line k as flat [start, end) pairs (msg.elementRanges without
+   * tuples), in a shared list valid until the next call.
+   */
   private lineRanges(k: number): number[] {
     const r = k * STRIDE;
-    const out: number[] = [];
-    splitRanges(this.msg.src, this.msg.index[r + F_VALUE], this.msg.index[r + F_VALUE_END], out);
-    return out;
+    ranges.length = 0;
+    splitRanges(this.msg.src, this.msg.index[r + F_VALUE], this.msg.index[r + F_VALUE_END], ranges);
+    return ranges;
   }
 
   /** Edits one popped list header (Via/Route): whole lines or a leading cut of a line. */
   private applyPops(id: number, count: number): void {
-    const msg = this.msg;
-    for (const k of msg.linesOfId(id)) {
+    const idx = this.msg.index;
+    for (let r = 0; r < idx.length; r += STRIDE) {
+      if (idx[r] !== id) continue;
       if (count <= 0) return;
+      const k = r / STRIDE;
       if (this.deleted?.has(k)) continue;
       const ranges = this.lineRanges(k);
       const elements = ranges.length / 2;
@@ -172,55 +178,115 @@ export class MessageEditor {
     this.viaPops = this.routePops = 0;
     if (this.deleted !== null) {
       // A deleted line swallows the edits inside it.
+      const spans = this.spans;
       for (const k of this.deleted) {
         const r = k * STRIDE;
         const ls = msg.index[r + F_LINE], le = msg.index[r + F_LINE_END];
-        for (let j = 0; j < this.starts.length; j++) {
-          if (this.starts[j] >= ls && this.ends[j] <= le && this.ends[j] !== -1) {
+        for (let j = 0; j < this.texts.length; j++) {
+          const start = spans[2 * j], end = spans[2 * j + 1];
+          if (start >= ls && end <= le && end !== -1) {
             this.texts[j] = "";
-            this.ends[j] = this.starts[j];
+            spans[2 * j + 1] = start;
           }
         }
         this.splice(ls, le, "");
       }
       this.deleted = null;
     }
-    const count = this.starts.length;
+    const spans = this.spans, heads = this.heads, texts = this.texts;
+    const count = texts.length;
+    // Insertion sort by start, inserts (end -1) before replacements, then call order.
     const order: number[] = [];
-    for (let j = 0; j < count; j++) {
-      // insertion sort by start, inserts (end -1) before replacements, then call order
-      let at = order.length;
-      while (at > 0 && this.after(order[at - 1], j)) at--;
-      order.splice(at, 0, j);
-    }
     let size = msg.bodyEnd - msg.start;
     for (let j = 0; j < count; j++) {
-      const end = this.ends[j];
-      size += this.texts[j].length - (end === -1 ? 0 : end - this.starts[j]);
+      let at = j;
+      while (at > 0 && after(spans, order[at - 1], j)) {
+        order[at] = order[at - 1];
+        at--;
+      }
+      order[at] = j;
+      const end = spans[2 * j + 1];
+      const head = heads[j].length;
+      size += head + texts[j].length + (head > 0 ? 2 : 0) -
+        (end === -1 ? 0 : end - spans[2 * j]);
     }
-    const out = new Uint8Array(size);
-    const src = msg.bytes;
+    // Layout: where each kept run of the original goes, and where each splice's text.
+    const runs = layoutRuns; // (source start, source end, destination) triples
+    const puts = layoutPuts; // (splice, destination) pairs
+    runs.length = puts.length = 0;
     let from = msg.start;
     let pos = 0;
-    for (const j of order) {
-      const start = this.starts[j];
+    for (let o = 0; o < count; o++) {
+      const j = order[o];
+      const start = spans[2 * j];
       if (start < from) continue; // overlapped by an earlier edit
-      if (start > from) pos = copyRange(src, from, start, out, pos);
-      pos = writeByteString(out, pos, this.texts[j]);
-      from = this.ends[j] === -1 ? start : this.ends[j];
+      if (start > from) {
+        runs.push(from, start, pos);
+        pos += start - from;
+      }
+      puts.push(j, pos);
+      const head = heads[j].length;
+      pos += head + texts[j].length + (head > 0 ? 2 : 0);
+      const end = spans[2 * j + 1];
+      from = end === -1 ? start : end;
     }
-    pos = copyRange(src, from, msg.bodyEnd, out, pos);
+    if (msg.bodyEnd > from) {
+      runs.push(from, msg.bodyEnd, pos);
+      pos += msg.bodyEnd - from;
+    }
+
+    const out = new Uint8Array(size);
+    const src = msg.bytes;
+    const base = msg.start;
+    if (pos === size && size >= msg.bodyEnd - base) {
+      // Copy the whole original once, then move each run to its place inside the output
+      // (copyWithin makes no view, unlike a subarray per run). Runs going left are moved
+      // first in order, then runs going right in reverse order, so that no run is
+      // overwritten before it has moved: targets are disjoint and in source order.
+      if (base === 0 && msg.bodyEnd === src.length) out.set(src);
+      else out.set(src.subarray(base, msg.bodyEnd));
+      for (let r = 0; r < runs.length; r += 3) {
+        const a = runs[r] - base, d = runs[r + 2];
+        if (d < a) out.copyWithin(d, a, runs[r + 1] - base);
+      }
+      for (let r = runs.length - 3; r >= 0; r -= 3) {
+        const a = runs[r] - base, d = runs[r + 2];
+        if (d > a) out.copyWithin(d, a, runs[r + 1] - base);
+      }
+    } else {
+      for (let r = 0; r < runs.length; r += 3) {
+        copyRange(src, runs[r], runs[r + 1], out, runs[r + 2]);
+      }
+    }
+    for (let p = 0; p < puts.length; p += 2) {
+      const j = puts[p];
+      let at = puts[p + 1];
+      const head = heads[j];
+      if (head.length > 0) at = writeByteString(out, at, head);
+      at = writeByteString(out, at, texts[j]);
+      if (head.length > 0) {
+        out[at++] = 0x0d;
+        out[at] = 0x0a;
+      }
+    }
     return pos === size ? out : out.subarray(0, pos);
   }
+}
 
-  /** Whether splice x must come after splice y. */
-  private after(x: number, y: number): boolean {
-    const sx = this.starts[x], sy = this.starts[y];
-    if (sx !== sy) return sx > sy;
-    const ix = this.ends[x] === -1, iy = this.ends[y] === -1;
-    if (ix !== iy) return iy; // inserts first
-    return x > y;
-  }
+/** Output layout of the toBytes() call running (reused: it never nests). */
+const layoutRuns: number[] = [];
+const layoutPuts: number[] = [];
+
+/** Element ranges of the line being edited (reused: splitting never nests). */
+const ranges: number[] = [];
+
+/** Whether splice x must come after splice y (spans as in MessageEditor). */
+function after(spans: number[], x: number, y: number): boolean {
+  const sx = spans[2 * x], sy = spans[2 * y];
+  if (sx !== sy) return sx > sy;
+  const ix = spans[2 * x + 1] === -1, iy = spans[2 * y + 1] === -1;
+  if (ix !== iy) return iy; // inserts first
+  return x > y;
 }
 
 /**
