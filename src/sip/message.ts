@@ -21,10 +21,10 @@ import {
   isListHeader,
 } from "./header-names.ts";
 import { digitsValue, splitRanges, unfold } from "./lists.ts";
-import { type NameAddr, parseNameAddr } from "./name-addr.ts";
+import { type NameAddr, parseNameAddrIn } from "./name-addr.ts";
 import { readable } from "./text.ts";
 import { parseUri, type SipUri } from "./uri.ts";
-import { parseVia, type Via } from "./via.ts";
+import { parseViaIn, type Via } from "./via.ts";
 
 /** CSeq header value. */
 export interface CSeq {
@@ -244,8 +244,9 @@ export class SipMessage {
     return out;
   }
 
-  private elementsOfId(id: number): string[] {
-    const out: string[] = [];
+  /** [start, end) of every element of every line of id, flat; an empty element throws. */
+  private elementRangesOfId(id: number): number[] {
+    const out: number[] = [];
     const idx = this.index, s = this.src;
     for (let r = 0; r < idx.length; r += STRIDE) {
       if (idx[r] !== id) continue;
@@ -254,10 +255,56 @@ export class SipMessage {
       for (let j = 0; j < ranges.length; j += 2) {
         const a = ranges[j], b = ranges[j + 1];
         if (b === a) throw malformed(`empty element in ${canonicalName(this.nameAt(r / STRIDE))}`);
-        out.push(unfold(s.slice(a, b)));
+        out.push(a, b);
       }
     }
     return out;
+  }
+
+  private elementsOfId(id: number): string[] {
+    const r = this.elementRangesOfId(id);
+    const out: string[] = [];
+    for (let j = 0; j < r.length; j += 2) out.push(unfold(this.src.slice(r[j], r[j + 1])));
+    return out;
+  }
+
+  /**
+   * Decodes the text src[a, b) as decode(unfold(text)) would, but scanning it inside the
+   * message text when it holds no folding: a fresh slice costs more to scan.
+   */
+  private decodeAt<T>(
+    a: number,
+    b: number,
+    decode: (s: string, a: number, n: number, raw: string) => T,
+  ): T {
+    const s = this.src;
+    const raw = s.slice(a, b);
+    const cr = s.indexOf("\r", a);
+    if (cr < 0 || cr >= b) return decode(s, a, b, raw);
+    const u = unfold(raw);
+    return decode(u, 0, u.length, u);
+  }
+
+  /** Decodes every element of the lines of id, top first. */
+  private decodeElements<T>(
+    id: number,
+    decode: (s: string, a: number, n: number, raw: string) => T,
+  ): T[] {
+    const r = this.elementRangesOfId(id);
+    const out: T[] = [];
+    for (let j = 0; j < r.length; j += 2) out.push(this.decodeAt(r[j], r[j + 1], decode));
+    return out;
+  }
+
+  /** Decodes the (single) value of the first line of id, or null when absent. */
+  private decodeValue<T>(
+    id: number,
+    decode: (s: string, a: number, n: number, raw: string) => T,
+  ): T | null {
+    const k = this.firstLineOfId(id);
+    if (k < 0) return null;
+    const r = k * STRIDE;
+    return this.decodeAt(this.index[r + F_VALUE], this.index[r + F_VALUE_END], decode);
   }
 
   private singleValue(id: number): string | null {
@@ -267,7 +314,7 @@ export class SipMessage {
 
   /** Every Via entry, top first. Empty entries (`,,`) are a syntax error. */
   get vias(): Via[] {
-    return (this._vias ??= this.elementsOfId(H_VIA).map(parseVia));
+    return (this._vias ??= this.decodeElements(H_VIA, parseViaIn));
   }
 
   /** The top Via, or null when there is none. */
@@ -282,14 +329,13 @@ export class SipMessage {
     splitRanges(this.src, this.index[r + F_VALUE], this.index[r + F_VALUE_END], ranges);
     const a = ranges[0], b = ranges[1];
     if (a === b) throw malformed("empty Via");
-    return (this._topVia = parseVia(unfold(this.src.slice(a, b))));
+    return (this._topVia = this.decodeAt(a, b, parseViaIn));
   }
 
   /** From header, or null when absent. */
   get from(): NameAddr | null {
     if (this._from === undefined) {
-      const v = this.singleValue(H_FROM);
-      this._from = v === null ? null : parseNameAddr(v);
+      this._from = this.decodeValue(H_FROM, parseNameAddrIn);
     }
     return this._from;
   }
@@ -297,8 +343,7 @@ export class SipMessage {
   /** To header, or null when absent. */
   get to(): NameAddr | null {
     if (this._to === undefined) {
-      const v = this.singleValue(H_TO);
-      this._to = v === null ? null : parseNameAddr(v);
+      this._to = this.decodeValue(H_TO, parseNameAddrIn);
     }
     return this._to;
   }
@@ -355,29 +400,28 @@ export class SipMessage {
 
   /** Route entries, top first. */
   get routes(): NameAddr[] {
-    return (this._routes ??= this.elementsOfId(H_ROUTE).map(parseNameAddr));
+    return (this._routes ??= this.decodeElements(H_ROUTE, parseNameAddrIn));
   }
 
   /** Record-Route entries, top first. */
   get recordRoutes(): NameAddr[] {
-    return (this._recordRoutes ??= this.elementsOfId(H_RECORD_ROUTE).map(parseNameAddr));
+    return (this._recordRoutes ??= this.decodeElements(H_RECORD_ROUTE, parseNameAddrIn));
   }
 
   /** Contact entries (a `*` Contact yields one entry whose uri is "*"). */
   get contacts(): NameAddr[] {
     if (this._contacts === undefined) {
-      this._contacts = this.elementsOfId(H_CONTACT).map((v) =>
-        v === "*"
+      this._contacts = this.decodeElements(H_CONTACT, (s, a, n, raw) =>
+        raw === "*"
           ? {
             displayName: null,
             uri: "*",
             params: new Map(),
             tag: null,
             bracketed: false,
-            raw: v,
+            raw,
           }
-          : parseNameAddr(v)
-      );
+          : parseNameAddrIn(s, a, n, raw));
     }
     return this._contacts;
   }

@@ -26,14 +26,18 @@ export interface NameAddr {
  * names with odd characters, spaces inside `<>`), strict on quotes and brackets.
  */
 export function parseNameAddr(s: string): NameAddr {
-  const n = s.length;
-  let i = skipLws(s, 0, n);
+  return parseNameAddrIn(s, 0, s.length, s);
+}
+
+/** parseNameAddr of s[a, n), which is `raw` (unfolded), scanned inside s. */
+export function parseNameAddrIn(s: string, a: number, n: number, raw: string): NameAddr {
+  let i = skipLws(s, a, n);
   let displayName: string | null = null;
   let uri: string;
   let bracketed = false;
   const lt = findOpenAngle(s, i, n);
   if (lt >= 0) {
-    if (s.charCodeAt(i) === 0x22) {
+    if (i < n && s.charCodeAt(i) === 0x22) {
       const qe = quotedEnd(s, i, n);
       displayName = readable(unquote(s.slice(i, qe)));
       if (skipLws(s, qe, n) !== lt) throw malformed("junk between display name and <");
@@ -43,7 +47,7 @@ export function parseNameAddr(s: string): NameAddr {
       displayName = readable(s.slice(i, de));
     }
     const gt = s.indexOf(">", lt);
-    if (gt < 0) throw malformed("unterminated <");
+    if (gt < 0 || gt >= n) throw malformed("unterminated <");
     uri = s.slice(skipLws(s, lt + 1, gt), trimEnd(s, lt + 1, gt));
     bracketed = true;
     i = gt + 1;
@@ -59,12 +63,12 @@ export function parseNameAddr(s: string): NameAddr {
   const params = new Map<string, string | null>();
   i = parseParams(s, i, n, params);
   if (i !== n) throw malformed("junk after name-addr");
-  return { displayName, uri, params, tag: params.get("tag") ?? null, bracketed, raw: s };
+  return { displayName, uri, params, tag: params.get("tag") ?? null, bracketed, raw };
 }
 
 /** Position of the '<' opening the URI, skipping a leading quoted display name; or -1. */
 function findOpenAngle(s: string, i: number, n: number): number {
-  if (s.charCodeAt(i) === 0x22) i = quotedEnd(s, i, n);
+  if (i < n && s.charCodeAt(i) === 0x22) i = quotedEnd(s, i, n);
   for (let j = i; j < n; j++) {
     const c = s.charCodeAt(j);
     if (c === 0x3c) return j;
