@@ -190,10 +190,27 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     armedAt = at;
     timer = rt.setTimer(Math.max(0, Math.min(at - monoNow, 60_000)), fire);
   }
+  /**
+   * When the timer fires much later than it was due, the event loop was stalled (a GC
+   * pause, a busy machine) and answers may be waiting, unread, in the socket buffers.
+   * Judging timeouts now would blame members for our own pause (a false failover, a
+   * member marked down), so the tick is put off once by a millisecond: the runtime
+   * polls the sockets in between and those answers are read first.
+   */
+  const STALL_MS = 50;
+  let postponed = false;
   function fire(): void {
+    const dueAt = armedAt;
     timer = null;
     armedAt = Infinity;
     if (stopped) return;
+    if (!postponed && mono() - dueAt > STALL_MS) {
+      postponed = true;
+      armedAt = mono() + 1;
+      timer = rt.setTimer(1, fire);
+      return;
+    }
+    postponed = false;
     proxy.tick(mono());
     sendProbes();
     arm();
