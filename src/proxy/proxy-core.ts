@@ -96,7 +96,8 @@ interface Branch {
 
 interface Context {
   stx: ServerTransaction<Dest>;
-  request: SipMessage;
+  /** The request as received; null once the final answer went up (memory: see #release). */
+  request: SipMessage | null;
   source: Source;
   hops: Hop[];
   next: number;
@@ -310,12 +311,17 @@ export class ProxyCore {
         `${RETRY_AFTER_S}`,
       ]]);
     }
-    if (method === "CANCEL" && (!r.cancelTarget || !this.#contexts.has(r.cancelTarget.id))) {
+    if (method === "CANCEL" && !r.cancelTarget) {
       // §16.10: no response context to apply it to: forward the CANCEL statelessly.
       return this.#forwardStateless(req, src, now);
     }
     const via = req.topVia!;
     const stx = this.txl.createServer(facts, upstreamDest(via, src), src.transport !== "udp");
+    if (method === "CANCEL" && !this.#contexts.has(r.cancelTarget!.id)) {
+      // The INVITE already has its final answer: the CANCEL has no effect, but it is
+      // still answered 200 (§9.2, §16.10).
+      return this.#respondLocal(stx, req, 200, "OK", now);
+    }
     if (method === "CANCEL") return this.#onCancel(req, stx, r.cancelTarget, src, now);
     if (method === "INVITE") {
       this.#respondLocal(stx, req, 100, "Trying", now);
@@ -468,7 +474,7 @@ export class ProxyCore {
     if (ctx.finalSent) return;
     if (ctx.cancelled || ctx.next >= ctx.hops.length) return this.#finish(ctx, now);
     const hop = ctx.hops[ctx.next++]!;
-    const req = ctx.request;
+    const req = ctx.request!;
     const branch = newBranch(ctx.hash, this.#instance);
     let dest = hop.dest;
     let bytes = this.#forwardedBytes(ctx, dest.transport, branch);
@@ -516,7 +522,7 @@ export class ProxyCore {
   }
 
   #forwardedBytes(ctx: Context, transport: "udp" | "tcp", branch: string): Uint8Array {
-    const req = ctx.request;
+    const req = ctx.request!;
     const src = ctx.source;
     const e = new MessageEditor(req);
     e.setTopViaReceived(src.host, src.port);
@@ -690,7 +696,8 @@ export class ProxyCore {
       // Every 2xx goes up at once (§16.7 step 5, RFC 6026), even after another 2xx.
       ctx.finalSent = true;
       for (const other of ctx.branches) if (other !== b) this.#cancelBranch(other, now);
-      return this.#sendUp(ctx, res, now);
+      this.#sendUp(ctx, res, now);
+      return this.#release(ctx);
     }
     if (better({ status }, ctx.best)) ctx.best = { status, msg: res };
     if (status >= 600) {
@@ -719,12 +726,18 @@ export class ProxyCore {
     if (ctx.finalSent) return;
     if (ctx.branches.some((b) => !b.done)) return;
     ctx.finalSent = true;
+    this.#answer(ctx, ctx.request!, now);
+    this.#release(ctx);
+  }
+
+  /** The final answer of a context whose branches are all done (§16.7 step 6). */
+  #answer(ctx: Context, req: SipMessage, now: number): void {
     const best = ctx.best;
     if (ctx.cancelled && (best === null || best.msg === null)) {
-      return this.#respondLocal(ctx.stx, ctx.request, 487, "Request Terminated", now);
+      return this.#respondLocal(ctx.stx, req, 487, "Request Terminated", now);
     }
     if (best === null) {
-      return this.#respondLocal(ctx.stx, ctx.request, 503, "Service Unavailable", now, [[
+      return this.#respondLocal(ctx.stx, req, 503, "Service Unavailable", now, [[
         "Retry-After",
         `${RETRY_AFTER_S}`,
       ]]);
@@ -732,7 +745,7 @@ export class ProxyCore {
     if (best.msg === null) {
       return this.#respondLocal(
         ctx.stx,
-        ctx.request,
+        req,
         best.status,
         REASONS[best.status] ?? "Error",
         now,
@@ -741,9 +754,23 @@ export class ProxyCore {
     if (best.status === 503) {
       // §16.7 step 6: a 503 from downstream is not passed up; a 500 says the same without
       // suggesting that the client retry through this proxy.
-      return this.#respondLocal(ctx.stx, ctx.request, 500, "Server Internal Error", now);
+      return this.#respondLocal(ctx.stx, req, 500, "Server Internal Error", now);
     }
     this.#sendUp(ctx, best.msg, now);
+  }
+
+  /**
+   * After the final answer went up, a context only serves late responses of abandoned
+   * branches (relayed through `stx`). Its parsed request and stored responses are let go
+   * and it leaves the CANCEL lookup at once, instead of living as long as its
+   * transactions (32 s after a call on UDP): at a thousand calls a second that is most
+   * of the heap, and a large heap is long GC pauses.
+   */
+  #release(ctx: Context): void {
+    this.#contexts.delete(ctx.stx.id);
+    ctx.request = null;
+    ctx.best = null;
+    ctx.hops = [];
   }
 
   #sendUp(ctx: Context, res: SipMessage, now: number): void {

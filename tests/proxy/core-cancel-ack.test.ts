@@ -68,6 +68,16 @@ describe("CANCEL", () => {
     assert.deepEqual(summary(h.receive(followUp(invite, "ACK", "uas-1"))), []);
   });
 
+  test("a CANCEL after the final answer gets 200 and goes nowhere (§9.2: no effect)", () => {
+    const { h, invite, fwd } = call();
+    h.receive(answer(fwd.msg, 180), PRIMARY);
+    const fin = h.receive(answer(fwd.msg, 486), PRIMARY);
+    assert.equal(one(responses(to(fin, UAC))).msg.status, 486);
+    const out = h.receive(followUp(invite, "CANCEL"));
+    assert.deepEqual(responses(to(out, UAC)).map((s) => s.msg.status), [200]);
+    assert.deepEqual(summary(requests(out, "CANCEL")), [], "nothing sent downstream");
+  });
+
   test("a 200 (INVITE) crossing the CANCEL is relayed, and no 487 is invented", () => {
     const { h, invite, fwd } = call();
     h.receive(answer(fwd.msg, 180), PRIMARY);
