@@ -7,6 +7,7 @@ import { describeConfig, formatConfigError, loadConfigFile } from "./config/inde
 import { detectRuntime } from "./runtime/index.ts";
 import { VERSION } from "./version.ts";
 import { startService } from "./service/service.ts";
+import { runSupervisor, WORKER_ENV } from "./service/supervisor.ts";
 
 const EXIT_USAGE = 2;
 
@@ -34,8 +35,16 @@ async function main(): Promise<void> {
     rt.writeStdout(describeConfig(loaded.config, cmd.configPath) + "\n");
     return rt.exit(0);
   }
+  const worker = workerNumber(rt.env(WORKER_ENV));
+  if (worker === null && loaded.config.workers > 1) {
+    if (rt.canSharePorts) return runSupervisor(rt, loaded.config, cmd.logLevel);
+    rt.writeStderr(
+      `vipless: warning: workers: ${loaded.config.workers} needs Bun (${rt.name} cannot spread UDP over processes); running one process\n`,
+    );
+  }
   try {
     await startService(rt, {
+      worker,
       configPath: cmd.configPath,
       config: loaded.config,
       logLevel: cmd.logLevel,
@@ -45,6 +54,11 @@ async function main(): Promise<void> {
     rt.writeStderr(`vipless: cannot start: ${(e as Error).message}\n`);
     rt.exit(1);
   }
+}
+
+/** The worker number a supervisor gave this process, or null when it runs alone. */
+function workerNumber(v: string | undefined): number | null {
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
 }
 
 await main();

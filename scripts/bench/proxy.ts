@@ -44,7 +44,7 @@ import {
 } from "./proxy/targets.ts";
 
 const USAGE = `usage: bun scripts/bench/proxy.ts [options]
-  (rate search)   --only LIST        vipless, deno, kamailio (comma list; default all)
+  (rate search)   --only LIST        vipless, vipless-w2, deno, kamailio (comma list; default all)
                   --duration S       seconds per step (10; --quick: 3)
                   --start-rate R     first rate tried (500 calls/s)
                   --max-rate R       never offer more (20000 calls/s)
@@ -196,7 +196,9 @@ async function main(): Promise<number> {
   let ok = true;
   try {
     if (opt.soak || opt.failover) {
-      const allowed: TargetId[] = opt.soak ? ["vipless", "deno"] : ["vipless", "deno", "kamailio"];
+      const allowed: TargetId[] = opt.soak
+        ? ["vipless", "vipless-w2", "deno"]
+        : ["vipless", "vipless-w2", "deno", "kamailio"];
       const only = opt.only ?? (opt.soak ? "vipless" : "vipless,kamailio");
       opt.only = only;
       const targets = chooseTargets(allowed);

@@ -279,6 +279,7 @@ export const configSchema = strict({
   failover: emptyIsDefault(failoverSchema),
   sip: emptyIsDefault(sipSchema),
   overload: emptyIsDefault(overloadSchema),
+  workers: z.number().int().min(1).max(64).default(1),
   pairs: pairsSchema,
   log: emptyIsDefault(logSchema),
 })

@@ -9,8 +9,10 @@ import type {
   TcpHandlers,
   TcpListener,
   TimerHandle,
+  UdpHandlers,
   UdpSocket,
 } from "./types.ts";
+import { createSocket as createDgramSocket, type SocketOptions } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { stripBrackets } from "./address.ts";
 
@@ -103,7 +105,8 @@ export function createBunRuntime(): Runtime {
     name: "bun",
     version: Bun.version,
 
-    async bindUdp(addr, handlers): Promise<UdpSocket> {
+    async bindUdp(addr, handlers, options): Promise<UdpSocket> {
+      if (options?.reusePort) return await bindSharedUdp(addr, handlers);
       const socket = await Bun.udpSocket({
         hostname: addr.host,
         port: addr.port,
@@ -141,12 +144,15 @@ export function createBunRuntime(): Runtime {
       };
     },
 
-    listenTcp(addr, handlers): Promise<TcpListener> {
+    listenTcp(addr, handlers, options): Promise<TcpListener> {
       const listener = Bun.listen<BunTcpConnection>({
         hostname: addr.host,
         port: addr.port,
         socket: socketHandlers(handlers),
-      });
+        // Bun honours reusePort on listeners although its types declare it only for
+        // connect options (checked: a second listener on the port binds with it, not without).
+        ...(options?.reusePort ? { reusePort: true } : {}),
+      } as Bun.TCPSocketListenOptions<BunTcpConnection>);
       return Promise.resolve({
         local: { host: stripBrackets(listener.hostname), port: listener.port },
         close() {
@@ -196,6 +202,26 @@ export function createBunRuntime(): Runtime {
       });
     },
 
+    canSharePorts: true,
+    pid: process.pid,
+    spawnSelf(env) {
+      // A compiled executable carries its script inside (argv[1] is "/$bunfs/…"): run the
+      // executable itself; from source, run bun with the same script.
+      const compiled = Bun.main.startsWith("/$bunfs/");
+      const cmd = compiled
+        ? [process.execPath, ...process.argv.slice(2)]
+        : [process.execPath, process.argv[1]!, ...process.argv.slice(2)];
+      const child = Bun.spawn(cmd, {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "inherit", "inherit"],
+      });
+      return {
+        pid: child.pid,
+        kill: (signal) => child.kill(signal),
+        exited: child.exited.then(() => (child.signalCode ? null : child.exitCode)),
+      };
+    },
+
     now: () => Date.now(),
     monotonic: () => performance.now(),
     setTimer(ms, fn): TimerHandle {
@@ -227,6 +253,47 @@ export function createBunRuntime(): Runtime {
     },
     writeStderr(text) {
       process.stderr.write(text);
+    },
+  };
+}
+
+/**
+ * A UDP socket that shares its port with other processes (SO_REUSEPORT). Bun.udpSocket
+ * cannot set that option, so this one uses Bun's node:dgram, which can; it serves only
+ * the shared listener of `workers`, where the kernel spreads the peers over processes.
+ */
+async function bindSharedUdp(
+  addr: SocketAddress,
+  handlers: UdpHandlers & { onError?(error: Error): void },
+): Promise<UdpSocket> {
+  const sock = createDgramSocket({
+    type: addr.host.includes(":") ? "udp6" : "udp4",
+    reusePort: true,
+  } as SocketOptions);
+  await new Promise<void>((resolve, reject) => {
+    sock.once("error", reject);
+    sock.bind(addr.port, addr.host, () => {
+      sock.off("error", reject);
+      resolve();
+    });
+  });
+  sock.on("error", (e) => handlers.onError?.(e));
+  sock.on("message", (msg, rinfo) => {
+    handlers.onMessage(
+      new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength),
+      { host: rinfo.address, port: rinfo.port },
+    );
+  });
+  const local = sock.address();
+  return {
+    local: { host: stripBrackets(local.address), port: local.port },
+    send(data, to) {
+      sock.send(data, to.port, to.host, (e) => {
+        if (e) handlers.onError?.(e);
+      });
+    },
+    close() {
+      sock.close();
     },
   };
 }

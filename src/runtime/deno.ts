@@ -126,8 +126,12 @@ export function createDenoRuntime(): Runtime {
       });
     },
 
-    listenTcp(addr, handlers): Promise<TcpListener> {
-      const listener = Deno.listen({ hostname: addr.host, port: addr.port });
+    listenTcp(addr, handlers, options): Promise<TcpListener> {
+      const listener = Deno.listen({
+        hostname: addr.host,
+        port: addr.port,
+        reusePort: options?.reusePort ?? false,
+      });
       let open = true;
       (async () => {
         while (open) {
@@ -176,6 +180,35 @@ export function createDenoRuntime(): Runtime {
           },
         }, fetch);
       });
+    },
+
+    // Deno's UDP reuseAddress lets a second process bind but does not spread datagrams
+    // over the processes (measured: the last one gets them all), so no `workers` here.
+    canSharePorts: false,
+    pid: Deno.pid,
+    spawnSelf(env) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-net",
+          "--allow-read",
+          "--allow-env",
+          "--allow-sys",
+          "--allow-run",
+          "--unstable-net",
+          Deno.mainModule,
+          ...Deno.args,
+        ],
+        env,
+        stdin: "null",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+      return {
+        pid: child.pid,
+        kill: (signal) => child.kill(signal),
+        exited: child.status.then((s) => (s.signal ? null : s.code)),
+      };
     },
 
     now: () => Date.now(),

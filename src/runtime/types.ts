@@ -56,6 +56,23 @@ export interface HttpServer {
 
 export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
+/** Options of a listening socket. */
+export interface ListenOptions {
+  /**
+   * SO_REUSEPORT: several processes bind the same address and the kernel spreads the
+   * peers over them (vipless `workers`). Only where `canSharePorts` is true.
+   */
+  reusePort?: boolean;
+}
+
+/** A child process started by `spawnSelf`. */
+export interface ChildHandle {
+  readonly pid: number;
+  kill(signal: Signal | "SIGKILL"): void;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+}
+
 export interface TimerHandle {
   readonly id: unknown;
 }
@@ -67,11 +84,18 @@ export interface Runtime {
   bindUdp(
     addr: SocketAddress,
     handlers: UdpHandlers & { onError?(error: Error): void },
+    options?: ListenOptions,
   ): Promise<UdpSocket>;
   listenTcp(
     addr: SocketAddress,
     handlers: TcpHandlers & { onOpen?(conn: TcpConnection): void },
+    options?: ListenOptions,
   ): Promise<TcpListener>;
+  /** True when UDP and TCP listeners can be shared by processes with `reusePort`. */
+  readonly canSharePorts: boolean;
+  /** Starts this program again (same executable, script and arguments) with extra env. */
+  spawnSelf(env: Record<string, string>): ChildHandle;
+  readonly pid: number;
   connectTcp(to: SocketAddress, handlers: TcpHandlers): Promise<TcpConnection>;
   serveHttp(
     addr: SocketAddress,

@@ -21,6 +21,8 @@ export interface ServiceOptions {
   config: Config;
   /** From --log-level; overrides log.level in the file, also across reloads. */
   logLevel: LogLevel | null;
+  /** With `workers`: this worker's number (listeners shared, HTTP on worker 0 only). */
+  worker?: number | null;
 }
 
 /** How long a stop may take before the process exits anyway. */
@@ -28,7 +30,7 @@ const STOP_DEADLINE_MS = 1500;
 
 export interface RunningService {
   readonly listeners: OpenedListener[];
-  readonly http: HttpServer;
+  readonly http: HttpServer | null;
   reload(): boolean;
   stop(): Promise<void>;
 }
@@ -62,7 +64,7 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
 
   let listeners: OpenedListener[];
   try {
-    listeners = await transport.listen(config.listen);
+    listeners = await transport.listen(config.listen, (opts.worker ?? null) !== null);
   } catch (e) {
     transport.close();
     throw e;
@@ -93,18 +95,27 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
     adminToken: () => (config.http.token_env ? rt.env(config.http.token_env) || null : null),
     switchover: (pair, force) => core!.switchover(pair, force),
   });
-  let http: HttpServer;
-  try {
-    http = await rt.serveHttp(config.http.listen, app.fetch);
-  } catch (e) {
-    transport.close();
-    throw new Error(
-      `HTTP listener ${formatHostPort(config.http.listen.host, config.http.listen.port)}: ${
-        (e as Error).message
-      }`,
-    );
+  // With workers, only worker 0 serves HTTP: the port cannot be shared usefully (a
+  // scrape would reach a random worker), and worker 0's view stands for the process.
+  const serveHttp = (opts.worker ?? 0) === 0;
+  let http: HttpServer | null = null;
+  if (serveHttp) {
+    try {
+      http = await rt.serveHttp(config.http.listen, app.fetch);
+    } catch (e) {
+      transport.close();
+      throw new Error(
+        `HTTP listener ${formatHostPort(config.http.listen.host, config.http.listen.port)}: ${
+          (e as Error).message
+        }`,
+      );
+    }
+    log.info("HTTP on {host}:{port}", {
+      event: "listener-opened",
+      transport: "http",
+      ...http.local,
+    });
   }
-  log.info("HTTP on {host}:{port}", { event: "listener-opened", transport: "http", ...http.local });
 
   function reload(): boolean {
     const loaded = loadConfigFile(opts.configPath, rt.readTextFile);
@@ -143,7 +154,7 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
       core!.stop();
       transport.close();
       await Promise.race([
-        http.stop(),
+        http?.stop(),
         new Promise((r) => rt.setTimer(STOP_DEADLINE_MS, () => r(undefined))),
       ]);
       log.info("stopped", { event: "stopped" });
@@ -177,6 +188,7 @@ function restartOnlyChanges(a: Config, b: Config): string[] {
   if (JSON.stringify(a.listen) !== JSON.stringify(b.listen)) out.push("listen");
   if (JSON.stringify(a.http.listen) !== JSON.stringify(b.http.listen)) out.push("http.listen");
   if (a.sip.max_message_bytes !== b.sip.max_message_bytes) out.push("sip.max_message_bytes");
+  if (a.workers !== b.workers) out.push("workers");
   return out;
 }
 

@@ -39,6 +39,8 @@ export class SipTransport {
   readonly #h: TransportHandlers;
   readonly #limits: TransportLimits;
   readonly #udp: UdpSocket[] = [];
+  /** With `workers`: this worker's own sockets for the requests it sends (see listen). */
+  readonly #requestUdp: UdpSocket[] = [];
   readonly #tcpListeners: Array<{ close(): void }> = [];
   /** Open streams by remote host|port: inbound ones are reused for responses and requests. */
   readonly #streams = new Map<string, StreamState>();
@@ -55,28 +57,34 @@ export class SipTransport {
     this.#resolver = new HostResolver((host) => rt.lookup(host), () => rt.monotonic());
   }
 
+  /**
+   * Opens the listeners. `shared` (vipless `workers`): the listeners share their ports
+   * with the other workers, and each UDP listener gets a private twin on an ephemeral
+   * port that sends this worker's requests, so that their responses (sent to the
+   * request's source, RFC 3581 rport) come back to this worker, which holds the
+   * transaction; responses still leave from the shared port.
+   */
   async listen(
     specs: ReadonlyArray<{ transport: string; host: string; port: number }>,
+    shared = false,
   ): Promise<OpenedListener[]> {
     const opened: OpenedListener[] = [];
     for (const spec of specs) {
       if (spec.transport === "udp") {
         const local = { host: spec.host, port: spec.port };
-        const sock = await this.#rt.bindUdp(local, {
-          onMessage: (data, from) => {
-            const src: InboundSource = {
-              transport: "udp",
-              host: from.host,
-              port: from.port,
-              local,
-            };
-            if (data.byteLength > this.#limits.maxMessageBytes) {
-              this.#h.onDrop("too-large", src);
-              return;
-            }
-            this.#h.onMessage(data, src);
-          },
-        });
+        const onMessage = (data: Uint8Array, from: { host: string; port: number }) => {
+          const src: InboundSource = { transport: "udp", host: from.host, port: from.port, local };
+          if (data.byteLength > this.#limits.maxMessageBytes) {
+            this.#h.onDrop("too-large", src);
+            return;
+          }
+          this.#h.onMessage(data, src);
+        };
+        if (shared) {
+          const own = await this.#rt.bindUdp({ host: spec.host, port: 0 }, { onMessage });
+          this.#requestUdp.push(own);
+        }
+        const sock = await this.#rt.bindUdp(local, { onMessage }, { reusePort: shared });
         local.port = sock.local.port;
         this.#udp.push(sock);
         opened.push({ transport: "udp", host: sock.local.host, port: sock.local.port });
@@ -85,7 +93,7 @@ export class SipTransport {
           onOpen: (conn) => this.#adopt(conn, false),
           onData: (conn, data) => this.#onStreamData(conn, data),
           onClose: (conn) => this.#forget(conn),
-        });
+        }, { reusePort: shared });
         this.#tcpListeners.push(l);
         opened.push({ transport: "tcp", host: l.local.host, port: l.local.port });
       } else {
@@ -116,7 +124,7 @@ export class SipTransport {
   /** `asked` is the endpoint as the caller named it, for error reports. */
   #send(bytes: Uint8Array, to: Endpoint, via?: TcpConnection, asked: Endpoint = to): void {
     if (to.transport === "udp") {
-      const sock = this.#udpFor(to.host);
+      const sock = this.#udpFor(to.host, isRequest(bytes));
       if (!sock) {
         this.#h.onSendError?.(asked, new Error("no UDP listener to send from"));
         return;
@@ -169,15 +177,17 @@ export class SipTransport {
     this.#closed = true;
     if (this.#sweep) this.#rt.clearTimer(this.#sweep);
     for (const s of this.#udp) s.close();
+    for (const s of this.#requestUdp) s.close();
     for (const l of this.#tcpListeners) l.close();
     for (const s of this.#streams.values()) s.conn.close();
     this.#streams.clear();
   }
 
-  #udpFor(host: string): UdpSocket | undefined {
+  #udpFor(host: string, request: boolean): UdpSocket | undefined {
     // Prefer a socket of the destination's address family.
     const v6 = host.includes(":");
-    return this.#udp.find((s) => s.local.host.includes(":") === v6) ?? this.#udp[0];
+    const pool = request && this.#requestUdp.length > 0 ? this.#requestUdp : this.#udp;
+    return pool.find((s) => s.local.host.includes(":") === v6) ?? pool[0];
   }
 
   #adopt(conn: TcpConnection, outbound: boolean, key = keyOf(conn.remote.host, conn.remote.port)) {
@@ -243,4 +253,9 @@ export class SipTransport {
     }
     this.#sweep = this.#rt.setTimer(this.#sweepEvery(), () => this.#sweepIdle());
   }
+}
+
+/** A request starts with its method; a response with "SIP/". */
+function isRequest(bytes: Uint8Array): boolean {
+  return !(bytes[0] === 0x53 && bytes[1] === 0x49 && bytes[2] === 0x50 && bytes[3] === 0x2f);
 }

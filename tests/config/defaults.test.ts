@@ -38,6 +38,7 @@ interface ContractConfig {
   failover: { timeout: number };
   sip: { t1: number; max_transactions: number; max_message_bytes: number; user_agent: string };
   overload: { max_invite_rate: number };
+  workers: number;
   pairs: PairSpec[];
   log: {
     level: "trace" | "debug" | "info" | "warning" | "error" | "fatal";
@@ -66,6 +67,7 @@ describe("defaults", () => {
       failover: { timeout: 1000 },
       sip: { t1: 500, max_transactions: 50000, max_message_bytes: 65535, user_agent: "vipless" },
       overload: { max_invite_rate: 0 },
+      workers: 1,
       pairs: [{
         name: "site-a",
         primary: {

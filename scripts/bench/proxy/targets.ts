@@ -12,8 +12,8 @@ import { Child, sleep } from "./children.ts";
 import { processTree } from "./procfs.ts";
 import { HOST, waitSip } from "./sipp.ts";
 
-export type TargetId = "vipless" | "deno" | "kamailio";
-export const TARGET_IDS: TargetId[] = ["vipless", "deno", "kamailio"];
+export type TargetId = "vipless" | "vipless-w2" | "deno" | "kamailio";
+export const TARGET_IDS: TargetId[] = ["vipless", "vipless-w2", "deno", "kamailio"];
 
 export const ROOT = resolve(import.meta.dirname ?? ".", "..", "..", "..");
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
@@ -53,8 +53,9 @@ export interface Target {
   start(ports: Ports, dir: string, s: Settings): Promise<RunningProxy>;
 }
 
-function viplessYaml(p: Ports, s: Settings): string {
+function viplessYaml(p: Ports, s: Settings, workers = 1): string {
   return [
+    `workers: ${workers}`,
     `listen: [udp://${HOST}:${p.sip}]`,
     `advertise: ${HOST}:${p.sip}`,
     "serve: bench",
@@ -100,11 +101,12 @@ async function waitReady(child: Child, httpPort: number, ms: number): Promise<bo
 }
 
 function viplessTarget(
-  id: "vipless" | "deno",
+  id: "vipless" | "vipless-w2" | "deno",
   title: string,
   command: (config: string) => [string, string[]],
   unavailable: () => string | undefined,
   version: () => string,
+  workers = 1,
 ): Target {
   return {
     id,
@@ -113,7 +115,7 @@ function viplessTarget(
     version,
     async start(p, dir, s) {
       const config = join(dir, `${id}-${p.sip}.yaml`);
-      writeFileSync(config, viplessYaml(p, s));
+      writeFileSync(config, viplessYaml(p, s, workers));
       const [cmd, args] = command(config);
       const child = new Child(`${id}-${p.sip}`, cmd, args, dir);
       if (!(await waitReady(child, p.http, 20_000))) {
@@ -143,6 +145,16 @@ const viplessBun = viplessTarget(
   (config) => [DIST_BIN, ["--config", config]],
   () => existsSync(DIST_BIN) ? undefined : "dist/vipless missing (bun build.ts)",
   () => `bun ${firstLine(BUN, ["--version"])}`,
+);
+
+/** The same binary with two worker processes sharing the SIP port (`workers: 2`). */
+const viplessBunWorkers = viplessTarget(
+  "vipless-w2",
+  "vipless (dist/vipless, Bun, workers: 2)",
+  (config) => [DIST_BIN, ["--config", config]],
+  () => existsSync(DIST_BIN) ? undefined : "dist/vipless missing (bun build.ts)",
+  () => `bun ${firstLine(BUN, ["--version"])}`,
+  2,
 );
 
 const viplessDeno = viplessTarget(
@@ -216,6 +228,7 @@ const kamailio: Target = {
 
 export const TARGETS: Record<TargetId, Target> = {
   vipless: viplessBun,
+  "vipless-w2": viplessBunWorkers,
   deno: viplessDeno,
   kamailio,
 };
