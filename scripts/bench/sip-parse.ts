@@ -2,6 +2,7 @@
 //   npx bun scripts/bench/sip-parse.ts            (mitata, then a plain loop)
 //   npx deno run -A scripts/bench/sip-parse.ts
 //   npx bun scripts/bench/sip-parse.ts --loop     (plain loop only; for --cpu-prof)
+//   npx bun scripts/bench/sip-parse.ts --only "proxy INVITE"   (cases whose name holds it)
 // "edit cycle" = parse + the typical forwarding edits (pop top Route, push Via, push
 // Record-Route, decrement Max-Forwards) + serialise. Target: >= 300k INVITE cycles/s.
 // The "proxy path" cases make exactly the reads and edits src/proxy/proxy-core.ts makes
@@ -204,41 +205,46 @@ function plainLoop(name: string, fn: () => unknown): void {
 }
 
 if (import.meta.main) {
-  const loopOnly = globalThis.process?.argv?.includes("--loop") ??
-    false;
+  const argv: string[] = globalThis.process?.argv ?? [];
+  const loopOnly = argv.includes("--loop");
+  // --only TEXT: just the cases whose name holds TEXT (e.g. --only "INVITE edit"), so one
+  // case can be measured or profiled without the others in the same process.
+  const onlyAt = argv.indexOf("--only");
+  const only = onlyAt >= 0 ? argv[onlyAt + 1] ?? "" : "";
+  const cases = CASES.filter(([name]) => name.includes(only));
   console.log(
     `INVITE ${INVITE.length} bytes, 200 OK ${OK.length} bytes, 200 OK to INVITE ${INVITE_OK.length} bytes`,
   );
-  // Warm every case up first, so that no mitata case measures the JIT's lower tiers (the
+  // Warm the cases up first, so that no mitata case measures the JIT's lower tiers (the
   // first case used to pay for it: min 2.5 µs, p75 7 µs for the INVITE cycle under Bun).
-  for (const [, fn] of CASES) for (let i = 0; i < 50_000; i++) do_not_optimize(fn());
+  for (const [, fn] of cases) for (let i = 0; i < 50_000; i++) do_not_optimize(fn());
   if (!loopOnly) {
+    const mark = (name: string, fn: () => unknown) => {
+      if (name.includes(only)) bench(name, () => do_not_optimize(fn()));
+    };
     summary(() => {
       group("edit cycle (parse + edits + serialise)", () => {
-        bench(
-          "INVITE: pop Route, push Via, push RR, Max-Forwards-1",
-          () => do_not_optimize(inviteCycle()),
-        );
-        bench("200 OK: pop Via", () => do_not_optimize(okCycle()));
+        mark("INVITE edit cycle", inviteCycle);
+        mark("200 OK edit cycle", okCycle);
       });
       group("proxy paths (every read and edit ProxyCore makes)", () => {
-        bench("proxy INVITE path", () => do_not_optimize(proxyInvitePath()));
-        bench("proxy response path (200 OK to INVITE)", () => do_not_optimize(proxyResponsePath()));
+        mark("proxy INVITE path", proxyInvitePath);
+        mark("proxy response path (200 OK to INVITE)", proxyResponsePath);
       });
       group("parse only", () => {
-        bench("INVITE parse", () => do_not_optimize(parseMessage(INVITE)));
-        bench("200 OK parse", () => do_not_optimize(parseMessage(OK)));
-        bench("INVITE parse + transaction keys (top Via, CSeq, Call-ID)", () => {
+        mark("INVITE parse only", () => parseMessage(INVITE));
+        mark("200 OK parse only", () => parseMessage(OK));
+        mark("INVITE parse + transaction keys (top Via, CSeq, Call-ID)", () => {
           const m = parseMessage(INVITE);
           do_not_optimize(m.topVia?.branch);
           do_not_optimize(m.cseq?.method);
-          do_not_optimize(m.callId);
+          return m.callId;
         });
       });
     });
     await run();
   }
   console.log("\nplain loop (~1 s each; best 10k batch, and sustained over the whole second):");
-  for (const [name, fn] of CASES) plainLoop(name, fn);
+  for (const [name, fn] of cases) plainLoop(name, fn);
   do_not_optimize(sink);
 }
