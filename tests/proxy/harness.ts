@@ -20,26 +20,9 @@ export const T1 = 500;
 /** Timer B / Timer F: 64 × T1. */
 export const TIMER_B = 64 * T1;
 
-export function member(host: string, port = 5060, transport: "udp" | "tcp" = "udp"): HaMemberSpec {
-  return {
-    uri: `sip:${host}:${port}${transport === "udp" ? "" : ";transport=tcp"}`,
-    scheme: "sip",
-    host,
-    port,
-    transport,
-  };
-}
-
-export const SITE_A: HaPairSpec = {
-  name: "site-a",
-  primary: member("10.0.0.11"),
-  backup: member("10.0.0.12"),
-};
-export const SITE_B: HaPairSpec = {
-  name: "site-b",
-  primary: member("10.1.0.11", 5060, "tcp"),
-  backup: member("10.1.0.12", 5060, "tcp"),
-};
+// The pair fixtures are the HA tests' own: one definition of site-a and site-b.
+export { member, SITE_A, SITE_B } from "../ha/harness.ts";
+import { SITE_A, SITE_B } from "../ha/harness.ts";
 
 export const UAC: Source = { transport: "udp", host: "192.0.2.1", port: 5062 };
 export const PRIMARY: Source = { transport: "udp", host: "10.0.0.11", port: 5060 };
