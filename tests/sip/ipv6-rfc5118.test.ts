@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   hostPortKey,
+  MessageEditor,
   parseMessage,
   parseUri,
   requestRejection,
@@ -98,6 +99,52 @@ describe("RFC 5118 IPv6 torture cases", () => {
     const u = parseUri("sip:caller@[::ffff:192.0.2.10]");
     assert.equal(u.host, "[::ffff:192.0.2.10]");
     assert.equal(hostPortKey(u.host, u.port), "[::ffff:c000:20a]:5060");
+  });
+
+  it("4.6 and 4.8 IPv6 (and mixed) addresses in the SDP body pass through forwarding byte for byte", () => {
+    const sdp = [
+      "v=0",
+      "o=assistant 971731711378798081 0 IN IP6 2001:db8::20",
+      "s=Live video feed for today's meeting",
+      "c=IN IP6 2001:db8::20",
+      "t=3338481189 3370017201",
+      "m=audio 6000 RTP/AVP 2",
+      "a=rtpmap:2 G726-32/8000",
+      "m=video 6024 RTP/AVP 107",
+      "c=IN IP4 192.0.2.1",
+      "a=rtpmap:107 H263-1998/90000",
+      "",
+    ].join("\r\n");
+    const bytes = sip([
+      "INVITE sip:user@[2001:db8::10] SIP/2.0",
+      "To: sip:user@[2001:db8::10]",
+      "From: sip:user@example.com;tag=81x2",
+      "Via: SIP/2.0/UDP [2001:db8::20];branch=z9hG4bKas3-111",
+      "Call-ID: SSG9559905523997077@hlau_4100",
+      "Contact: sip:user@[2001:db8::20]",
+      "CSeq: 8612 INVITE",
+      "Max-Forwards: 70",
+      "Content-Type: application/sdp",
+      `Content-Length: ${sdp.length}`,
+      "",
+      sdp,
+    ]);
+    const m = parseMessage(bytes);
+    assert.equal(outcome(bytes), "accept");
+    const out = parseMessage(
+      new MessageEditor(m)
+        .pushVia("SIP/2.0/UDP [2001:db8::1];branch=z9hG4bKproxy;rport")
+        .pushRecordRoute("<sip:[2001:db8::1];lr>")
+        .decrementMaxForwards()
+        .toBytes(),
+    );
+    assert.equal(new TextDecoder().decode(out.body), sdp);
+    assert.deepEqual(out.vias.map((v) => v.host), ["[2001:db8::1]", "[2001:db8::20]"]);
+  });
+
+  it("4.10 the RFC 3261 ABNF bug: three colons are rejected, two accepted", () => {
+    assert.equal(outcome(register("sip:[2001:db8:::192.0.2.1]")), "reject 400");
+    assert.equal(outcome(register("sip:[2001:db8::192.0.2.1]")), "accept");
   });
 
   it("rejects malformed IPv6 references", () => {
