@@ -22,7 +22,7 @@ import {
   parseUri,
   requestRejection,
   responseRejection,
-  SipMessage,
+  type SipMessage,
   SipParseError,
   type SipUri,
   type Via,
@@ -937,5 +937,3 @@ function requestFacts(req: SipMessage): RequestFacts {
     viaKey: via.raw,
   };
 }
-
-export { SipMessage };
