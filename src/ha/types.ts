@@ -2,7 +2,7 @@
 // reports. The config module's `Config` satisfies `HaConfig` structurally; we do not
 // import it so that `ha` depends on nothing but itself.
 
-export type Transport = "udp" | "tcp" | "tls";
+export type Transport = import("../net/transport.ts").Transport;
 
 /** One SIP server of a pair, as the config module parses `sip:10.0.0.11:5060;transport=tcp`. */
 export interface HaMemberSpec {
