@@ -1,6 +1,14 @@
 // URI parsing for sip:, sips: and tel: (RFC 3261 §19.1, RFC 3966, RFC 5118 for IPv6);
 // any other scheme is kept as an opaque absolute URI.
 
+import {
+  DEFAULT_SIP_PORT,
+  DEFAULT_SIPS_PORT,
+  formatHostPort,
+  isIpv6,
+  normaliseUriHost,
+  parseIpv4,
+} from "../net/address.ts";
 import { malformed } from "./errors.ts";
 import { digitsValue, lowerSlice } from "./lists.ts";
 
@@ -190,103 +198,18 @@ function isHostname(s: string, a: number, b: number): boolean {
   return true;
 }
 
-/** Parses the text of an IPv6 address (no brackets) into 8 groups, or null. */
-export function ipv6Groups(s: string): number[] | null {
-  if (s.length < 2 || s.length > 45) return null;
-  let tail: number[] = [];
-  let text = s;
-  if (s.indexOf(".") >= 0) {
-    // Embedded IPv4 (RFC 4291 §2.2 form 3) supplies the last two groups.
-    const lastColon = s.lastIndexOf(":");
-    const v4 = ipv4Octets(s.slice(lastColon + 1));
-    if (v4 === null) return null;
-    tail = [(v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]];
-    const head = s.slice(0, lastColon + 1);
-    text = head.endsWith("::") ? head : head.slice(0, -1);
-  }
-  const dbl = text.indexOf("::");
-  if (dbl >= 0 && text.indexOf("::", dbl + 1) >= 0) return null;
-  const parseSide = (t: string): number[] | null => {
-    if (t === "") return [];
-    const out: number[] = [];
-    for (const g of t.split(":")) {
-      if (!/^[0-9A-Fa-f]{1,4}$/.test(g)) return null;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const want = 8 - tail.length;
-  if (dbl >= 0) {
-    const left = parseSide(text.slice(0, dbl));
-    const right = parseSide(text.slice(dbl + 2));
-    if (left === null || right === null || left.length + right.length > want - 1) return null;
-    const zeros = new Array<number>(want - left.length - right.length).fill(0);
-    return [...left, ...zeros, ...right, ...tail];
-  }
-  const all = parseSide(text);
-  if (all === null || all.length !== want) return null;
-  return [...all, ...tail];
-}
-
-function isIpv6(s: string): boolean {
-  return ipv6Groups(s) !== null;
-}
-
-/** Four octets of a dotted-quad IPv4 address, or null. */
-export function ipv4Octets(s: string): number[] | null {
-  const parts = s.split(".");
-  if (parts.length !== 4) return null;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^[0-9]{1,3}$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    out.push(v);
-  }
-  return out;
-}
-
-/** RFC 5952 text of an IPv6 address given as 8 groups (longest zero run compressed). */
-function ipv6Text(g: number[]): string {
-  let bestAt = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestAt < 0) return hex.join(":");
-  return hex.slice(0, bestAt).join(":") + "::" + hex.slice(bestAt + bestLen).join(":");
-}
-
-/**
- * Normalised host text for comparisons: lowercase; IPv6 (with or without brackets) in
- * RFC 5952 form inside brackets, so `[::1]` and `[0:0:0:0:0:0:0:1]` compare equal.
- */
-export function normalizeHost(host: string): string {
-  let h = host.toLowerCase();
-  if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
-  if (h.indexOf(":") >= 0) {
-    const g = ipv6Groups(h);
-    return g === null ? `[${h}]` : `[${ipv6Text(g)}]`;
-  }
-  return h.endsWith(".") ? h.slice(0, -1) : h;
-}
+/** The host as URIs compare it: sip's name for net's normaliseUriHost. */
+export { normaliseUriHost as normalizeHost } from "../net/address.ts";
 
 /**
  * A key that identifies a host and port for tables of peers: normalised host plus the
  * port, with null meaning the default port (5060, or 5061 when `secure`).
  */
 export function hostPortKey(host: string, port: number | null, secure = false): string {
-  return `${normalizeHost(host)}:${port ?? (secure ? 5061 : 5060)}`;
+  return formatHostPort(
+    normaliseUriHost(host),
+    port ?? (secure ? DEFAULT_SIPS_PORT : DEFAULT_SIP_PORT),
+  );
 }
 
 /**
@@ -304,7 +227,9 @@ export function uriTransport(uri: SipUri): string {
  * made of digits and dots (one trailing dot allowed, as normalizeHost drops it) the first
  * octet of a valid dotted quad, 256 for 255.255.255.255, -1 for anything else; -2 when
  * the host holds a bracket or colon (an IPv6 literal: the general path decides). A host
- * with any other character is no IPv4 literal: -1.
+ * with any other character is no IPv4 literal: -1. Octets with leading zeros count, more
+ * leniently than net's isIpv4: a guard should also refuse what a laxer resolver might
+ * still read as an address.
  */
 function dottedQuadFirst(host: string): number {
   let n = host.length;
@@ -340,9 +265,10 @@ function dottedQuadFirst(host: string): number {
 export function isBroadcastOrMulticast(host: string): boolean {
   const quad = dottedQuadFirst(host);
   if (quad !== -2) return (quad >= 224 && quad <= 239) || quad === 256;
-  const h = normalizeHost(host);
+  const h = normaliseUriHost(host);
   if (h.startsWith("[")) return h.startsWith("[ff");
-  const v4 = ipv4Octets(h);
+  // Only a bracketed IPv4 text ("[224.0.0.1]") gets here.
+  const v4 = parseIpv4(h);
   if (v4 === null) return false;
-  return (v4[0] >= 224 && v4[0] <= 239) || v4.every((o) => o === 255);
+  return (v4 >= 0xe0000000 && v4 < 0xf0000000) || v4 === 0xffffffff;
 }
