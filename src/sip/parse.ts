@@ -2,6 +2,7 @@
 
 import { SipParseError } from "./errors.ts";
 import { H_CONTENT_LENGTH, identify, isToken, TOKEN } from "./header-names.ts";
+import { digitsValue, isLws } from "./lists.ts";
 import { F_VALUE, F_VALUE_END, SipMessage, STRIDE } from "./message.ts";
 import { byteString } from "./text.ts";
 import { uriScheme } from "./uri.ts";
@@ -128,9 +129,9 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
       if (eol < 0) throw fail("unterminated folded header", isResponse);
     }
     let vs = colon + 1;
-    while (vs < eol && isLwsChar(s.charCodeAt(vs))) vs++;
+    while (vs < eol && isLws(s.charCodeAt(vs))) vs++;
     let ve = eol;
-    while (ve > vs && isLwsChar(s.charCodeAt(ve - 1))) ve--;
+    while (ve > vs && isLws(s.charCodeAt(ve - 1))) ve--;
     if (id === H_CONTENT_LENGTH && clCount++ === 0) clRecord = len;
     idx[len] = id;
     idx[len + 1] = pos;
@@ -174,7 +175,7 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
   // Content-Length: at most one, 1 to 10 digits, and not past the end of the data. A bad
   // first value is reported before a repeated header.
   if (clCount > 0) {
-    const cl = decimal(s, index[clRecord + F_VALUE], index[clRecord + F_VALUE_END]);
+    const cl = digitsValue(s, index[clRecord + F_VALUE], index[clRecord + F_VALUE_END], 10);
     if (cl < 0) throw withPartial(fail("bad Content-Length", isResponse));
     if (clCount > 1) throw withPartial(fail("several Content-Length headers", isResponse));
     if (bodyStart + cl > n) {
@@ -196,18 +197,6 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
  * and unlike an Int32Array cheap to allocate under V8.
  */
 const scratch: number[] = [];
-
-/** Value of the 1-10 ASCII digits in s[a, b), or -1 when it is anything else. */
-function decimal(s: string, a: number, b: number): number {
-  if (b <= a || b - a > 10) return -1;
-  let v = 0;
-  for (let i = a; i < b; i++) {
-    const d = s.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
-}
 
 function fail(why: string, isResponse: boolean, status = 400): SipParseError {
   return new SipParseError(why, status, isResponse);
@@ -240,10 +229,6 @@ function routableScheme(s: string, i: number): string | null {
 
 function isWsp(c: number): boolean {
   return c === 0x20 || c === 0x09;
-}
-
-function isLwsChar(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 }
 
 /**
