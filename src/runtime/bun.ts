@@ -1,20 +1,16 @@
 /** The Runtime interface on Bun's native APIs (Bun.udpSocket, Bun.listen, Bun.connect, Bun.serve). */
-import { lookup as dnsLookup } from "node:dns/promises";
 import type {
-  HttpServer,
   Runtime,
-  Signal,
   SocketAddress,
   TcpConnection,
   TcpHandlers,
-  TcpListener,
-  TimerHandle,
   UdpHandlers,
   UdpSocket,
 } from "./types.ts";
 import { createSocket as createDgramSocket, type SocketOptions } from "node:dgram";
 import { readFileSync } from "node:fs";
-import { stripBrackets } from "./address.ts";
+import { stripBrackets } from "../net/address.ts";
+import { portable } from "./portable.ts";
 
 type BunSocket = Bun.Socket<BunTcpConnection>;
 
@@ -105,7 +101,7 @@ export function createBunRuntime(): Runtime {
     name: "bun",
     version: Bun.version,
 
-    async bindUdp(addr, handlers, options): Promise<UdpSocket> {
+    async bindUdp(addr, handlers, options) {
       if (options?.reusePort) return await bindSharedUdp(addr, handlers);
       const socket = await Bun.udpSocket({
         hostname: addr.host,
@@ -144,7 +140,7 @@ export function createBunRuntime(): Runtime {
       };
     },
 
-    listenTcp(addr, handlers, options): Promise<TcpListener> {
+    listenTcp(addr, handlers, options) {
       const listener = Bun.listen<BunTcpConnection>({
         hostname: addr.host,
         port: addr.port,
@@ -161,7 +157,7 @@ export function createBunRuntime(): Runtime {
       });
     },
 
-    connectTcp(to, handlers): Promise<TcpConnection> {
+    connectTcp(to, handlers) {
       return new Promise((resolve, reject) => {
         let settled = false;
         const base = socketHandlers({
@@ -192,7 +188,7 @@ export function createBunRuntime(): Runtime {
       });
     },
 
-    serveHttp(addr, fetch): Promise<HttpServer> {
+    serveHttp(addr, fetch) {
       const server = Bun.serve({ hostname: addr.host, port: addr.port, fetch });
       return Promise.resolve({
         local: { host: addr.host, port: server.port ?? addr.port },
@@ -222,20 +218,8 @@ export function createBunRuntime(): Runtime {
       };
     },
 
-    now: () => Date.now(),
-    monotonic: () => performance.now(),
-    setTimer(ms, fn): TimerHandle {
-      return { id: setTimeout(fn, ms) };
-    },
-    clearTimer(handle) {
-      clearTimeout(handle.id as ReturnType<typeof setTimeout>);
-    },
-
-    async lookup(host) {
-      // node:dns is native in both runtimes and honours /etc/hosts and nsswitch.
-      return (await dnsLookup(host, { family: 0, order: "ipv4first" })).address;
-    },
-    onSignal(signal: Signal, handler) {
+    ...portable,
+    onSignal(signal, handler) {
       process.on(signal, handler);
     },
     readTextFile(path) {

@@ -1,17 +1,7 @@
 /** The Runtime interface on Deno's native APIs (Deno.listenDatagram, Deno.listen, Deno.connect, Deno.serve). */
-import { lookup as dnsLookup } from "node:dns/promises";
-import type {
-  HttpServer,
-  Runtime,
-  Signal,
-  SocketAddress,
-  TcpConnection,
-  TcpHandlers,
-  TcpListener,
-  TimerHandle,
-  UdpSocket,
-} from "./types.ts";
-import { stripBrackets } from "./address.ts";
+import type { Runtime, SocketAddress, TcpConnection, TcpHandlers } from "./types.ts";
+import { stripBrackets } from "../net/address.ts";
+import { portable } from "./portable.ts";
 
 const READ_BUFFER = 64 * 1024;
 
@@ -97,7 +87,7 @@ export function createDenoRuntime(): Runtime {
     name: "deno",
     version: Deno.version.deno,
 
-    bindUdp(addr, handlers): Promise<UdpSocket> {
+    bindUdp(addr, handlers) {
       const conn = Deno.listenDatagram({ transport: "udp", hostname: addr.host, port: addr.port });
       let open = true;
       (async () => {
@@ -126,7 +116,7 @@ export function createDenoRuntime(): Runtime {
       });
     },
 
-    listenTcp(addr, handlers, options): Promise<TcpListener> {
+    listenTcp(addr, handlers, options) {
       const listener = Deno.listen({
         hostname: addr.host,
         port: addr.port,
@@ -157,7 +147,7 @@ export function createDenoRuntime(): Runtime {
       });
     },
 
-    async connectTcp(to, handlers): Promise<TcpConnection> {
+    async connectTcp(to, handlers) {
       const conn = await Deno.connect({ hostname: to.host, port: to.port });
       conn.setNoDelay(true);
       const c = new DenoTcpConnection(conn, handlers);
@@ -165,7 +155,7 @@ export function createDenoRuntime(): Runtime {
       return c;
     },
 
-    serveHttp(addr, fetch): Promise<HttpServer> {
+    serveHttp(addr, fetch) {
       return new Promise((resolve) => {
         const server = Deno.serve({
           hostname: addr.host,
@@ -211,20 +201,8 @@ export function createDenoRuntime(): Runtime {
       };
     },
 
-    now: () => Date.now(),
-    monotonic: () => performance.now(),
-    setTimer(ms, fn): TimerHandle {
-      return { id: setTimeout(fn, ms) };
-    },
-    clearTimer(handle) {
-      clearTimeout(handle.id as number);
-    },
-
-    async lookup(host) {
-      // node:dns is native in both runtimes and honours /etc/hosts and nsswitch.
-      return (await dnsLookup(host, { family: 0, order: "ipv4first" })).address;
-    },
-    onSignal(signal: Signal, handler) {
+    ...portable,
+    onSignal(signal, handler) {
       Deno.addSignalListener(signal, handler);
     },
     readTextFile: (path) => Deno.readTextFileSync(path),
