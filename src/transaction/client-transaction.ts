@@ -5,11 +5,10 @@
  *                     \-> Accepted (2xx, Timer M) -> Terminated
  * non-INVITE: Trying -> Proceeding -> Completed (Timer K) -> Terminated
  */
-import type { Action } from "./actions.ts";
+import type { ActionList, Verdict } from "./actions.ts";
 import type { OutgoingRequest, ResponseFacts } from "./facts.ts";
-import type { TimerSlot, TransactionHost } from "./host.ts";
-import type { TimerHandle } from "./timer-queue.ts";
-import { timerDuration, type TimerName } from "./timer-values.ts";
+import { noTimers, type TimerHandles, type TransactionHost } from "./host.ts";
+import type { TimerName } from "./timer-values.ts";
 
 export type ClientState =
   | "calling"
@@ -19,16 +18,6 @@ export type ClientState =
   | "accepted"
   | "terminated";
 
-/** What became of a response handed to a client transaction. */
-export type ClientVerdict =
-  /** New information: the TU must act on it (forward, choose best response, ...). */
-  | "deliver"
-  /** A retransmission or a late response; the TU must not see it. */
-  | "absorb";
-
-/** Actions produced while handling one input; the layer hands them to its caller. */
-type Out<D> = Action<D, unknown>[];
-
 export class ClientTransaction<D> {
   readonly role = "client";
   readonly isInvite: boolean;
@@ -37,10 +26,7 @@ export class ClientTransaction<D> {
   /** Status of the last response delivered to the TU; 0 before any. */
   lastStatus = 0;
   /** @internal handles in the layer's timer queue */
-  readonly timerHandles: Record<TimerSlot, TimerHandle | undefined> = {
-    retransmit: undefined,
-    state: undefined,
-  };
+  readonly timerHandles: TimerHandles = noTimers();
   #state: ClientState;
   #interval = 0;
   #ack: Uint8Array | undefined;
@@ -74,30 +60,39 @@ export class ClientTransaction<D> {
     return this.#state;
   }
 
+  /** @internal Only the layer's `finish` ends a transaction. */
+  markTerminated(): void {
+    this.#state = "terminated";
+  }
+
   /** The bytes this transaction sends and retransmits. */
   get requestBytes(): Uint8Array {
     return this.#request.bytes;
   }
 
   /** @internal Sends the request and starts the timers of Calling / Trying. */
-  start(now: number, out: Out<D>): void {
+  start(now: number, out: ActionList<D>): void {
     this.#send(this.#request.bytes, out);
-    const s = this.#host.settings;
-    const first = this.isInvite ? "A" : "E";
-    this.#interval = timerDuration(first, this.reliable, s);
-    if (this.#interval > 0) this.#arm("retransmit", first, this.#interval, now);
-    const timeout = this.isInvite ? "B" : "F";
-    this.#arm("state", timeout, timerDuration(timeout, this.reliable, s), now);
+    this.#interval = this.#host.armTimer(this, "retransmit", this.isInvite ? "A" : "E", now);
+    this.#host.armTimer(this, "state", this.isInvite ? "B" : "F", now);
   }
 
-  /** @internal */
-  onResponse(r: ResponseFacts, bytes: Uint8Array, now: number, out: Out<D>): ClientVerdict {
+  /**
+   * @internal "deliver": new information the TU acts on (forward, choose the best
+   * response, ...); "absorb": a retransmission or a late response.
+   */
+  onResponse(r: ResponseFacts, bytes: Uint8Array, now: number, out: ActionList<D>): Verdict {
     return this.isInvite
       ? this.#inviteResponse(r, bytes, now, out)
       : this.#nonInviteResponse(r, now, out);
   }
 
-  #inviteResponse(r: ResponseFacts, bytes: Uint8Array, now: number, out: Out<D>): ClientVerdict {
+  #inviteResponse(
+    r: ResponseFacts,
+    bytes: Uint8Array,
+    now: number,
+    out: ActionList<D>,
+  ): Verdict {
     const st = this.#state;
     if (st === "calling" || st === "proceeding") {
       if (r.status < 200) {
@@ -115,7 +110,7 @@ export class ClientTransaction<D> {
       if (r.status < 300) {
         // RFC 6026: stay around so that 2xx retransmissions are recognised as ours.
         this.#state = "accepted";
-        this.#arm("state", "M", timerDuration("M", this.reliable, this.#host.settings), now);
+        this.#host.armTimer(this, "state", "M", now);
         return this.#deliver(r);
       }
       this.#state = "completed";
@@ -134,7 +129,7 @@ export class ClientTransaction<D> {
     return "absorb";
   }
 
-  #nonInviteResponse(r: ResponseFacts, now: number, out: Out<D>): ClientVerdict {
+  #nonInviteResponse(r: ResponseFacts, now: number, out: ActionList<D>): Verdict {
     const st = this.#state;
     if (st !== "trying" && st !== "proceeding") return "absorb";
     if (r.status < 200) {
@@ -148,69 +143,46 @@ export class ClientTransaction<D> {
     return this.#deliver(r);
   }
 
-  /** @internal */
-  onTimer(name: TimerName, now: number, out: Out<D>): void {
+  /** @internal Timer A or E: retransmit the request. The layer ends it on its state timers. */
+  onRetransmitTimer(name: TimerName, now: number, out: ActionList<D>): void {
     const s = this.#host.settings;
     switch (name) {
       case "A":
         if (this.#state !== "calling") return;
         this.#send(this.#request.bytes, out);
         this.#interval *= 2; // A doubles without a cap; Timer B ends it
-        this.#arm("retransmit", "A", this.#interval, now);
+        this.#host.arm(this, "retransmit", "A", this.#interval, now);
         return;
       case "E":
         if (this.#state !== "trying" && this.#state !== "proceeding") return;
         this.#send(this.#request.bytes, out);
         // In Proceeding the request is only kept alive, at the slowest pace.
         this.#interval = this.#state === "trying" ? Math.min(2 * this.#interval, s.t2) : s.t2;
-        this.#arm("retransmit", "E", this.#interval, now);
-        return;
-      case "B":
-      case "F":
-        out.push({ kind: "timeout", tx: this, timer: name });
-        this.#terminate(out);
-        return;
-      case "D":
-      case "K":
-      case "M":
-        this.#terminate(out);
-        return;
-      default:
+        this.#host.arm(this, "retransmit", "E", this.#interval, now);
         return;
     }
   }
 
   /** @internal A send of this transaction failed. */
-  onTransportError(out: Out<D>): void {
+  onTransportError(out: ActionList<D>): void {
     const st = this.#state;
     // Completed only ever sends an ACK, Accepted nothing; a failed ACK still ends it.
     if (st === "terminated" || st === "accepted" || (st === "completed" && !this.isInvite)) return;
     out.push({ kind: "transport-error", tx: this });
-    this.#terminate(out);
+    this.#host.finish(this, out);
   }
 
-  #deliver(r: ResponseFacts): ClientVerdict {
+  #deliver(r: ResponseFacts): Verdict {
     this.lastStatus = r.status;
     return "deliver";
   }
 
   /** Enters the absorbing state guarded by `name`, or leaves at once when it lasts 0 ms. */
-  #enterOrFinish(name: TimerName, now: number, out: Out<D>): void {
-    const d = timerDuration(name, this.reliable, this.#host.settings);
-    if (d > 0) this.#arm("state", name, d, now);
-    else this.#terminate(out);
+  #enterOrFinish(name: TimerName, now: number, out: ActionList<D>): void {
+    if (this.#host.armTimer(this, "state", name, now) === 0) this.#host.finish(this, out);
   }
 
-  #terminate(out: Out<D>): void {
-    this.#state = "terminated";
-    this.#host.finish(this, out);
-  }
-
-  #arm(slot: TimerSlot, name: TimerName, delay: number, now: number): void {
-    this.#host.arm(this, slot, name, delay, now);
-  }
-
-  #send(bytes: Uint8Array, out: Out<D>): void {
+  #send(bytes: Uint8Array, out: ActionList<D>): void {
     out.push({ kind: "send", tx: this, bytes, dest: this.dest });
   }
 }

@@ -3,18 +3,31 @@
  * messages to them, runs all their timers in one queue, and caps how many live at once.
  * Pure: time comes in as `now` (ms), effects go out as actions.
  */
-import type { Action, Transaction } from "./actions.ts";
+import type { Action, ActionList, Transaction } from "./actions.ts";
 import { ClientTransaction } from "./client-transaction.ts";
 import type { OutgoingRequest, OutgoingResponse, RequestFacts, ResponseFacts } from "./facts.ts";
 import type { TimerSlot, TransactionHost } from "./host.ts";
 import { clientKey, hasRfc3261Branch, rfc2543AckKey, rfc2543Key, serverKey } from "./keys.ts";
 import { ServerTransaction } from "./server-transaction.ts";
 import { type TimerHandle, TimerQueue } from "./timer-queue.ts";
-import { DEFAULT_TIMER_SETTINGS, type TimerName, type TimerSettings } from "./timer-values.ts";
+import {
+  DEFAULT_TIMER_SETTINGS,
+  isTimeout,
+  timerDuration,
+  type TimerName,
+  type TimerSettings,
+} from "./timer-values.ts";
 
 export interface TransactionLayerOptions extends Partial<TimerSettings> {
   /** Live transactions (client + server) above which `canCreate` says no. Default 100000. */
   readonly maxTransactions?: number;
+}
+
+/** One outcome of an incoming message: its kind, the transaction it matched, the actions. */
+interface Matched<K extends string, T, D, U> {
+  readonly kind: K;
+  readonly tx: T;
+  readonly actions: Action<D, U>[];
 }
 
 /** What became of an incoming request. */
@@ -29,35 +42,19 @@ export type RequestResult<D, U = never> =
     readonly actions: Action<D, U>[];
   }
   /** A retransmission (or the ACK of our non-2xx): answered from `actions`, TU not told. */
-  | {
-    readonly kind: "absorbed";
-    readonly tx: ServerTransaction<D>;
-    readonly actions: Action<D, U>[];
-  }
+  | Matched<"absorbed", ServerTransaction<D>, D, U>
   /**
    * An ACK that is the TU's business (it acknowledges a 2xx): forward it statelessly.
    * `tx` is the Accepted INVITE transaction when the ACK matched one (RFC 6026).
    */
-  | {
-    readonly kind: "ack";
-    readonly tx: ServerTransaction<D> | undefined;
-    readonly actions: Action<D, U>[];
-  };
+  | Matched<"ack", ServerTransaction<D> | undefined, D, U>;
 
 /** What became of an incoming response. */
 export type ResponseResult<D, U = never> =
   /** New for the TU: act on it (forward provisional/2xx, keep the best final, ...). */
-  | {
-    readonly kind: "response";
-    readonly tx: ClientTransaction<D>;
-    readonly actions: Action<D, U>[];
-  }
+  | Matched<"response", ClientTransaction<D>, D, U>
   /** A retransmission the transaction handled (e.g. re-sent its ACK); TU not told. */
-  | {
-    readonly kind: "absorbed";
-    readonly tx: ClientTransaction<D>;
-    readonly actions: Action<D, U>[];
-  }
+  | Matched<"absorbed", ClientTransaction<D>, D, U>
   /** No client transaction: the TU processes it statelessly (RFC 3261 §16.7). */
   | { readonly kind: "unmatched"; readonly actions: Action<D, U>[] };
 
@@ -254,7 +251,11 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
         continue;
       }
       due.tx.timerHandles[due.slot] = undefined;
-      due.tx.onTimer(due.name, now, actions);
+      // A state timer always ends the transaction: B, F and H give up (a timeout for the
+      // TU), the others end a state that absorbed retransmissions. Retransmission timers
+      // are the state machine's.
+      if (due.slot === "state") this.finish(due.tx, actions, due.name);
+      else due.tx.onRetransmitTimer(due.name, now, actions);
     }
     return actions;
   }
@@ -278,6 +279,13 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
   }
 
   /** @internal */
+  armTimer(tx: Transaction<D>, slot: TimerSlot, name: TimerName, now: number): number {
+    const delay = timerDuration(name, tx.reliable, this.settings);
+    if (delay > 0) this.arm(tx, slot, name, delay, now);
+    return delay;
+  }
+
+  /** @internal */
   disarm(tx: Transaction<D>, slot: TimerSlot): void {
     const h = tx.timerHandles[slot];
     if (h !== undefined) {
@@ -287,7 +295,9 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
   }
 
   /** @internal */
-  finish(tx: Transaction<D>, out: Action<D, unknown>[]): void {
+  finish(tx: Transaction<D>, out: ActionList<D>, timer?: TimerName): void {
+    tx.markTerminated();
+    if (timer !== undefined && isTimeout(timer)) out.push({ kind: "timeout", tx, timer });
     this.disarm(tx, "retransmit");
     this.disarm(tx, "state");
     if (tx.role === "client") {

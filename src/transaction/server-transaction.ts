@@ -5,11 +5,10 @@
  *                        \-> Accepted (2xx; L) -> Terminated
  * non-INVITE: Trying -> Proceeding -> Completed (J) -> Terminated
  */
-import type { Action } from "./actions.ts";
+import type { ActionList, Verdict } from "./actions.ts";
 import type { OutgoingResponse } from "./facts.ts";
-import type { TimerSlot, TransactionHost } from "./host.ts";
-import type { TimerHandle } from "./timer-queue.ts";
-import { timerDuration, type TimerName } from "./timer-values.ts";
+import { noTimers, type TimerHandles, type TransactionHost } from "./host.ts";
+import type { TimerName } from "./timer-values.ts";
 
 export type ServerState =
   | "trying"
@@ -19,15 +18,6 @@ export type ServerState =
   | "accepted"
   | "terminated";
 
-/** What became of an ACK that matched an INVITE server transaction. */
-export type AckVerdict =
-  /** The ACK of our non-2xx final: hop-by-hop, it ends here. */
-  | "absorb"
-  /** RFC 6026: an ACK in Accepted acknowledges a 2xx and belongs to the TU (forward it). */
-  | "deliver";
-
-type Out<D> = Action<D, unknown>[];
-
 export class ServerTransaction<D> {
   readonly role = "server";
   readonly isInvite: boolean;
@@ -36,10 +26,7 @@ export class ServerTransaction<D> {
   /** To tag of the final response sent; used to match RFC 2543 ACKs. */
   finalToTag: string | undefined;
   /** @internal handles in the layer's timer queue */
-  readonly timerHandles: Record<TimerSlot, TimerHandle | undefined> = {
-    retransmit: undefined,
-    state: undefined,
-  };
+  readonly timerHandles: TimerHandles = noTimers();
   /** @internal matching keys this transaction is filed under */
   readonly keys: string[] = [];
   #state: ServerState;
@@ -67,13 +54,18 @@ export class ServerTransaction<D> {
     return this.#state;
   }
 
+  /** @internal Only the layer's `finish` ends a transaction. */
+  markTerminated(): void {
+    this.#state = "terminated";
+  }
+
   /** The response that a retransmitted request is answered with, if any. */
   get lastResponse(): Uint8Array | undefined {
     return this.#lastResponse;
   }
 
   /** @internal A retransmission of the request arrived: answer it, never tell the TU. */
-  onRetransmission(out: Out<D>): void {
+  onRetransmission(out: ActionList<D>): void {
     const st = this.#state;
     // Confirmed and Accepted absorb silently: in Accepted the 2xx retransmissions of the
     // UAS, passed through by the TU, are what answers the UAC (RFC 6026).
@@ -82,8 +74,12 @@ export class ServerTransaction<D> {
     }
   }
 
-  /** @internal An ACK matched this INVITE transaction. */
-  onAck(now: number, out: Out<D>): AckVerdict {
+  /**
+   * @internal An ACK matched this INVITE transaction. "absorb": the ACK of our non-2xx
+   * final, hop-by-hop, ends here; "deliver": in Accepted it acknowledges a 2xx and
+   * belongs to the TU, which forwards it (RFC 6026).
+   */
+  onAck(now: number, out: ActionList<D>): Verdict {
     if (this.#state === "accepted") return "deliver";
     if (this.#state === "completed") {
       this.#host.disarm(this, "retransmit");
@@ -95,7 +91,7 @@ export class ServerTransaction<D> {
   }
 
   /** @internal The TU sends a response. Returns false when the state discards it. */
-  respond(r: OutgoingResponse, now: number, out: Out<D>): boolean {
+  respond(r: OutgoingResponse, now: number, out: ActionList<D>): boolean {
     const st = this.#state;
     const isFinal = r.status >= 200;
     const is2xx = isFinal && r.status < 300;
@@ -114,52 +110,35 @@ export class ServerTransaction<D> {
       return true;
     }
     if (r.toTag !== undefined) this.finalToTag = r.toTag;
-    const s = this.#host.settings;
     if (!this.isInvite) {
       this.#state = "completed";
       this.#enterOrFinish("J", now, out);
     } else if (is2xx) {
       this.#state = "accepted";
-      this.#host.arm(this, "state", "L", timerDuration("L", this.reliable, s), now);
+      this.#host.armTimer(this, "state", "L", now);
     } else {
       this.#state = "completed";
-      this.#interval = timerDuration("G", this.reliable, s);
-      if (this.#interval > 0) this.#host.arm(this, "retransmit", "G", this.#interval, now);
-      this.#host.arm(this, "state", "H", timerDuration("H", this.reliable, s), now);
+      this.#interval = this.#host.armTimer(this, "retransmit", "G", now);
+      this.#host.armTimer(this, "state", "H", now);
     }
     return true;
   }
 
-  /** @internal */
-  onTimer(name: TimerName, now: number, out: Out<D>): void {
-    switch (name) {
-      case "G":
-        if (this.#state !== "completed") return;
-        this.#send(this.#lastResponse!, out);
-        this.#interval = Math.min(2 * this.#interval, this.#host.settings.t2);
-        this.#host.arm(this, "retransmit", "G", this.#interval, now);
-        return;
-      case "H":
-        out.push({ kind: "timeout", tx: this, timer: "H" });
-        this.#terminate(out);
-        return;
-      case "I":
-      case "J":
-      case "L":
-        this.#terminate(out);
-        return;
-      default:
-        return;
-    }
+  /** @internal Timer G: retransmit the final response. The layer ends it on its state timers. */
+  onRetransmitTimer(name: TimerName, now: number, out: ActionList<D>): void {
+    if (name !== "G" || this.#state !== "completed") return;
+    this.#send(this.#lastResponse!, out);
+    this.#interval = Math.min(2 * this.#interval, this.#host.settings.t2);
+    this.#host.arm(this, "retransmit", "G", this.#interval, now);
   }
 
   /** @internal A send of this transaction failed. */
-  onTransportError(out: Out<D>): void {
+  onTransportError(out: ActionList<D>): void {
     const st = this.#state;
     if (st === "terminated" || st === "confirmed") return;
     out.push({ kind: "transport-error", tx: this });
     // RFC 6026: Accepted stays, so INVITE retransmissions are still absorbed.
-    if (st !== "accepted") this.#terminate(out);
+    if (st !== "accepted") this.#host.finish(this, out);
   }
 
   #record(r: OutgoingResponse): void {
@@ -168,18 +147,11 @@ export class ServerTransaction<D> {
   }
 
   /** Enters the absorbing state guarded by `name`, or leaves at once when it lasts 0 ms. */
-  #enterOrFinish(name: TimerName, now: number, out: Out<D>): void {
-    const d = timerDuration(name, this.reliable, this.#host.settings);
-    if (d > 0) this.#host.arm(this, "state", name, d, now);
-    else this.#terminate(out);
+  #enterOrFinish(name: TimerName, now: number, out: ActionList<D>): void {
+    if (this.#host.armTimer(this, "state", name, now) === 0) this.#host.finish(this, out);
   }
 
-  #terminate(out: Out<D>): void {
-    this.#state = "terminated";
-    this.#host.finish(this, out);
-  }
-
-  #send(bytes: Uint8Array, out: Out<D>): void {
+  #send(bytes: Uint8Array, out: ActionList<D>): void {
     out.push({ kind: "send", tx: this, bytes, dest: this.dest });
   }
 }

@@ -37,6 +37,13 @@ export type TimerName =
   | "J" // server non-INVITE: absorb request retransmissions in Completed
   | "L"; // server INVITE: absorb INVITE retransmissions in Accepted (RFC 6026)
 
+/** The timers whose firing means the transaction gave up: the TU gets a `timeout`. */
+export type TimeoutTimer = "B" | "F" | "H";
+
+export function isTimeout(name: TimerName): name is TimeoutTimer {
+  return name === "B" || name === "F" || name === "H";
+}
+
 /**
  * Duration of a timer when it is (first) started. For the retransmission timers A, E
  * and G this is the first interval; callers double it afterwards. Zero means the state
