@@ -36,7 +36,7 @@ export class TimerQueue<T> {
     return this.#heap.length;
   }
 
-  /** Schedules `payload` to be returned by `expire` once `now >= deadline`. O(log n). */
+  /** Schedules `payload` for `popDue` (or `expire`) once `now >= deadline`. O(log n). */
   schedule(deadline: number, payload: T): TimerHandle {
     const entry = new Entry(deadline, this.#seq++, payload, this.#heap.length, this);
     this.#heap.push(entry);
