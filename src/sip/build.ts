@@ -158,16 +158,7 @@ function seqOf(msg: SipMessage): number {
  * lines, From, To (no new tag), Call-ID, CSeq number with method CANCEL.
  */
 export function buildCancel(invite: SipMessage): Uint8Array {
-  const out = new Pieces()
-    .add(`CANCEL ${invite.requestUri} SIP/2.0\r\n`)
-    .add(`Via: ${topViaText(invite)}\r\n`);
-  copyLines(invite, H_ROUTE, out);
-  out.add("Max-Forwards: 70\r\n");
-  copyLines(invite, H_FROM, out);
-  copyLines(invite, H_TO, out);
-  copyLines(invite, H_CALL_ID, out);
-  out.add(`CSeq: ${seqOf(invite)} CANCEL\r\n`);
-  return out.body(undefined).bytes();
+  return sameTransactionRequest("CANCEL", invite, null);
 }
 
 /**
@@ -175,14 +166,27 @@ export function buildCancel(invite: SipMessage): Uint8Array {
  * Request-URI, top Via, Route, From, Call-ID and CSeq number; the response's To.
  */
 export function buildAck(invite: SipMessage, response: SipMessage): Uint8Array {
+  return sameTransactionRequest("ACK", invite, response);
+}
+
+/**
+ * A CANCEL or non-2xx ACK: the INVITE's Request-URI, top Via (so it matches the
+ * INVITE's transaction), Route, From, Call-ID and CSeq number. The To line is the
+ * response's when one is given and has it (its tag), else the INVITE's.
+ */
+function sameTransactionRequest(
+  method: "CANCEL" | "ACK",
+  invite: SipMessage,
+  response: SipMessage | null,
+): Uint8Array {
   const out = new Pieces()
-    .add(`ACK ${invite.requestUri} SIP/2.0\r\n`)
+    .add(`${method} ${invite.requestUri} SIP/2.0\r\n`)
     .add(`Via: ${topViaText(invite)}\r\n`);
   copyLines(invite, H_ROUTE, out);
   out.add("Max-Forwards: 70\r\n");
   copyLines(invite, H_FROM, out);
-  if (copyLines(response, H_TO, out) === 0) copyLines(invite, H_TO, out);
+  if (response === null || copyLines(response, H_TO, out) === 0) copyLines(invite, H_TO, out);
   copyLines(invite, H_CALL_ID, out);
-  out.add(`CSeq: ${seqOf(invite)} ACK\r\n`);
+  out.add(`CSeq: ${seqOf(invite)} ${method}\r\n`);
   return out.body(undefined).bytes();
 }
