@@ -75,6 +75,28 @@ export function digitsValue(s: string, a: number, b: number, maxDigits: number):
   return v;
 }
 
+/** End of the run of ASCII digits starting at i (i itself when there is none). */
+export function digitsEnd(s: string, i: number, n: number): number {
+  while (i < n) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The port in the digits s[a, b) (the caller scanned them, e.g. with digitsEnd). Throws
+ * SipParseError unless there are 1 to 5 and the value is at most 65535; `where` ("" or
+ * "Via ") names the place in the message.
+ */
+export function portNumber(s: string, a: number, b: number, where: string): number {
+  if (b === a || b - a > 5) throw malformed(`bad ${where}port`);
+  const p = digitsValue(s, a, b, 5);
+  if (p > 65535) throw malformed(`${where}port out of range`);
+  return p;
+}
+
 /** Replaces folding (CRLF + whitespace) with a single space. */
 export function unfold(v: string): string {
   return v.indexOf("\r") === -1 ? v : v.replace(/[ \t]*\r\n[ \t]+/g, " ");

@@ -10,7 +10,7 @@ import {
   parseIpv4,
 } from "../net/address.ts";
 import { malformed } from "./errors.ts";
-import { digitsValue, lowerSlice } from "./lists.ts";
+import { digitsEnd, lowerSlice, portNumber } from "./lists.ts";
 
 /** A parsed URI. Text fields are %-unescaped; `raw` is the URI exactly as received. */
 export interface SipUri {
@@ -116,10 +116,9 @@ function parseSipRest(rest: string, uri: SipUri): void {
   uri.host = lowerSlice(rest, i, hostEnd);
   i = hostEnd;
   if (rest.charCodeAt(i) === 0x3a) {
-    let pe = i + 1;
-    while (pe < n && rest.charCodeAt(pe) >= 0x30 && rest.charCodeAt(pe) <= 0x39) pe++;
-    uri.port = parsePort(rest, i + 1, pe);
-    i = pe;
+    const digits = i + 1;
+    i = digitsEnd(rest, digits, n);
+    uri.port = portNumber(rest, digits, i, "");
   }
   const q = rest.indexOf("?", i);
   const paramEnd = q >= 0 ? q : n;
@@ -176,14 +175,6 @@ function uriParamName(s: string, a: number, b: number): string {
   }
   const raw = s.slice(a, b);
   return raw.indexOf("%") === -1 ? lowerSlice(s, a, b) : unescapeUri(raw).toLowerCase();
-}
-
-/** Port from the ASCII digits s[a, b) (the caller scanned them). */
-function parsePort(s: string, a: number, b: number): number {
-  if (b === a || b - a > 5) throw malformed("bad port");
-  const p = digitsValue(s, a, b, 5);
-  if (p > 65535) throw malformed("port out of range");
-  return p;
 }
 
 /** hostname / IPv4address: labels of alphanumerics and '-', dot separated. */

@@ -2,10 +2,12 @@
 
 import { malformed } from "./errors.ts";
 import {
+  digitsEnd,
   digitsValue,
   isLws,
   lowerSlice,
   parseParams,
+  portNumber,
   skipLws,
   tokenEnd,
   upperSlice,
@@ -84,13 +86,9 @@ export function parseViaIn(s: string, a: number, n: number, raw: string): Via {
   i = skipLws(s, he, n);
   let port: number | null = null;
   if (i < n && s.charCodeAt(i) === 0x3a) {
-    i = skipLws(s, i + 1, n);
-    let pe = i;
-    while (pe < n && s.charCodeAt(pe) >= 0x30 && s.charCodeAt(pe) <= 0x39) pe++;
-    if (pe === i || pe - i > 5) throw malformed("bad Via port");
-    port = digitsValue(s, i, pe, 5);
-    if (port > 65535) throw malformed("Via port out of range");
-    i = pe;
+    const digits = skipLws(s, i + 1, n);
+    i = digitsEnd(s, digits, n);
+    port = portNumber(s, digits, i, "Via ");
   }
   const params = new Map<string, string | null>();
   i = parseParams(s, i, n, params);
