@@ -1,8 +1,18 @@
 // Parsers for the addresses a config names: listen URIs, SIP member URIs and
-// "host:port" strings. They only check syntax; nothing is resolved or bound here.
+// "host:port" strings. They only check syntax; nothing is resolved or bound here. What
+// counts as an IP address is src/net's (standard forms only).
+import {
+  DEFAULT_SIP_PORT,
+  DEFAULT_SIPS_PORT,
+  formatHostPort,
+  isIpv4,
+  isIpv6,
+} from "../net/address.ts";
+import type { Transport } from "../net/transport.ts";
 import { fail, ok, type Parsed } from "./result.ts";
 
-export type Transport = "udp" | "tcp" | "tls";
+export { hostForUri } from "../net/address.ts";
+export type { Transport } from "../net/transport.ts";
 
 /** A socket to listen on, from "udp://0.0.0.0:5060"; IPv6 as "udp://[::1]:5060". */
 export interface ListenSpec {
@@ -32,22 +42,17 @@ export interface HostPort {
 
 const TLS_NOT_YET = "tls is not supported yet";
 const HOSTNAME_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
-const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
-const IPV6 = /^[0-9A-Fa-f:.]+$/;
+/** Four dot-separated runs of 1-3 digits: meant as an IPv4 address, valid or not. */
+const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /** Validates a host without brackets: IPv4, IPv6 or a DNS name. */
 export function checkHost(host: string): string | undefined {
   if (host === "") return "the host is missing";
   if (host.includes(":")) {
-    const colons = host.split(":").length - 1;
-    return IPV6.test(host) && colons >= 2 && colons <= 7
-      ? undefined
-      : `'${host}' is not a valid IPv6 address`;
+    return isIpv6(host) ? undefined : `'${host}' is not a valid IPv6 address`;
   }
-  if (IPV4.test(host)) {
-    return host.split(".").every((octet) => Number(octet) <= 255)
-      ? undefined
-      : `'${host}' is not a valid IPv4 address`;
+  if (DOTTED_QUAD.test(host)) {
+    return isIpv4(host) ? undefined : `'${host}' is not a valid IPv4 address`;
   }
   const labels = (host.endsWith(".") ? host.slice(0, -1) : host).split(".");
   const last = labels[labels.length - 1];
@@ -56,11 +61,6 @@ export function checkHost(host: string): string | undefined {
     return `'${host}' is not a valid host name or IP address`;
   }
   return undefined;
-}
-
-/** Formats a host for use in a URI or "host:port": brackets around IPv6. */
-export function hostForUri(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
 }
 
 export function parsePort(text: string): Parsed<number> {
@@ -113,8 +113,8 @@ export function parseListenUri(input: string): Parsed<ListenSpec> {
   const hostPort = parseHostPort(match[2]);
   if (!hostPort.ok) return hostPort;
   const { host } = hostPort.value;
-  const port = hostPort.value.port ?? 5060;
-  return ok({ uri: `${scheme}://${hostForUri(host)}:${port}`, transport: scheme, host, port });
+  const port = hostPort.value.port ?? DEFAULT_SIP_PORT;
+  return ok({ uri: `${scheme}://${formatHostPort(host, port)}`, transport: scheme, host, port });
 }
 
 /** "sip:10.0.0.11:5060;transport=tcp" → MemberSpec. */
@@ -149,7 +149,7 @@ export function parseMemberUri(input: string): Parsed<MemberSpec> {
     else return fail(`unsupported transport '${value}' in '${uri}' (use udp or tcp)`);
   }
   // TLS members keep their own default port so that enabling tls later changes nothing here.
-  const port = hostPort.value.port ?? (transport === "tls" ? 5061 : 5060);
+  const port = hostPort.value.port ?? (transport === "tls" ? DEFAULT_SIPS_PORT : DEFAULT_SIP_PORT);
   if (transport === "tls") return fail(TLS_NOT_YET);
   return ok({ uri, scheme, host: hostPort.value.host, port, transport });
 }

@@ -1,5 +1,5 @@
 // The one-line summary that `vipless check-config` prints when a config is valid.
-import { hostForUri } from "./address.ts";
+import { formatHostPort } from "../net/address.ts";
 import type { Config } from "./schema.ts";
 
 /**
@@ -11,7 +11,7 @@ export function describeConfig(config: Config, file?: string): string {
   const names = config.pairs.map((pair) => pair.name);
   const pairs = `${names.length} ${names.length === 1 ? "pair" : "pairs"} (${names.join(", ")})`;
   const listen = config.listen.map((spec) => spec.uri).join(", ");
-  const http = `http ${hostForUri(config.http.listen.host)}:${config.http.listen.port}`;
+  const http = `http ${formatHostPort(config.http.listen.host, config.http.listen.port)}`;
   const summary = `OK — ${pairs}, serving ${config.serve}, listening on ${listen}, ${http}`;
   return file === undefined ? summary : `${file}: ${summary}`;
 }
