@@ -30,6 +30,10 @@ interface StreamState {
   key: string;
 }
 
+/**
+ * Key of a stream's peer, computed on every TCP send. Lower case only: net's addressKey
+ * would also fold other spellings of an IPv6 address, but allocates on each IPv6 send.
+ */
 function keyOf(host: string, port: number): string {
   return `${host.toLowerCase()}|${port}`;
 }

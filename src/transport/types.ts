@@ -1,10 +1,14 @@
+import type { PlainTransport } from "../net/transport.ts";
 import type { SocketAddress, TcpConnection } from "../runtime/types.ts";
 
-export type SipTransportName = "udp" | "tcp";
+export type { PlainTransport, Transport } from "../net/transport.ts";
+
+/** The transports the sockets carry (PlainTransport); the proxy still uses this name. */
+export type SipTransportName = PlainTransport;
 
 /** Where a SIP message goes or came from. */
 export interface Endpoint {
-  transport: SipTransportName;
+  transport: PlainTransport;
   host: string;
   port: number;
 }
@@ -18,7 +22,7 @@ export interface InboundSource extends Endpoint {
 }
 
 export interface OpenedListener {
-  transport: SipTransportName;
+  transport: PlainTransport;
   host: string;
   port: number;
 }
