@@ -21,10 +21,10 @@ export interface ResponseOptions {
 
 /** Byte-string pieces joined into bytes at the end. */
 class Pieces {
-  private parts: string[] = [];
-  private bodyBytes: Uint8Array = new Uint8Array(0);
+  #parts: string[] = [];
+  #bodyBytes: Uint8Array = new Uint8Array(0);
   add(s: string): this {
-    this.parts.push(s);
+    this.#parts.push(s);
     return this;
   }
   header(name: string, value: string): this {
@@ -35,16 +35,16 @@ class Pieces {
     return this;
   }
   body(b: Uint8Array | string | undefined): this {
-    if (b !== undefined) this.bodyBytes = typeof b === "string" ? new TextEncoder().encode(b) : b;
-    return this.add(`Content-Length: ${this.bodyBytes.length}\r\n\r\n`);
+    if (b !== undefined) this.#bodyBytes = typeof b === "string" ? new TextEncoder().encode(b) : b;
+    return this.add(`Content-Length: ${this.#bodyBytes.length}\r\n\r\n`);
   }
   bytes(): Uint8Array {
-    let size = this.bodyBytes.length;
-    for (const p of this.parts) size += p.length;
+    let size = this.#bodyBytes.length;
+    for (const p of this.#parts) size += p.length;
     const out = new Uint8Array(size);
     let pos = 0;
-    for (const p of this.parts) pos = writeByteString(out, pos, p);
-    out.set(this.bodyBytes, pos);
+    for (const p of this.#parts) pos = writeByteString(out, pos, p);
+    out.set(this.#bodyBytes, pos);
     return out;
   }
 }

@@ -22,24 +22,24 @@ export class MessageEditor {
   // Splices: [start, end) of the original (spans[2j], spans[2j + 1]; end -1 for an insert)
   // replaced by heads[j] + texts[j], plus CRLF when the head is not empty. Keeping a
   // header line's name apart from its value spares building the line as a new string.
-  private spans: number[] = [];
-  private heads: string[] = [];
-  private texts: string[] = [];
-  private viaPops = 0;
-  private routePops = 0;
-  private deleted: Set<number> | null = null;
-  private mfLine = -2;
+  #spans: number[] = [];
+  #heads: string[] = [];
+  #texts: string[] = [];
+  #viaPops = 0;
+  #routePops = 0;
+  #deleted: Set<number> | null = null;
+  #mfLine = -2;
 
   constructor(readonly msg: SipMessage) {}
 
-  private splice(start: number, end: number, text: string, head = ""): this {
-    this.spans.push(start, end);
-    this.heads.push(head);
-    this.texts.push(text);
+  #splice(start: number, end: number, text: string, head = ""): this {
+    this.#spans.push(start, end);
+    this.#heads.push(head);
+    this.#texts.push(text);
     return this;
   }
 
-  private lineStart(k: number): number {
+  #lineStart(k: number): number {
     return this.msg.index[k * STRIDE + F_LINE];
   }
 
@@ -47,51 +47,51 @@ export class MessageEditor {
    * Inserts the header line `head value CRLF` before the first line of id, else at the
    * top of the headers.
    */
-  private insertBefore(id: number, head: string, value: string): this {
+  #insertBefore(id: number, head: string, value: string): this {
     const k = this.msg.firstLineOfId(id);
-    return this.splice(k >= 0 ? this.lineStart(k) : this.msg.headersStart, -1, value, head);
+    return this.#splice(k >= 0 ? this.#lineStart(k) : this.msg.headersStart, -1, value, head);
   }
 
   /** Adds a Via on top (value without the name, e.g. `SIP/2.0/UDP host;branch=z9hG4bK…`). */
   pushVia(value: string): this {
-    return this.insertBefore(H_VIA, "Via: ", toByteString(value));
+    return this.#insertBefore(H_VIA, "Via: ", toByteString(value));
   }
 
   /** Removes the top Via entry (responses travelling back). */
   popVia(): this {
-    this.viaPops++;
+    this.#viaPops++;
     return this;
   }
 
   /** Adds a Record-Route on top (value e.g. `<sip:proxy.example.com;lr>`). */
   pushRecordRoute(value: string): this {
-    return this.insertBefore(H_RECORD_ROUTE, "Record-Route: ", toByteString(value));
+    return this.#insertBefore(H_RECORD_ROUTE, "Record-Route: ", toByteString(value));
   }
 
   /** Removes the top Route entry (RFC 3261 §16.4 when it names this proxy). */
   popRoute(): this {
-    this.routePops++;
+    this.#routePops++;
     return this;
   }
 
   /** Adds a Route on top (value e.g. `<sip:next.example.com;lr>`). */
   pushRoute(value: string): this {
-    return this.insertBefore(H_ROUTE, "Route: ", toByteString(value));
+    return this.#insertBefore(H_ROUTE, "Route: ", toByteString(value));
   }
 
   /** Replaces the Request-URI. */
   setRequestUri(uri: string): this {
     if (!this.msg.isRequest) throw malformed("setRequestUri on a response");
-    return this.splice(this.msg.uriStart, this.msg.uriEnd, toByteString(uri));
+    return this.#splice(this.msg.uriStart, this.msg.uriEnd, toByteString(uri));
   }
 
   /** Sets Max-Forwards, rewriting the existing value or inserting the header. */
   setMaxForwards(n: number): this {
-    if (this.mfLine === -2) this.mfLine = this.msg.firstLineOfId(H_MAX_FORWARDS);
-    const k = this.mfLine;
-    if (k < 0) return this.insertBefore(H_VIA, "Max-Forwards: ", `${n}`);
+    if (this.#mfLine === -2) this.#mfLine = this.msg.firstLineOfId(H_MAX_FORWARDS);
+    const k = this.#mfLine;
+    if (k < 0) return this.#insertBefore(H_VIA, "Max-Forwards: ", `${n}`);
     const r = k * STRIDE;
-    return this.splice(this.msg.index[r + F_VALUE], this.msg.index[r + F_VALUE_END], `${n}`);
+    return this.#splice(this.msg.index[r + F_VALUE], this.msg.index[r + F_VALUE_END], `${n}`);
   }
 
   /** Max-Forwards minus one, or 70 when absent (RFC 3261 §16.6 step 3). */
@@ -104,15 +104,15 @@ export class MessageEditor {
   removeHeader(name: string): this {
     const lines = this.msg.linesOf(name);
     if (lines.length > 0) {
-      this.deleted ??= new Set();
-      for (const k of lines) this.deleted.add(k);
+      this.#deleted ??= new Set();
+      for (const k of lines) this.#deleted.add(k);
     }
     return this;
   }
 
   /** Appends a header line at the end of the headers. */
   addHeader(name: string, value: string): this {
-    return this.splice(this.msg.headersEnd, -1, toByteString(value), `${toByteString(name)}: `);
+    return this.#splice(this.msg.headersEnd, -1, toByteString(value), `${toByteString(name)}: `);
   }
 
   /** Adds Content-Length when the message has none (a datagram forwarded onto a stream). */
@@ -128,17 +128,17 @@ export class MessageEditor {
   setTopViaReceived(host: string, port?: number): this {
     const k = this.msg.firstLineOfId(H_VIA);
     if (k < 0) return this;
-    const ranges = this.lineRanges(k);
+    const ranges = this.#lineRanges(k);
     const a = ranges[0], b = ranges[1];
     const entry = this.msg.src.slice(a, b);
-    return this.splice(a, b, rewriteViaParams(entry, toByteString(host), port));
+    return this.#splice(a, b, rewriteViaParams(entry, toByteString(host), port));
   }
 
   /**
    * Element ranges of line k as flat [start, end) pairs (msg.elementRanges without
    * tuples), in a shared list valid until the next call.
    */
-  private lineRanges(k: number): number[] {
+  #lineRanges(k: number): number[] {
     const r = k * STRIDE;
     ranges.length = 0;
     splitRanges(this.msg.src, this.msg.index[r + F_VALUE], this.msg.index[r + F_VALUE_END], ranges);
@@ -146,54 +146,54 @@ export class MessageEditor {
   }
 
   /** Edits one popped list header (Via/Route): whole lines or a leading cut of a line. */
-  private applyPops(id: number, count: number): void {
+  #applyPops(id: number, count: number): void {
     const idx = this.msg.index;
     for (let r = 0; r < idx.length; r += STRIDE) {
       if (idx[r] !== id) continue;
       if (count <= 0) return;
       const k = r / STRIDE;
-      if (this.deleted?.has(k)) continue;
-      const ranges = this.lineRanges(k);
+      if (this.#deleted?.has(k)) continue;
+      const ranges = this.#lineRanges(k);
       const elements = ranges.length / 2;
       if (count >= elements) {
         count -= elements;
-        this.deleteLine(k);
+        this.#deleteLine(k);
       } else {
-        this.splice(ranges[0], ranges[2 * count], "");
+        this.#splice(ranges[0], ranges[2 * count], "");
         return;
       }
     }
   }
 
-  private deleteLine(k: number): void {
+  #deleteLine(k: number): void {
     const r = k * STRIDE;
-    this.splice(this.msg.index[r + F_LINE], this.msg.index[r + F_LINE_END], "");
+    this.#splice(this.msg.index[r + F_LINE], this.msg.index[r + F_LINE_END], "");
   }
 
   /** The edited message as new bytes (start line through body; no trailing junk). */
   toBytes(): Uint8Array {
     const msg = this.msg;
-    if (this.viaPops > 0) this.applyPops(H_VIA, this.viaPops);
-    if (this.routePops > 0) this.applyPops(H_ROUTE, this.routePops);
-    this.viaPops = this.routePops = 0;
-    if (this.deleted !== null) {
+    if (this.#viaPops > 0) this.#applyPops(H_VIA, this.#viaPops);
+    if (this.#routePops > 0) this.#applyPops(H_ROUTE, this.#routePops);
+    this.#viaPops = this.#routePops = 0;
+    if (this.#deleted !== null) {
       // A deleted line swallows the edits inside it.
-      const spans = this.spans;
-      for (const k of this.deleted) {
+      const spans = this.#spans;
+      for (const k of this.#deleted) {
         const r = k * STRIDE;
         const ls = msg.index[r + F_LINE], le = msg.index[r + F_LINE_END];
-        for (let j = 0; j < this.texts.length; j++) {
+        for (let j = 0; j < this.#texts.length; j++) {
           const start = spans[2 * j], end = spans[2 * j + 1];
           if (start >= ls && end <= le && end !== -1) {
-            this.texts[j] = "";
+            this.#texts[j] = "";
             spans[2 * j + 1] = start;
           }
         }
-        this.splice(ls, le, "");
+        this.#splice(ls, le, "");
       }
-      this.deleted = null;
+      this.#deleted = null;
     }
-    const spans = this.spans, heads = this.heads, texts = this.texts;
+    const spans = this.#spans, heads = this.#heads, texts = this.#texts;
     const count = texts.length;
     // Insertion sort by start, inserts (end -1) before replacements, then call order.
     const order: number[] = [];

@@ -28,109 +28,109 @@ export const PONG: Uint8Array = new Uint8Array([13, 10]);
  * every later push() returns nothing: the transport should close the connection.
  */
 export class StreamFramer {
-  private buf = new Uint8Array(4096);
-  private len = 0;
+  #buf = new Uint8Array(4096);
+  #len = 0;
   /** Where the search for the empty line resumes (avoids rescanning). */
-  private scanFrom = 0;
+  #scanFrom = 0;
   /** Total length of the message being collected, once its headers are known. */
-  private need = -1;
-  private failed = false;
-  private readonly maxHeaderBytes: number;
-  private readonly maxBodyBytes: number;
+  #need = -1;
+  #failed = false;
+  readonly #maxHeaderBytes: number;
+  readonly #maxBodyBytes: number;
 
   constructor(limits: FramerLimits = {}) {
-    this.maxHeaderBytes = limits.maxHeaderBytes ?? 16384;
-    this.maxBodyBytes = limits.maxBodyBytes ?? 65536;
+    this.#maxHeaderBytes = limits.maxHeaderBytes ?? 16384;
+    this.#maxBodyBytes = limits.maxBodyBytes ?? 65536;
   }
 
   /** Bytes buffered and not yet returned. */
   get buffered(): number {
-    return this.len;
+    return this.#len;
   }
 
   /** Feeds a chunk; returns the events it completes, in order. */
   push(chunk: Uint8Array): FramerEvent[] {
-    if (this.failed) return [];
-    this.append(chunk);
+    if (this.#failed) return [];
+    this.#append(chunk);
     const events: FramerEvent[] = [];
     for (;;) {
-      const ev = this.next();
+      const ev = this.#next();
       if (ev === null) break;
       events.push(ev);
       if (ev.type === "error") {
-        this.failed = true;
-        this.len = 0;
+        this.#failed = true;
+        this.#len = 0;
         break;
       }
     }
     return events;
   }
 
-  private append(chunk: Uint8Array): void {
-    if (this.len + chunk.length > this.buf.length) {
-      let size = this.buf.length * 2;
-      while (size < this.len + chunk.length) size *= 2;
+  #append(chunk: Uint8Array): void {
+    if (this.#len + chunk.length > this.#buf.length) {
+      let size = this.#buf.length * 2;
+      while (size < this.#len + chunk.length) size *= 2;
       const grown = new Uint8Array(size);
-      grown.set(this.buf.subarray(0, this.len));
-      this.buf = grown;
+      grown.set(this.#buf.subarray(0, this.#len));
+      this.#buf = grown;
     }
-    this.buf.set(chunk, this.len);
-    this.len += chunk.length;
+    this.#buf.set(chunk, this.#len);
+    this.#len += chunk.length;
   }
 
-  private consume(n: number): void {
-    this.buf.copyWithin(0, n, this.len);
-    this.len -= n;
-    this.scanFrom = 0;
-    this.need = -1;
+  #consume(n: number): void {
+    this.#buf.copyWithin(0, n, this.#len);
+    this.#len -= n;
+    this.#scanFrom = 0;
+    this.#need = -1;
   }
 
-  private next(): FramerEvent | null {
-    const b = this.buf;
-    if (this.need < 0) {
+  #next(): FramerEvent | null {
+    const b = this.#buf;
+    if (this.#need < 0) {
       // Between messages: CRLFs are keep-alive traffic, not a message.
-      if (this.len >= 2 && b[0] === 13 && b[1] === 10) {
-        if (this.len >= 4 && b[2] === 13 && b[3] === 10) {
-          this.consume(4);
+      if (this.#len >= 2 && b[0] === 13 && b[1] === 10) {
+        if (this.#len >= 4 && b[2] === 13 && b[3] === 10) {
+          this.#consume(4);
           return { type: "pong" };
         }
-        if (this.len === 2 || (this.len === 3 && b[2] === 13)) return null;
-        this.consume(2); // a lone CRLF (the peer's pong): skip it
-        return this.next();
+        if (this.#len === 2 || (this.#len === 3 && b[2] === 13)) return null;
+        this.#consume(2); // a lone CRLF (the peer's pong): skip it
+        return this.#next();
       }
-      if (this.len === 1 && b[0] === 13) return null;
-      const end = this.findEmptyLine();
+      if (this.#len === 1 && b[0] === 13) return null;
+      const end = this.#findEmptyLine();
       if (end < 0) {
-        if (this.len > this.maxHeaderBytes) {
+        if (this.#len > this.#maxHeaderBytes) {
           return { type: "error", reason: "header section exceeds the limit" };
         }
         return null;
       }
       const headerBytes = end + 4;
-      if (headerBytes > this.maxHeaderBytes) {
+      if (headerBytes > this.#maxHeaderBytes) {
         return { type: "error", reason: "header section exceeds the limit" };
       }
       const cl = contentLength(byteString(b.subarray(0, end + 2)));
       if (typeof cl === "string") return { type: "error", reason: cl };
-      if (cl > this.maxBodyBytes) return { type: "error", reason: "body exceeds the limit" };
-      this.need = headerBytes + cl;
+      if (cl > this.#maxBodyBytes) return { type: "error", reason: "body exceeds the limit" };
+      this.#need = headerBytes + cl;
     }
-    if (this.len < this.need) return null;
-    const bytes = this.buf.slice(0, this.need);
-    this.consume(this.need);
+    if (this.#len < this.#need) return null;
+    const bytes = this.#buf.slice(0, this.#need);
+    this.#consume(this.#need);
     return { type: "message", bytes };
   }
 
   /** Offset of "\r\n\r\n" in the buffer, or -1; resumes where the last search stopped. */
-  private findEmptyLine(): number {
-    const b = this.buf;
-    const last = this.len - 4;
-    let i = this.scanFrom;
+  #findEmptyLine(): number {
+    const b = this.#buf;
+    const last = this.#len - 4;
+    let i = this.#scanFrom;
     for (; i <= last; i++) {
       if (b[i + 3] !== 10) continue;
       if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13) return i;
     }
-    this.scanFrom = Math.max(0, i);
+    this.#scanFrom = Math.max(0, i);
     return -1;
   }
 }

@@ -50,16 +50,16 @@ const MAX_CSEQ = 0xffffffff;
  */
 export class SipMessage {
   /** Lazily computed views. */
-  private _vias?: Via[];
-  private _topVia?: Via | null;
-  private _from?: NameAddr | null;
-  private _to?: NameAddr | null;
-  private _cseq?: CSeq | null;
-  private _uri?: SipUri;
-  private _routes?: NameAddr[];
-  private _recordRoutes?: NameAddr[];
-  private _contacts?: NameAddr[];
-  private _maxForwards?: number | null;
+  #vias: Via[] | undefined;
+  #topVia: Via | null | undefined;
+  #from: NameAddr | null | undefined;
+  #to: NameAddr | null | undefined;
+  #cseq: CSeq | null | undefined;
+  #uri: SipUri | undefined;
+  #routes: NameAddr[] | undefined;
+  #recordRoutes: NameAddr[] | undefined;
+  #contacts: NameAddr[] | undefined;
+  #maxForwards: number | null | undefined;
 
   /** @internal use parseMessage */
   constructor(
@@ -103,7 +103,7 @@ export class SipMessage {
 
   /** Parsed Request-URI (throws SipParseError 400 if malformed). */
   get uri(): SipUri {
-    return (this._uri ??= parseUri(this.requestUri));
+    return (this.#uri ??= parseUri(this.requestUri));
   }
 
   /** Reason phrase, UTF-8 decoded ("" for a request). */
@@ -161,7 +161,7 @@ export class SipMessage {
     const out: number[] = [];
     const idx = this.index;
     for (let r = 0, k = 0; r < idx.length; r += STRIDE, k++) {
-      if (id !== 0 ? idx[r] === id : idx[r] === 0 && this.nameIs(r, canon)) out.push(k);
+      if (id !== 0 ? idx[r] === id : idx[r] === 0 && this.#nameIs(r, canon)) out.push(k);
     }
     return out;
   }
@@ -181,7 +181,7 @@ export class SipMessage {
     return -1;
   }
 
-  private nameIs(r: number, canon: string): boolean {
+  #nameIs(r: number, canon: string): boolean {
     const a = this.index[r + F_LINE], b = this.index[r + F_NAME_END];
     if (b - a !== canon.length) return false;
     return this.src.slice(a, b).toLowerCase() === canon;
@@ -245,7 +245,7 @@ export class SipMessage {
   }
 
   /** [start, end) of every element of every line of id, flat; an empty element throws. */
-  private elementRangesOfId(id: number): number[] {
+  #elementRangesOfId(id: number): number[] {
     const out: number[] = [];
     const idx = this.index, s = this.src;
     for (let r = 0; r < idx.length; r += STRIDE) {
@@ -261,8 +261,8 @@ export class SipMessage {
     return out;
   }
 
-  private elementsOfId(id: number): string[] {
-    const r = this.elementRangesOfId(id);
+  #elementsOfId(id: number): string[] {
+    const r = this.#elementRangesOfId(id);
     const out: string[] = [];
     for (let j = 0; j < r.length; j += 2) out.push(unfold(this.src.slice(r[j], r[j + 1])));
     return out;
@@ -272,7 +272,7 @@ export class SipMessage {
    * Decodes the text src[a, b) as decode(unfold(text)) would, but scanning it inside the
    * message text when it holds no folding: a fresh slice costs more to scan.
    */
-  private decodeAt<T>(
+  #decodeAt<T>(
     a: number,
     b: number,
     decode: (s: string, a: number, n: number, raw: string) => T,
@@ -286,78 +286,78 @@ export class SipMessage {
   }
 
   /** Decodes every element of the lines of id, top first. */
-  private decodeElements<T>(
+  #decodeElements<T>(
     id: number,
     decode: (s: string, a: number, n: number, raw: string) => T,
   ): T[] {
-    const r = this.elementRangesOfId(id);
+    const r = this.#elementRangesOfId(id);
     const out: T[] = [];
-    for (let j = 0; j < r.length; j += 2) out.push(this.decodeAt(r[j], r[j + 1], decode));
+    for (let j = 0; j < r.length; j += 2) out.push(this.#decodeAt(r[j], r[j + 1], decode));
     return out;
   }
 
   /** Decodes the (single) value of the first line of id, or null when absent. */
-  private decodeValue<T>(
+  #decodeValue<T>(
     id: number,
     decode: (s: string, a: number, n: number, raw: string) => T,
   ): T | null {
     const k = this.firstLineOfId(id);
     if (k < 0) return null;
     const r = k * STRIDE;
-    return this.decodeAt(this.index[r + F_VALUE], this.index[r + F_VALUE_END], decode);
+    return this.#decodeAt(this.index[r + F_VALUE], this.index[r + F_VALUE_END], decode);
   }
 
-  private singleValue(id: number): string | null {
+  #singleValue(id: number): string | null {
     const k = this.firstLineOfId(id);
     return k < 0 ? null : this.valueAt(k);
   }
 
   /** Every Via entry, top first. Empty entries (`,,`) are a syntax error. */
   get vias(): Via[] {
-    return (this._vias ??= this.decodeElements(H_VIA, parseViaIn));
+    return (this.#vias ??= this.#decodeElements(H_VIA, parseViaIn));
   }
 
   /** The top Via, or null when there is none. */
   get topVia(): Via | null {
-    if (this._vias !== undefined) return this._vias[0] ?? null;
-    if (this._topVia !== undefined) return this._topVia;
+    if (this.#vias !== undefined) return this.#vias[0] ?? null;
+    if (this.#topVia !== undefined) return this.#topVia;
     const k = this.firstLineOfId(H_VIA);
-    if (k < 0) return (this._topVia = null);
+    if (k < 0) return (this.#topVia = null);
     // The whole line is split, so a malformed later entry on it fails here as well.
     const r = k * STRIDE;
     ranges.length = 0;
     splitRanges(this.src, this.index[r + F_VALUE], this.index[r + F_VALUE_END], ranges);
     const a = ranges[0], b = ranges[1];
     if (a === b) throw malformed("empty Via");
-    return (this._topVia = this.decodeAt(a, b, parseViaIn));
+    return (this.#topVia = this.#decodeAt(a, b, parseViaIn));
   }
 
   /** From header, or null when absent. */
   get from(): NameAddr | null {
-    if (this._from === undefined) {
-      this._from = this.decodeValue(H_FROM, parseNameAddrIn);
+    if (this.#from === undefined) {
+      this.#from = this.#decodeValue(H_FROM, parseNameAddrIn);
     }
-    return this._from;
+    return this.#from;
   }
 
   /** To header, or null when absent. */
   get to(): NameAddr | null {
-    if (this._to === undefined) {
-      this._to = this.decodeValue(H_TO, parseNameAddrIn);
+    if (this.#to === undefined) {
+      this.#to = this.#decodeValue(H_TO, parseNameAddrIn);
     }
-    return this._to;
+    return this.#to;
   }
 
   /** Call-ID value, or null when absent. */
   get callId(): string | null {
-    return this.singleValue(H_CALL_ID);
+    return this.#singleValue(H_CALL_ID);
   }
 
   /** CSeq, or null when absent; throws when malformed or the number is >= 2**32. */
   get cseq(): CSeq | null {
-    if (this._cseq === undefined) {
-      const v = this.singleValue(H_CSEQ);
-      if (v === null) this._cseq = null;
+    if (this.#cseq === undefined) {
+      const v = this.#singleValue(H_CSEQ);
+      if (v === null) this.#cseq = null;
       else {
         // 1-10 digits, blanks, then a method without blanks (up to the end).
         let d = 0;
@@ -371,47 +371,47 @@ export class SipMessage {
         }
         const seq = digitsValue(v, 0, d, 10);
         if (seq > MAX_CSEQ) throw malformed("CSeq number too large");
-        this._cseq = { seq, method: v.slice(m) };
+        this.#cseq = { seq, method: v.slice(m) };
       }
     }
-    return this._cseq;
+    return this.#cseq;
   }
 
   /** Max-Forwards (0..255), or null when absent; throws when malformed or too large. */
   get maxForwards(): number | null {
-    if (this._maxForwards === undefined) {
-      const v = this.singleValue(H_MAX_FORWARDS);
-      if (v === null) this._maxForwards = null;
+    if (this.#maxForwards === undefined) {
+      const v = this.#singleValue(H_MAX_FORWARDS);
+      if (v === null) this.#maxForwards = null;
       else {
         const n = digitsValue(v, 0, v.length, 10);
         if (n < 0) throw malformed("malformed Max-Forwards");
         if (n > 255) throw malformed("Max-Forwards above 255");
-        this._maxForwards = n;
+        this.#maxForwards = n;
       }
     }
-    return this._maxForwards;
+    return this.#maxForwards;
   }
 
   /** Content-Length as declared, or null when absent (validated while parsing). */
   get contentLength(): number | null {
-    const v = this.singleValue(H_CONTENT_LENGTH);
+    const v = this.#singleValue(H_CONTENT_LENGTH);
     return v === null ? null : Number(v);
   }
 
   /** Route entries, top first. */
   get routes(): NameAddr[] {
-    return (this._routes ??= this.decodeElements(H_ROUTE, parseNameAddrIn));
+    return (this.#routes ??= this.#decodeElements(H_ROUTE, parseNameAddrIn));
   }
 
   /** Record-Route entries, top first. */
   get recordRoutes(): NameAddr[] {
-    return (this._recordRoutes ??= this.decodeElements(H_RECORD_ROUTE, parseNameAddrIn));
+    return (this.#recordRoutes ??= this.#decodeElements(H_RECORD_ROUTE, parseNameAddrIn));
   }
 
   /** Contact entries (a `*` Contact yields one entry whose uri is "*"). */
   get contacts(): NameAddr[] {
-    if (this._contacts === undefined) {
-      this._contacts = this.decodeElements(H_CONTACT, (s, a, n, raw) =>
+    if (this.#contacts === undefined) {
+      this.#contacts = this.#decodeElements(H_CONTACT, (s, a, n, raw) =>
         raw === "*"
           ? {
             displayName: null,
@@ -423,18 +423,18 @@ export class SipMessage {
           }
           : parseNameAddrIn(s, a, n, raw));
     }
-    return this._contacts;
+    return this.#contacts;
   }
 
   /** Proxy-Require option tags. */
   get proxyRequire(): string[] {
-    return this.elementsOfId(H_PROXY_REQUIRE);
+    return this.#elementsOfId(H_PROXY_REQUIRE);
   }
 
   /** X-Genesys-Route value (first line), or null when absent. */
   get xGenesysRoute(): string | null {
     // Not a list header: the first line's whole value, as header() gives it.
-    return this.singleValue(H_X_GENESYS_ROUTE);
+    return this.#singleValue(H_X_GENESYS_ROUTE);
   }
 }
 
