@@ -6,7 +6,7 @@ import { byPosition, type ConfigError } from "./errors.ts";
 import { configErrorMap } from "./messages.ts";
 import { type Config, configSchema } from "./schema.ts";
 import { configWarnings } from "./warnings.ts";
-import { positionOf } from "./yaml_positions.ts";
+import { positionOf } from "./yaml-positions.ts";
 
 export type ConfigResult =
   | { ok: true; config: Config; warnings: string[] }
