@@ -34,7 +34,7 @@ import {
   type ResponseFacts,
   type ServerTransaction,
   TransactionLayer,
-} from "../transaction/mod.ts";
+} from "../transaction/index.ts";
 import { hashOfBranch, loopHash, newBranch, PROBE_BRANCH_PREFIX } from "./loop.ts";
 import type { Hop, RouteDecision, Router } from "./router.ts";
 import { SelfAddresses } from "./self.ts";
