@@ -18,5 +18,11 @@ export {
   type ProbeSpec,
   type Transport,
 } from "./schema.ts";
-export { parseStatusRanges, statusMatcher, type StatusRange } from "./status_codes.ts";
+export {
+  parseStatusRanges,
+  parseUpCodes,
+  statusMatcher,
+  type StatusRange,
+  upCodeRanges,
+} from "./status-codes.ts";
 export { hostForUri, parseListenUri, parseMemberUri } from "./address.ts";

@@ -5,7 +5,7 @@ import { type MemberSpec, parseHostPort, parseListenUri, parseMemberUri } from "
 import { formatDuration, parseDurationWithin } from "./duration.ts";
 import { describeValue, unknownKeysMessage } from "./messages.ts";
 import { fail, ok, type Parsed } from "./result.ts";
-import { parseStatusRanges } from "./status_codes.ts";
+import { parseUpCodes } from "./status-codes.ts";
 import { didYouMean } from "./suggest.ts";
 
 export type { ListenSpec, MemberSpec, Transport } from "./address.ts";
@@ -115,11 +115,6 @@ function parseHttpListen(text: string): Parsed<{ host: string; port: number }> {
   return ok({ host, port });
 }
 
-function parseUpCodes(text: string): Parsed<string> {
-  const result = parseStatusRanges(text);
-  return result.ok ? ok(text.split(",").map((item) => item.trim()).join(",")) : result;
-}
-
 function mustParse<T>(result: Parsed<T>): T {
   if (!result.ok) throw new Error(`bad built-in default: ${result.message}`);
   return result.value;
@@ -163,15 +158,15 @@ const probeSchema = strict({
   force_interval: duration(500, 100, 3_600_000),
   timeout: duration(500, 10, 3_600_000),
   failures: integer(1, 100).default(2),
+  // A comma list or a YAML list; kept as the normalised comma text.
   up_codes: z
-    .union([z.string(), z.number().transform(String)], {
-      error: (issue) =>
-        issue.input === undefined ? undefined : `expected a list like ${DEFAULT_UP_CODES}`,
-    })
-    .transform((text, ctx): string => {
-      const result = parseUpCodes(text);
+    .unknown()
+    .transform((input, ctx): string => {
+      const result = parseUpCodes(input);
       if (result.ok) return result.value;
-      ctx.addIssue({ code: "custom", message: result.message, input: text });
+      // An item of a YAML list is reported at the item itself.
+      const path = result.index === undefined ? [] : [result.index];
+      ctx.addIssue({ code: "custom", message: result.message, input, path });
       return z.NEVER;
     })
     .default(DEFAULT_UP_CODES),
