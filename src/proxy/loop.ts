@@ -7,6 +7,9 @@
  * hash tells a loop (same hash: 482) from a spiral (different hash: forward).
  */
 
+import type { SipMessage, Via } from "../sip/index.ts";
+import type { SelfAddresses } from "./self.ts";
+
 export const BRANCH_PREFIX = "z9hG4bKvl";
 /** Probes use their own prefix so their answers are told apart before matching. */
 export const PROBE_BRANCH_PREFIX = "z9hG4bKvp";
@@ -48,4 +51,38 @@ export function newBranch(hash: string, instance: string): string {
 export function hashOfBranch(branch: string): string | null {
   if (!branch.startsWith(BRANCH_PREFIX)) return null;
   return branch.slice(BRANCH_PREFIX.length, BRANCH_PREFIX.length + 8);
+}
+
+/**
+ * The hash our branch carries for `req`. `topVia` is the top Via of the request as we
+ * received it, identified by transport, sent-by and branch only: we add received/rport
+ * to it when forwarding, and a looped request must still hash the same.
+ */
+export function requestLoopHash(req: SipMessage, topVia: Via | null): string {
+  return loopHash({
+    requestUri: req.requestUri,
+    fromTag: req.from?.tag ?? "",
+    toTag: req.to?.tag ?? "",
+    callId: req.callId ?? "",
+    cseq: req.cseq!.seq,
+    topVia: topVia === null
+      ? ""
+      : `${topVia.transport} ${topVia.host}:${topVia.port ?? ""};${topVia.branch ?? ""}`,
+    proxyRequire: req.proxyRequire.join(","),
+  });
+}
+
+/**
+ * True when a Via of ours carries the hash this request would get now (§16.3 step 4).
+ * When we sent it, the Via below ours was the top one, so that is the one hashed;
+ * hashing the request's current top Via (the next hop's) would never match a real loop.
+ */
+export function isLooped(req: SipMessage, self: SelfAddresses): boolean {
+  const vias = req.vias;
+  for (let i = 0; i + 1 < vias.length; i++) {
+    const v = vias[i]!;
+    if (!self.isSelfSentBy(v.host, v.port)) continue;
+    if (hashOfBranch(v.branch ?? "") === requestLoopHash(req, vias[i + 1]!)) return true;
+  }
+  return false;
 }

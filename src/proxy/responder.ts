@@ -1,0 +1,72 @@
+/**
+ * vipless's own answers to requests: through the server transaction when one exists
+ * (so retransmissions are absorbed and the transaction ends on the RFC's timers), or
+ * statelessly to where the Via says (§8.2.6, §18.2.2) when none may be created.
+ */
+import { buildResponse, type SipMessage, SipParseError } from "../sip/index.ts";
+import type { Action, ServerTransaction, TransactionLayer } from "../transaction/index.ts";
+import type { LocalAnswer } from "./answers.ts";
+import type { Dest, DropReason, ProxyOutput, Source } from "./types.ts";
+import { upstreamDest } from "./upstream.ts";
+
+export interface ResponderHooks {
+  onLocalResponse?(status: number): void;
+  onDrop?(reason: DropReason): void;
+}
+
+export class Responder<U> {
+  readonly #txl: TransactionLayer<Dest, U>;
+  readonly #out: ProxyOutput;
+  readonly #hooks: ResponderHooks;
+  readonly #run: (actions: Action<Dest, U>[], now: number) => void;
+  userAgent: string;
+
+  constructor(
+    txl: TransactionLayer<Dest, U>,
+    out: ProxyOutput,
+    hooks: ResponderHooks,
+    run: (actions: Action<Dest, U>[], now: number) => void,
+    userAgent: string,
+  ) {
+    this.#txl = txl;
+    this.#out = out;
+    this.#hooks = hooks;
+    this.#run = run;
+    this.userAgent = userAgent;
+  }
+
+  /** Answers through the server transaction; a final answer gets our To tag. */
+  local(stx: ServerTransaction<Dest>, req: SipMessage, a: LocalAnswer, now: number): void {
+    const { status } = a;
+    if (status >= 200) this.#hooks.onLocalResponse?.(status);
+    const toTag = status > 100 && req.to?.tag == null ? `vl${stx.id.toString(36)}` : undefined;
+    const bytes = buildResponse(req, status, a.reason, {
+      toTag,
+      headers: status === 100 ? a.headers : [["Server", this.userAgent], ...a.headers],
+    });
+    this.#run(this.#txl.respond(stx, { status, bytes, toTag }, now), now);
+  }
+
+  /** Answers without a transaction; dropped when the request cannot say where to. */
+  stateless(req: SipMessage, src: Source, a: LocalAnswer): void {
+    this.#hooks.onLocalResponse?.(a.status);
+    let bytes: Uint8Array;
+    let dest: Dest;
+    try {
+      const via = req.topVia;
+      if (via === null) return this.drop("malformed-request");
+      dest = upstreamDest(via, src);
+      bytes = buildResponse(req, a.status, a.reason, {
+        headers: [["Server", this.userAgent], ...a.headers],
+      });
+    } catch (e) {
+      if (!(e instanceof SipParseError)) throw e;
+      return this.drop("malformed-request");
+    }
+    this.#out.send(bytes, dest);
+  }
+
+  drop(reason: DropReason): void {
+    this.#hooks.onDrop?.(reason);
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * Response contexts (RFC 3261 §16.7, after reSIProcate repro's ResponseContext): one per
+ * forwarded request, holding its branches. A context tries its next hops one after the
+ * other (serial failover): the next hop is tried when the current one sends no response
+ * at all within the failover timeout (any method: a BYE to a dead primary must reach
+ * the backup before the caller gives up), answers 503 or 408, or fails at the
+ * transport. The caller gets the best final answer once every hop is exhausted, and
+ * every 2xx at once.
+ */
+import {
+  buildAck,
+  buildCancel,
+  MessageEditor,
+  parseMessage,
+  type SipMessage,
+} from "../sip/index.ts";
+import type {
+  Action,
+  ClientTransaction,
+  ServerTransaction,
+  TimerHandle,
+  TransactionLayer,
+} from "../transaction/index.ts";
+import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
+import { type ForwardPlan, forwardRequest } from "./forward.ts";
+import type { Hop } from "./router.ts";
+import type { Dest } from "./types.ts";
+
+/** RFC 3261 §16.8: Timer C, longer than 3 minutes. */
+const TIMER_C_MS = 181_000;
+
+export type TimerPayload =
+  | { kind: "failover"; branch: Branch }
+  | { kind: "timer-c"; branch: Branch };
+
+/**
+ * Where a branch is in its life:
+ * * `trying`: sent, nothing heard yet (its failover timer runs while a hop is left);
+ * * `proceeding`: a provisional came (an INVITE then waits on Timer C);
+ * * `abandoned`: the failover timer gave up on it and the call went on to the next
+ *   hop, but its transaction still runs: it is cancelled as soon as it answers (else
+ *   the member would ring a second destination), and only a 2xx from it still counts;
+ * * `completed`: a final response came, or it failed.
+ */
+export type BranchPhase = "trying" | "proceeding" | "abandoned" | "completed";
+
+/** A CANCEL is owed as soon as a provisional arrives (§9.1: never before one). */
+export type BranchCancel = "none" | "pending" | "sent";
+
+export interface Branch {
+  readonly ctx: ResponseContext;
+  readonly hop: Hop;
+  readonly tx: ClientTransaction<Dest>;
+  readonly bytes: Uint8Array;
+  phase: BranchPhase;
+  cancel: BranchCancel;
+  failoverTimer: TimerHandle | null;
+  timerC: TimerHandle | null;
+}
+
+export interface ResponseContext {
+  readonly stx: ServerTransaction<Dest>;
+  /** What the forwarded copies are made from; null once the final answer went up. */
+  plan: ForwardPlan | null;
+  hops: Hop[];
+  next: number;
+  readonly branches: Branch[];
+  best: { status: number; msg: SipMessage | null } | null;
+  finalSent: boolean;
+  cancelled: boolean;
+  readonly hash: string;
+}
+
+/** What the contexts need from the proxy around them. */
+export interface ContextEnv {
+  readonly txl: TransactionLayer<Dest, TimerPayload>;
+  run(actions: Action<Dest, TimerPayload>[], now: number): void;
+  respond(stx: ServerTransaction<Dest>, req: SipMessage, a: LocalAnswer, now: number): void;
+  failoverTimeoutMs(): number;
+  newBranch(hash: string): string;
+  onForwardFailure?(member: { host: string; port: number }, why: string): void;
+}
+
+function done(b: Branch): boolean {
+  return b.phase === "completed" || b.phase === "abandoned";
+}
+
+function statusClass(s: number): number {
+  return Math.floor(s / 100);
+}
+
+/** §16.7 step 6: any 6xx, else the lowest class; within a class the first one kept. */
+function better(a: { status: number }, b: { status: number } | null): boolean {
+  if (b === null) return true;
+  const ca = statusClass(a.status), cb = statusClass(b.status);
+  if (cb === 6) return false;
+  if (ca === 6) return true;
+  return ca < cb;
+}
+
+export class ResponseContexts {
+  readonly #env: ContextEnv;
+  /** Contexts still waiting for their final answer, by server transaction (CANCEL lookup). */
+  readonly #open = new Map<number, ResponseContext>();
+  /** Branches whose client transaction is live, by transaction id. */
+  readonly #branches = new Map<number, Branch>();
+
+  constructor(env: ContextEnv) {
+    this.#env = env;
+  }
+
+  get open(): number {
+    return this.#open.size;
+  }
+
+  get liveBranches(): number {
+    return this.#branches.size;
+  }
+
+  isOpen(stxId: number): boolean {
+    return this.#open.has(stxId);
+  }
+
+  branchOf(txId: number): Branch | undefined {
+    return this.#branches.get(txId);
+  }
+
+  /** Starts forwarding a request to its hops. */
+  start(stx: ServerTransaction<Dest>, plan: ForwardPlan, hops: Hop[], hash: string, now: number) {
+    const ctx: ResponseContext = {
+      stx,
+      plan,
+      hops,
+      next: 0,
+      branches: [],
+      best: null,
+      finalSent: false,
+      cancelled: false,
+      hash,
+    };
+    this.#open.set(stx.id, ctx);
+    this.#tryNext(ctx, now);
+  }
+
+  /** A CANCEL for the context of `stxId` (already answered 200 by the caller). */
+  cancel(stxId: number, now: number): void {
+    const ctx = this.#open.get(stxId);
+    if (!ctx) return;
+    ctx.cancelled = true;
+    for (const b of ctx.branches) this.#cancelBranch(b, now);
+    if (ctx.branches.every(done)) this.#finish(ctx, now);
+  }
+
+  /** A send to `to` failed at the transport: every branch waiting on it fails over. */
+  transportErrorTo(to: Dest, now: number): void {
+    for (const b of [...this.#branches.values()]) {
+      const d = b.hop.dest;
+      if (!done(b) && d.host === to.host && d.port === to.port && d.transport === to.transport) {
+        this.#env.run(this.#env.txl.transportError(b.tx), now);
+      }
+    }
+  }
+
+  /**
+   * The HA state declared this member down. An INVITE it answered with a provisional
+   * has no failover timer left and would wait for Timer C: try the next hop now. The
+   * others keep their own failover timers, so a failover does not become one burst.
+   */
+  memberDown(member: { host: string; port: number }, now: number): void {
+    for (const b of [...this.#branches.values()]) {
+      const m = b.hop.member;
+      if (b.phase !== "proceeding" || b.tx.method !== "INVITE" || m === null) continue;
+      if (m.host === member.host && m.port === member.port) this.failed(b, "member-down", now);
+    }
+  }
+
+  /** A response matched to the branch's client transaction. */
+  onResponse(b: Branch, res: SipMessage, now: number): void {
+    const ctx = b.ctx;
+    const status = res.status;
+    this.#clearTimer(b, "failoverTimer");
+    if (b.phase === "abandoned") {
+      // The call went on without it: a provisional means it rings, so CANCEL it now.
+      if (status < 200) return this.#sendCancel(b, now);
+      b.phase = "completed";
+      if (status >= 300) return;
+    }
+    if (status < 200) {
+      if (b.phase === "trying") {
+        b.phase = "proceeding";
+        if (b.cancel === "pending") this.#cancelBranch(b, now);
+      }
+      if (b.tx.method === "INVITE") {
+        this.#clearTimer(b, "timerC");
+        b.timerC = this.#env.txl.setTimer(now + TIMER_C_MS, { kind: "timer-c", branch: b });
+      }
+      if (status === 100 || ctx.finalSent) return;
+      return this.#sendUp(ctx, res, now);
+    }
+    b.phase = "completed";
+    this.#clearTimer(b, "timerC");
+    if (status < 300) {
+      // Every 2xx goes up at once (§16.7 step 5, RFC 6026), even after another 2xx.
+      ctx.finalSent = true;
+      for (const other of ctx.branches) if (other !== b) this.#cancelBranch(other, now);
+      this.#sendUp(ctx, res, now);
+      return this.#release(ctx);
+    }
+    if (better({ status }, ctx.best)) ctx.best = { status, msg: res };
+    if (status >= 600) {
+      for (const other of ctx.branches) this.#cancelBranch(other, now);
+      return this.#finish(ctx, now);
+    }
+    if ((status === 503 || status === 408) && !ctx.cancelled) return this.#tryNext(ctx, now);
+    this.#finish(ctx, now);
+  }
+
+  /** A branch gave up (timeout, transport error, failover timer): try the next hop. */
+  failed(b: Branch, why: string, now: number): void {
+    if (done(b)) return;
+    b.phase = why === "failover-timeout" ? "abandoned" : "completed";
+    this.#clearTimer(b, "failoverTimer");
+    this.#clearTimer(b, "timerC");
+    if (b.hop.member) this.#env.onForwardFailure?.(b.hop.member, why);
+    const ctx = b.ctx;
+    if (better({ status: 408 }, ctx.best)) ctx.best = { status: 408, msg: null };
+    this.#tryNext(ctx, now);
+  }
+
+  /** One of the timers a branch set. */
+  onTimer(p: TimerPayload, now: number): void {
+    const b = p.branch;
+    if (p.kind === "failover") {
+      b.failoverTimer = null;
+      // No answer at all in time: this hop is presumed dead; its transaction keeps
+      // running so that a late 2xx is still relayed, but the call moves on.
+      if (b.phase === "trying") this.failed(b, "failover-timeout", now);
+      return;
+    }
+    b.timerC = null;
+    // §16.8: Timer C fired: CANCEL if a provisional came, else behave as if 408.
+    if (b.phase === "proceeding") this.#cancelBranch(b, now);
+    else if (b.phase === "trying") this.failed(b, "timer-C", now);
+  }
+
+  /** The client transaction of a branch is gone, or a server transaction ended. */
+  onTerminated(tx: { role: "client" | "server"; id: number }): void {
+    if (tx.role === "server") {
+      this.#open.delete(tx.id);
+      return;
+    }
+    const b = this.#branches.get(tx.id);
+    if (!b) return;
+    this.#branches.delete(tx.id);
+    this.#clearTimer(b, "failoverTimer");
+    this.#clearTimer(b, "timerC");
+  }
+
+  /** Forwards to the next hop of the context, or answers when none is left. */
+  #tryNext(ctx: ResponseContext, now: number): void {
+    if (ctx.finalSent) return;
+    if (ctx.cancelled || ctx.next >= ctx.hops.length) return this.#finish(ctx, now);
+    const hop = ctx.hops[ctx.next++]!;
+    const plan = ctx.plan!;
+    const branch = this.#env.newBranch(ctx.hash);
+    const { dest, bytes } = forwardRequest(plan, hop.dest, branch);
+    const method = plan.request.method;
+    const { tx, actions } = this.#env.txl.createClient(
+      {
+        method,
+        branch,
+        bytes,
+        buildAck: method === "INVITE"
+          ? (_facts, responseBytes) => buildAck(parseMessage(bytes), parseMessage(responseBytes))
+          : undefined,
+      },
+      dest,
+      dest.transport !== "udp",
+      now,
+    );
+    const b: Branch = {
+      ctx,
+      hop: { ...hop, dest },
+      tx,
+      bytes,
+      phase: "trying",
+      cancel: "none",
+      failoverTimer: null,
+      timerC: null,
+    };
+    ctx.branches.push(b);
+    this.#branches.set(tx.id, b);
+    if (ctx.next < ctx.hops.length) {
+      b.failoverTimer = this.#env.txl.setTimer(now + this.#env.failoverTimeoutMs(), {
+        kind: "failover",
+        branch: b,
+      });
+    }
+    this.#env.run(actions, now);
+  }
+
+  #cancelBranch(b: Branch, now: number): void {
+    if (b.phase === "completed") return;
+    // Nothing heard yet (an abandoned branch has heard nothing either, or its first
+    // provisional already sent the CANCEL): owe it until a provisional comes.
+    if (b.phase !== "proceeding") {
+      if (b.cancel === "none") b.cancel = "pending";
+      return;
+    }
+    this.#sendCancel(b, now);
+  }
+
+  #sendCancel(b: Branch, now: number): void {
+    if (b.cancel === "sent" || b.tx.method !== "INVITE") return;
+    b.cancel = "sent";
+    const bytes = buildCancel(parseMessage(b.bytes));
+    const { actions } = this.#env.txl.createClient(
+      { method: "CANCEL", branch: b.tx.branch, bytes },
+      b.hop.dest,
+      b.hop.dest.transport !== "udp",
+      now,
+    );
+    this.#env.run(actions, now);
+  }
+
+  /** Sends the best final answer once no branch is pending. */
+  #finish(ctx: ResponseContext, now: number): void {
+    if (ctx.finalSent) return;
+    if (!ctx.branches.every(done)) return;
+    ctx.finalSent = true;
+    this.#answer(ctx, now);
+    this.#release(ctx);
+  }
+
+  /** The final answer of a context whose branches are all done (§16.7 step 6). */
+  #answer(ctx: ResponseContext, now: number): void {
+    const best = ctx.best;
+    const req = ctx.plan!.request;
+    const respond = (a: LocalAnswer) => this.#env.respond(ctx.stx, req, a, now);
+    if (ctx.cancelled && (best === null || best.msg === null)) return respond(answer(487));
+    if (best === null) return respond(serviceUnavailable());
+    if (best.msg === null) return respond(answer(best.status));
+    // §16.7 step 6: a 503 from downstream is not passed up; a 500 says the same without
+    // suggesting that the client retry through this proxy.
+    if (best.status === 503) return respond(answer(500));
+    this.#sendUp(ctx, best.msg, now);
+  }
+
+  /**
+   * After the final answer went up, a context only serves late responses of abandoned
+   * branches (relayed through `stx`). Its parsed request and stored responses are let go
+   * and it leaves the CANCEL lookup at once, instead of living as long as its
+   * transactions (32 s after a call on UDP): at a thousand calls a second that is most
+   * of the heap, and a large heap is long GC pauses.
+   */
+  #release(ctx: ResponseContext): void {
+    this.#open.delete(ctx.stx.id);
+    ctx.plan = null;
+    ctx.best = null;
+    ctx.hops = [];
+  }
+
+  #sendUp(ctx: ResponseContext, res: SipMessage, now: number): void {
+    const bytes = new MessageEditor(res).popVia().toBytes();
+    const toTag = res.to?.tag ?? undefined;
+    this.#env.run(this.#env.txl.respond(ctx.stx, { status: res.status, bytes, toTag }, now), now);
+  }
+
+  #clearTimer(b: Branch, which: "failoverTimer" | "timerC"): void {
+    const h = b[which];
+    if (h !== null) {
+      this.#env.txl.clearTimer(h);
+      b[which] = null;
+    }
+  }
+}
