@@ -21,14 +21,20 @@ export interface ForwardPlan {
   viaHost: string;
 }
 
-/** The bytes to send to `dest` (or to its TCP twin when they are too large for UDP). */
+/**
+ * The bytes to send to `dest`, or to its TCP twin when they are too large for UDP
+ * (unless `keepUdp`: the retry over UDP after the TCP attempt was refused).
+ */
 export function forwardRequest(
   plan: ForwardPlan,
   dest: Dest,
   branch: string,
+  keepUdp = false,
 ): { dest: Dest; bytes: Uint8Array } {
   const bytes = edited(plan, dest.transport, branch);
-  if (dest.transport !== "udp" || bytes.byteLength <= UDP_MTU_LIMIT) return { dest, bytes };
+  if (dest.transport !== "udp" || keepUdp || bytes.byteLength <= UDP_MTU_LIMIT) {
+    return { dest, bytes };
+  }
   const tcp: Dest = { ...dest, transport: "tcp" };
   return { dest: tcp, bytes: edited(plan, "tcp", branch) };
 }

@@ -8,6 +8,7 @@
  */
 
 import type { SipMessage, Via } from "../sip/index.ts";
+import { randomToken } from "../sip/random-token.ts";
 import type { SelfAddresses } from "./self.ts";
 
 export const BRANCH_PREFIX = "z9hG4bKvl";
@@ -40,11 +41,13 @@ export function loopHash(f: LoopFields): string {
   );
 }
 
-let counter = 0;
-/** A new branch for a request whose loop hash is `hash`. Unique within this process. */
+/**
+ * A new branch for a request whose loop hash is `hash`: the hash, then a random part
+ * (64 bits) so that no one who cannot see the request can guess the branch of its
+ * answer (RFC 3261 §8.1.1.7).
+ */
 export function newBranch(hash: string, instance: string): string {
-  counter = (counter + 1) >>> 0;
-  return `${BRANCH_PREFIX}${hash}.${instance}${counter.toString(36)}`;
+  return `${BRANCH_PREFIX}${hash}.${instance}${randomToken(8)}`;
 }
 
 /** The loop hash a branch of ours carries, or null when the branch is not ours. */

@@ -19,6 +19,7 @@ import {
   responseRejection,
   type SipMessage,
   SipParseError,
+  type SipUri,
 } from "../sip/index.ts";
 import {
   type Action,
@@ -32,7 +33,7 @@ import { isLooped, newBranch, PROBE_BRANCH_PREFIX, requestLoopHash } from "./loo
 import { InviteRateLimiter } from "./overload.ts";
 import { Responder } from "./responder.ts";
 import { ResponseContexts, type TimerPayload } from "./response-context.ts";
-import { parseOptionalUri, preprocessRoutes } from "./route-preprocess.ts";
+import { parseOptionalUri, type PreprocessedRoutes, preprocessRoutes } from "./route-preprocess.ts";
 import type { RouteDecision, Router } from "./router.ts";
 import { SelfAddresses } from "./self.ts";
 import type { Dest, DropReason, ProxyOutput, ProxySettings, Source } from "./types.ts";
@@ -108,6 +109,7 @@ export class ProxyCore {
       run,
       respond: (stx, req, a, now) => this.#responder.local(stx, req, a, now),
       failoverTimeoutMs: () => this.#settings.failoverTimeoutMs,
+      cancelWaitMs: () => 64 * this.#settings.t1Ms,
       newBranch: (hash) => newBranch(hash, this.#instance),
       onForwardFailure: (member, why) => this.#hooks.onForwardFailure?.(member, why),
     });
@@ -129,6 +131,11 @@ export class ProxyCore {
 
   get liveTransactions(): number {
     return this.txl.size;
+  }
+
+  /** Response contexts waiting for a final answer, and branches with a live transaction. */
+  get liveContexts(): { open: number; branches: number } {
+    return { open: this.#contexts.open, branches: this.#contexts.liveBranches };
   }
 
   nextDeadline(): number | undefined {
@@ -174,6 +181,11 @@ export class ProxyCore {
     this.#contexts.memberDown(member, now);
   }
 
+  /** The HA state took this pair out of service: requests waiting on it get 503 now. */
+  onPairOutOfService(pair: string, now: number): void {
+    this.#contexts.pairOutOfService(pair, now);
+  }
+
   #onUnparseable(e: SipParseError, src: Source): void {
     const partial = e.partial;
     if (e.drop || partial === null || !partial.isRequest || partial.method === "ACK") {
@@ -201,18 +213,38 @@ export class ProxyCore {
       return this.#answerOptions(req, src);
     }
     const sender = senderOf(req, src);
+    const fromMember = this.#hooks.isMember(sender);
+    // The error boundary: everything routing decodes is decoded here, while no state
+    // exists (no transaction, no 100, no HA change), so a malformed header costs one
+    // stateless 400 and nothing stays behind. A retransmission gets the same answer.
+    let decoded: DecodedRouting | null = null;
+    if (method !== "CANCEL") {
+      try {
+        decoded = this.#decodeRouting(req, fromMember);
+      } catch (e) {
+        if (!(e instanceof SipParseError)) throw e;
+        if (method === "ACK") return this.#responder.drop("malformed-request");
+        return this.#responder.stateless(req, src, answer(400, e.message));
+      }
+    }
     if (method !== "OPTIONS" && method !== "ACK") this.#hooks.onRequestFrom?.(sender, method);
 
     const facts = requestFacts(req);
     const r = this.txl.receiveRequest(facts, now);
     this.#run(r.actions, now);
     if (r.kind === "absorbed") return;
-    if (r.kind === "ack") return this.#forwardStateless(req, src);
+    if (r.kind === "ack") return this.#forwardStateless(req, src, decoded!, fromMember);
 
     if (!this.txl.canCreate(2)) return this.#responder.stateless(req, src, serviceUnavailable());
     if (method === "CANCEL" && !r.cancelTarget) {
       // §16.10: no response context to apply it to: forward the CANCEL statelessly.
-      return this.#forwardStateless(req, src);
+      try {
+        decoded = this.#decodeRouting(req, fromMember);
+      } catch (e) {
+        if (!(e instanceof SipParseError)) throw e;
+        return this.#responder.stateless(req, src, answer(400, e.message));
+      }
+      return this.#forwardStateless(req, src, decoded, fromMember);
     }
     const stx = this.txl.createServer(
       facts,
@@ -220,44 +252,64 @@ export class ProxyCore {
       src.transport !== "udp",
     );
     const respond = (a: LocalAnswer) => this.#responder.local(stx, req, a, now);
-    if (method === "CANCEL") {
-      // §9.2, §16.10: answered 200 even when the INVITE already has its final answer.
-      respond(answer(200));
-      return this.#contexts.cancel(r.cancelTarget!.id, now);
+    try {
+      if (method === "CANCEL") {
+        // §9.2, §16.10: answered 200 even when the INVITE already has its final answer.
+        respond(answer(200));
+        return this.#contexts.cancel(r.cancelTarget!.id, now);
+      }
+      if (method === "INVITE") {
+        respond(answer(100));
+        if (this.#limiter.exceeded(now)) return respond(serviceUnavailable());
+      }
+      const hash = requestLoopHash(req, req.topVia);
+      if (isLooped(req, this.#self)) return respond(answer(482));
+      const { decision, plan } = this.#decide(req, src, decoded!, fromMember);
+      if (decision.kind === "reject") return respond(answer(decision.status, decision.reason));
+      if (decision.kind === "out-of-service") return respond(serviceUnavailable());
+      this.#contexts.start(stx, plan, decision, hash, now);
+    } catch (e) {
+      // Once the transaction exists every failure answers through it, so that it ends
+      // on the RFC's timers; a bug still surfaces after that.
+      if (stx.state === "proceeding" || stx.state === "trying") {
+        respond(e instanceof SipParseError ? answer(400, e.message) : answer(500));
+      }
+      if (!(e instanceof SipParseError)) throw e;
     }
-    if (method === "INVITE") {
-      respond(answer(100));
-      if (this.#limiter.exceeded(now)) return respond(serviceUnavailable());
-    }
-
-    const hash = requestLoopHash(req, req.topVia);
-    if (isLooped(req, this.#self)) return respond(answer(482));
-    const routed = this.#route(req, src, sender);
-    const decision = routed.decision;
-    if (decision.kind === "reject") return respond(answer(decision.status, decision.reason));
-    if (decision.kind === "out-of-service") return respond(serviceUnavailable());
-    this.#contexts.start(stx, routed.plan, decision.hops, hash, now);
   }
 
-  /** Route preprocessing, the routing decision, and the plan of the forwarded copies. */
-  #route(req: SipMessage, src: Source, sender: Source): {
+  /**
+   * Decodes what routing reads: Route preprocessing (Route URIs, Request-URI) and, from
+   * a pair member only, X-Genesys-Route. Throws SipParseError on a malformed one.
+   */
+  #decodeRouting(req: SipMessage, fromMember: boolean): DecodedRouting {
+    return {
+      routes: preprocessRoutes(req, this.#self),
+      // From anyone else the header is neither parsed nor forwarded (no open relay).
+      xGenesysRoute: fromMember ? parseOptionalUri(req.xGenesysRoute) : null,
+      hasXGenesysRoute: req.xGenesysRoute !== null,
+    };
+  }
+
+  /** The routing decision, and the plan of the forwarded copies. */
+  #decide(req: SipMessage, src: Source, d: DecodedRouting, fromMember: boolean): {
     decision: RouteDecision;
     plan: ForwardPlan;
   } {
-    const pre = preprocessRoutes(req, this.#self);
     const decision = this.#router.route({
       method: req.method,
       inDialog: req.to?.tag != null,
-      requestUri: pre.requestUri,
-      topRoute: pre.topRoute,
-      xGenesysRoute: parseOptionalUri(req.xGenesysRoute),
+      requestUri: d.routes.requestUri,
+      topRoute: d.routes.topRoute,
+      xGenesysRoute: d.xGenesysRoute,
       source: src,
-    }, this.#hooks.isMember(sender));
+    }, fromMember);
+    const consumed = decision.kind === "forward" && decision.consumedXGenesysRoute;
     const plan: ForwardPlan = {
       request: req,
       source: src,
-      routes: pre,
-      removeXGenesysRoute: decision.kind === "forward" && decision.consumedXGenesysRoute,
+      routes: d.routes,
+      removeXGenesysRoute: d.hasXGenesysRoute && (consumed || !fromMember),
       viaHost: this.#viaHost,
     };
     return { decision, plan };
@@ -277,10 +329,15 @@ export class ProxyCore {
   }
 
   /** ACK for a 2xx, unmatched CANCEL and the like: route and forward without a transaction. */
-  #forwardStateless(req: SipMessage, src: Source): void {
+  #forwardStateless(
+    req: SipMessage,
+    src: Source,
+    decoded: DecodedRouting,
+    fromMember: boolean,
+  ): void {
     const hash = requestLoopHash(req, req.topVia);
     if (isLooped(req, this.#self)) return this.#responder.drop("loop-on-ack");
-    const { decision, plan } = this.#route(req, src, senderOf(req, src));
+    const { decision, plan } = this.#decide(req, src, decoded, fromMember);
     if (decision.kind !== "forward" || decision.hops.length === 0) {
       if (req.method === "ACK") return this.#responder.drop("ack-unroutable");
       return this.#responder.stateless(req, src, serviceUnavailable());
@@ -351,6 +408,12 @@ export class ProxyCore {
 }
 
 export { RETRY_AFTER_S };
+
+interface DecodedRouting {
+  routes: PreprocessedRoutes;
+  xGenesysRoute: SipUri | null;
+  hasXGenesysRoute: boolean;
+}
 
 function requestFacts(req: SipMessage): RequestFacts {
   const via = req.topVia!;

@@ -5,6 +5,7 @@
  */
 import { buildResponse, type SipMessage, SipParseError } from "../sip/index.ts";
 import type { Action, ServerTransaction, TransactionLayer } from "../transaction/index.ts";
+import { randomToken } from "../sip/random-token.ts";
 import type { LocalAnswer } from "./answers.ts";
 import type { Dest, DropReason, ProxyOutput, Source } from "./types.ts";
 import { upstreamDest } from "./upstream.ts";
@@ -39,7 +40,9 @@ export class Responder<U> {
   local(stx: ServerTransaction<Dest>, req: SipMessage, a: LocalAnswer, now: number): void {
     const { status } = a;
     if (status >= 200) this.#hooks.onLocalResponse?.(status);
-    const toTag = status > 100 && req.to?.tag == null ? `vl${stx.id.toString(36)}` : undefined;
+    // Our To tag is unguessable too (RFC 3261 §19.3); retransmissions of this final
+    // answer come from the transaction, so they carry the same one.
+    const toTag = status > 100 && req.to?.tag == null ? `vl${randomToken(6)}` : undefined;
     const bytes = buildResponse(req, status, a.reason, {
       toTag,
       headers: status === 100 ? a.headers : [["Server", this.userAgent], ...a.headers],

@@ -31,7 +31,8 @@ const TIMER_C_MS = 181_000;
 
 export type TimerPayload =
   | { kind: "failover"; branch: Branch }
-  | { kind: "timer-c"; branch: Branch };
+  | { kind: "timer-c"; branch: Branch }
+  | { kind: "cancel-wait"; branch: Branch };
 
 /**
  * Where a branch is in its life:
@@ -50,8 +51,12 @@ export type BranchCancel = "none" | "pending" | "sent";
 export interface Branch {
   readonly ctx: ResponseContext;
   readonly hop: Hop;
+  /** Which of the context's hops this branch tried. */
+  readonly hopIndex: number;
   readonly tx: ClientTransaction<Dest>;
   readonly bytes: Uint8Array;
+  /** Sent over TCP only because it was too large for the hop's UDP (§18.1.1). */
+  readonly movedToTcp: boolean;
   phase: BranchPhase;
   cancel: BranchCancel;
   failoverTimer: TimerHandle | null;
@@ -69,6 +74,8 @@ export interface ResponseContext {
   finalSent: boolean;
   cancelled: boolean;
   readonly hash: string;
+  /** The pair the hops belong to, or null for a plain URI target. */
+  readonly pair: string | null;
 }
 
 /** What the contexts need from the proxy around them. */
@@ -77,6 +84,8 @@ export interface ContextEnv {
   run(actions: Action<Dest, TimerPayload>[], now: number): void;
   respond(stx: ServerTransaction<Dest>, req: SipMessage, a: LocalAnswer, now: number): void;
   failoverTimeoutMs(): number;
+  /** 64×T1: how long a CANCELled INVITE may wait for its final answer (§9.1). */
+  cancelWaitMs(): number;
   newBranch(hash: string): string;
   onForwardFailure?(member: { host: string; port: number }, why: string): void;
 }
@@ -126,8 +135,16 @@ export class ResponseContexts {
   }
 
   /** Starts forwarding a request to its hops. */
-  start(stx: ServerTransaction<Dest>, plan: ForwardPlan, hops: Hop[], hash: string, now: number) {
+  start(
+    stx: ServerTransaction<Dest>,
+    plan: ForwardPlan,
+    route: { hops: Hop[]; pair: string | null },
+    hash: string,
+    now: number,
+  ): void {
+    const hops = route.hops;
     const ctx: ResponseContext = {
+      pair: route.pair,
       stx,
       plan,
       hops,
@@ -174,6 +191,29 @@ export class ResponseContexts {
     }
   }
 
+  /**
+   * The pair went out of service: whatever still waits on it gets 503 now instead of
+   * waiting out its timers. The branches stay as abandoned ones: their transactions
+   * absorb late answers, a ringing one is cancelled, and only a 2xx would still go up.
+   */
+  pairOutOfService(pair: string, now: number): void {
+    for (const ctx of [...this.#open.values()]) {
+      if (ctx.pair !== pair || ctx.finalSent) continue;
+      for (const b of ctx.branches) {
+        if (done(b)) continue;
+        const ringing = b.phase === "proceeding";
+        b.phase = "abandoned";
+        this.#clearTimer(b, "failoverTimer");
+        this.#clearTimer(b, "timerC");
+        // §9.1: a CANCEL only once a provisional came; else its first one sends it.
+        if (ringing) this.#sendCancel(b, now);
+      }
+      ctx.finalSent = true;
+      this.#env.respond(ctx.stx, ctx.plan!.request, serviceUnavailable(), now);
+      this.#release(ctx);
+    }
+  }
+
   /** A response matched to the branch's client transaction. */
   onResponse(b: Branch, res: SipMessage, now: number): void {
     const ctx = b.ctx;
@@ -190,7 +230,8 @@ export class ResponseContexts {
         b.phase = "proceeding";
         if (b.cancel === "pending") this.#cancelBranch(b, now);
       }
-      if (b.tx.method === "INVITE") {
+      // Each provisional restarts Timer C; once our CANCEL is out, its wait runs instead.
+      if (b.tx.method === "INVITE" && b.cancel !== "sent") {
         this.#clearTimer(b, "timerC");
         b.timerC = this.#env.txl.setTimer(now + TIMER_C_MS, { kind: "timer-c", branch: b });
       }
@@ -218,6 +259,14 @@ export class ResponseContexts {
   /** A branch gave up (timeout, transport error, failover timer): try the next hop. */
   failed(b: Branch, why: string, now: number): void {
     if (done(b)) return;
+    if (why === "transport-error" && b.movedToTcp) {
+      // §18.1.1: the TCP attempt of a large request was refused or reset; the member
+      // may take UDP only, so it gets the request over UDP before anything counts
+      // against it.
+      b.phase = "completed";
+      this.#clearTimer(b, "failoverTimer");
+      return this.#forward(b.ctx, b.ctx.hops[b.hopIndex]!, b.hopIndex, now, true);
+    }
     b.phase = why === "failover-timeout" ? "abandoned" : "completed";
     this.#clearTimer(b, "failoverTimer");
     this.#clearTimer(b, "timerC");
@@ -236,6 +285,16 @@ export class ResponseContexts {
       // running so that a late 2xx is still relayed, but the call moves on.
       if (b.phase === "trying") this.failed(b, "failover-timeout", now);
       return;
+    }
+    if (p.kind === "cancel-wait") {
+      // §9.1: no final answer 64×T1 after our CANCEL: the INVITE is given up, so that
+      // a member that said 100 and died leaves no transaction and no context behind.
+      if (b.phase === "completed") return;
+      const ctx = b.ctx;
+      b.phase = "completed";
+      if (better({ status: 408 }, ctx.best)) ctx.best = { status: 408, msg: null };
+      this.#env.run(this.#env.txl.abandon(b.tx), now);
+      return this.#tryNext(ctx, now);
     }
     b.timerC = null;
     // §16.8: Timer C fired: CANCEL if a provisional came, else behave as if 408.
@@ -260,10 +319,15 @@ export class ResponseContexts {
   #tryNext(ctx: ResponseContext, now: number): void {
     if (ctx.finalSent) return;
     if (ctx.cancelled || ctx.next >= ctx.hops.length) return this.#finish(ctx, now);
-    const hop = ctx.hops[ctx.next++]!;
+    const index = ctx.next++;
+    this.#forward(ctx, ctx.hops[index]!, index, now, false);
+  }
+
+  /** Sends the request to one hop on a new branch (over UDP whatever its size if `keepUdp`). */
+  #forward(ctx: ResponseContext, hop: Hop, hopIndex: number, now: number, keepUdp: boolean) {
     const plan = ctx.plan!;
     const branch = this.#env.newBranch(ctx.hash);
-    const { dest, bytes } = forwardRequest(plan, hop.dest, branch);
+    const { dest, bytes } = forwardRequest(plan, hop.dest, branch, keepUdp);
     const method = plan.request.method;
     const { tx, actions } = this.#env.txl.createClient(
       {
@@ -283,6 +347,8 @@ export class ResponseContexts {
       hop: { ...hop, dest },
       tx,
       bytes,
+      hopIndex,
+      movedToTcp: dest.transport !== hop.dest.transport,
       phase: "trying",
       cancel: "none",
       failoverTimer: null,
@@ -290,7 +356,10 @@ export class ResponseContexts {
     };
     ctx.branches.push(b);
     this.#branches.set(tx.id, b);
-    if (ctx.next < ctx.hops.length) {
+    // The last hop of a pair gets the failover timer too: when it is silent as well, the
+    // caller hears 408 then (as Kamailio at fr_timer), not after Timer B/F. A plain URI
+    // target (an endpoint, a carrier) keeps the RFC's timers.
+    if (ctx.next < ctx.hops.length || hop.member !== null) {
       b.failoverTimer = this.#env.txl.setTimer(now + this.#env.failoverTimeoutMs(), {
         kind: "failover",
         branch: b,
@@ -313,6 +382,12 @@ export class ResponseContexts {
   #sendCancel(b: Branch, now: number): void {
     if (b.cancel === "sent" || b.tx.method !== "INVITE") return;
     b.cancel = "sent";
+    // Reuses the Timer C slot: once the CANCEL is out, Timer C has done its work.
+    this.#clearTimer(b, "timerC");
+    b.timerC = this.#env.txl.setTimer(now + this.#env.cancelWaitMs(), {
+      kind: "cancel-wait",
+      branch: b,
+    });
     const bytes = buildCancel(parseMessage(b.bytes));
     const { actions } = this.#env.txl.createClient(
       { method: "CANCEL", branch: b.tx.branch, bytes },

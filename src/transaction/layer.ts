@@ -234,6 +234,16 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
     return actions;
   }
 
+  /**
+   * The TU gives up on a live client transaction (RFC 3261 §9.1: an INVITE with no
+   * final answer 64×T1 after its CANCEL is considered destroyed). It ends at once.
+   */
+  abandon(tx: ClientTransaction<D>): Action<D, U>[] {
+    const actions: Action<D, U>[] = [];
+    if (tx.state !== "terminated") this.finish(tx, actions);
+    return actions;
+  }
+
   // ---- timers ----
 
   /** When the glue must call `tick` next; undefined when nothing is pending. */
