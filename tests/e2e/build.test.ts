@@ -5,7 +5,7 @@ import { join } from "node:path";
 import {
   BUN,
   DENO,
-  freePort,
+  freshConfig,
   optionsRequest,
   ROOT,
   run,
@@ -13,9 +13,9 @@ import {
   tcpRequest,
   tempDir,
   udpRequest,
-  withTimeout,
   writeConfig,
 } from "../support/vipless-process.ts";
+import { withTimeout } from "../support/wait.ts";
 
 /** The artifacts `npm run build` makes, and how an operator runs each. */
 const artifacts: Array<{ name: string; cmd: string; args: string[] }> = [
@@ -45,12 +45,7 @@ describe("built artifacts, end to end", () => {
   for (const a of artifacts) {
     it(`${a.name}: /health, OPTIONS over UDP and TCP, SIGTERM exits 0`, async () => {
       assert.ok(existsSync(join(ROOT, "dist/vipless")));
-      const cfg = {
-        sipPort: await freePort(),
-        httpPort: await freePort("tcp"),
-        primaryPort: await freePort(),
-        backupPort: await freePort(),
-      };
+      const cfg = await freshConfig();
       const path = writeConfig(tempDir(), cfg);
       const p = start(a.cmd, [...a.args, "--config", path]);
       try {
@@ -65,8 +60,7 @@ describe("built artifacts, end to end", () => {
         const { code } = await withTimeout(p.exited, 5000, "exit after SIGTERM");
         assert.equal(code, 0, p.output());
       } finally {
-        if (p.child.exitCode === null) p.kill("SIGKILL");
-        await p.exited;
+        await p.stop();
       }
     });
   }

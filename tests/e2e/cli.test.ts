@@ -2,14 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUN, DENO, DENO_FLAGS, run, tempDir } from "../support/vipless-process.ts";
-
-const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-/** vipless from source, under the runtime this test file runs in. */
-const vipless = (args: string[], env: Record<string, string> = {}) =>
-  underDeno
-    ? run(DENO, [...DENO_FLAGS, "src/main.ts", ...args], env)
-    : run(BUN, ["src/main.ts", ...args], env);
+import { runVipless as vipless, tempDir } from "../support/vipless-process.ts";
 
 describe("command line and exit codes", () => {
   it("--version prints the version and exits 0", async () => {

@@ -2,49 +2,35 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import {
-  BUN,
-  DENO,
-  DENO_FLAGS,
-  freePort,
+  configYaml,
+  freshConfig,
+  logEvents,
   optionsRequest,
   type Proc,
-  start,
+  startVipless,
   tcpRequest,
   tempDir,
   type TestConfig,
   udpRequest,
-  withTimeout,
   writeConfig,
 } from "../support/vipless-process.ts";
-import { configYaml } from "../support/vipless-process.ts";
+import { RUNTIME } from "../support/current-runtime.ts";
+import { withTimeout } from "../support/wait.ts";
 
-const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-
-describe(`vipless service from source (${underDeno ? "deno" : "bun"})`, () => {
+describe(`vipless service from source (${RUNTIME})`, () => {
   let proc: Proc;
   let cfg: TestConfig;
   let configPath: string;
   before(async () => {
-    cfg = {
-      sipPort: await freePort(),
-      httpPort: await freePort("tcp"),
-      primaryPort: await freePort(),
-      backupPort: await freePort(),
-    };
+    cfg = await freshConfig();
     configPath = writeConfig(tempDir(), cfg);
-    const args = ["src/main.ts", "--config", configPath];
-    proc = underDeno ? start(DENO, [...DENO_FLAGS, ...args]) : start(BUN, args);
+    proc = startVipless(["--config", configPath]);
     await proc.waitForOutput(/"event":"listener-opened","transport":"http"/);
   });
-  after(async () => {
-    if (proc.child.exitCode === null) proc.kill("SIGKILL");
-    await proc.exited;
-  });
+  after(() => proc?.stop());
 
   it("logs each listener opened and the config load as JSON events", () => {
-    const events = proc.output().split("\n").filter((l) => l.startsWith("{")).map((l) =>
-      JSON.parse(l)
-    );
+    const events = logEvents(proc.output());
     assert.ok(events.some((e) => e.event === "config-loaded"));
     const sip = events.filter((e) => e.event === "listener-opened" && e.transport !== "http");
     assert.deepEqual(sip.map((e) => e.transport).sort(), ["tcp", "udp"]);
@@ -55,7 +41,7 @@ describe(`vipless service from source (${underDeno ? "deno" : "bun"})`, () => {
     assert.equal(res.status, 200);
     const body = await res.json();
     assert.equal(body.status, "ok");
-    assert.equal(body.runtime, underDeno ? "deno" : "bun");
+    assert.equal(body.runtime, RUNTIME);
   });
 
   it("GET /status lists the listeners and the pair", async () => {

@@ -1,48 +1,40 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import {
-  BUN,
-  configYaml,
-  DENO,
-  DENO_FLAGS,
-  freePort,
+  freshConfig,
   optionsRequest,
-  start,
+  type Proc,
+  startVipless,
   tcpRequest,
   tempDir,
+  type TestConfig,
   udpRequest,
-  withTimeout,
+  writeConfig,
 } from "../support/vipless-process.ts";
+import { RUNTIME, underDeno } from "../support/current-runtime.ts";
+import { withTimeout } from "../support/wait.ts";
 
-const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-
-async function setup() {
-  const cfg = {
-    sipPort: await freePort(),
-    httpPort: await freePort("tcp"),
-    primaryPort: await freePort(),
-    backupPort: await freePort(),
-    extra: "workers: 2",
-  };
-  const path = join(tempDir(), "vipless.yaml");
-  writeFileSync(path, configYaml(cfg));
-  return { cfg, path };
+/** Runs `body` against vipless from source with `workers: 2`, once its HTTP listener is open. */
+async function withWorkers(body: (p: Proc, cfg: TestConfig) => Promise<void>): Promise<void> {
+  const cfg = await freshConfig({ extra: "workers: 2" });
+  const p = startVipless(["--config", writeConfig(tempDir(), cfg)]);
+  try {
+    await p.waitForOutput(/"event":"listener-opened","transport":"http"/);
+    await body(p, cfg);
+  } finally {
+    await p.stop();
+  }
 }
 
-describe(`workers: 2 (${underDeno ? "deno" : "bun"})`, () => {
+describe(`workers: 2 (${RUNTIME})`, () => {
   // One file, both runtimes: Bun runs the workers, Deno (which cannot spread UDP over
   // processes) must say so and run one process. Each runtime checks its own behaviour.
   // (Defined per runtime rather than skipped: nothing is skipped.)
   if (!underDeno) {
     it(
       "Bun: two workers share the SIP port; each answers; SIGTERM stops them all with status 0",
-      async () => {
-        const { cfg, path } = await setup();
-        const p = start(BUN, ["src/main.ts", "--config", path]);
-        try {
-          await p.waitForOutput(/"event":"listener-opened","transport":"http"/);
+      () =>
+        withWorkers(async (p, cfg) => {
           const started = () => (p.output().match(/"event":"worker-started"/g) ?? []).length;
           assert.equal(started(), 2, p.output());
           // Both workers opened the shared listeners.
@@ -60,32 +52,21 @@ describe(`workers: 2 (${underDeno ? "deno" : "bun"})`, () => {
           const { code } = await withTimeout(p.exited, 5000, "exit after SIGTERM");
           assert.equal(code, 0, p.output());
           assert.equal((p.output().match(/"event":"stopped"/g) ?? []).length, 2, p.output());
-        } finally {
-          if (p.child.exitCode === null) p.kill("SIGKILL");
-          await p.exited;
-        }
-      },
+        }),
     );
   }
   if (underDeno) {
     it(
       "Deno: warns that workers need Bun and runs as one process",
-      async () => {
-        const { cfg, path } = await setup();
-        const p = start(DENO, [...DENO_FLAGS, "src/main.ts", "--config", path]);
-        try {
-          await p.waitForOutput(/"event":"listener-opened","transport":"http"/);
+      () =>
+        withWorkers(async (p, cfg) => {
           assert.match(p.output(), /warning: workers: 2 needs Bun/);
           assert.doesNotMatch(p.output(), /worker-started/);
           const u = await udpRequest(cfg.sipPort, (lp) => optionsRequest(cfg.sipPort, "UDP", lp));
           assert.match(u, /^SIP\/2\.0 (200|503) /);
           p.kill("SIGTERM");
           assert.equal((await withTimeout(p.exited, 5000, "exit")).code, 0);
-        } finally {
-          if (p.child.exitCode === null) p.kill("SIGKILL");
-          await p.exited;
-        }
-      },
+        }),
     );
   }
 });

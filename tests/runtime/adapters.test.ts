@@ -1,26 +1,8 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { detectRuntime, type Runtime, type TcpConnection } from "../../src/runtime/index.ts";
-
-const expectedName = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
-
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, rej) => {
-    timer = setTimeout(() => rej(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
+import { RUNTIME as expectedName } from "../support/current-runtime.ts";
+import { deferred, sleep, withTimeout } from "../support/wait.ts";
 
 describe(`runtime adapter (${expectedName})`, () => {
   let rt: Runtime;
@@ -110,7 +92,7 @@ describe(`runtime adapter (${expectedName})`, () => {
     const l = await rt.listenTcp({ host: "127.0.0.1", port: 0 }, { onData() {} });
     const port = l.local.port;
     l.close();
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     await assert.rejects(
       withTimeout(rt.connectTcp({ host: "127.0.0.1", port }, { onData() {} }), 3000, "refusal"),
     );
@@ -138,7 +120,7 @@ describe(`runtime adapter (${expectedName})`, () => {
     let fired = false;
     const h = rt.setTimer(10, () => (fired = true));
     rt.clearTimer(h);
-    await new Promise((r) => setTimeout(r, 30));
+    await sleep(30);
     assert.equal(fired, false);
     assert.ok(Math.abs(rt.now() - Date.now()) < 1000);
     assert.equal(typeof rt.env("PATH"), "string");

@@ -5,15 +5,7 @@
 import type { OutgoingRequest, RequestResult, SipPeer } from "./sip-peer.ts";
 import type { SocketAddress } from "./peer-transport.ts";
 import { Dialog } from "./dialog.ts";
-import {
-  buildRequest,
-  canonicalName,
-  cseqNumber,
-  type HeaderList,
-  parseMessage,
-  sdpBody,
-  type SipMessage,
-} from "./sip-text.ts";
+import { cseqNumber, parseMessage, sameHopRequest, sdpBody, type SipMessage } from "./sip-text.ts";
 import { withTimeout } from "./wait.ts";
 
 export interface CallResult extends RequestResult {
@@ -77,18 +69,7 @@ export class Call {
       "a provisional response before CANCEL",
     );
     const invite = this.request.msg;
-    const headers: HeaderList = [
-      ["Via", invite.getAll("via")[0] ?? ""],
-      ["Max-Forwards", "70"],
-      ["From", invite.get("from") ?? ""],
-      ["To", invite.get("to") ?? ""],
-      ["Call-ID", invite.get("call-id") ?? ""],
-      ["CSeq", `${cseqNumber(invite)} CANCEL`],
-    ];
-    for (const [n, v] of invite.headers) {
-      if (canonicalName(n) === "route") headers.push(["Route", v]);
-    }
-    const text = buildRequest("CANCEL", invite.uri, headers);
+    const text = sameHopRequest("CANCEL", invite, invite.get("to") ?? "");
     return this.peer.sendRequestText(text, this.request.to, timeoutMs).result;
   }
 

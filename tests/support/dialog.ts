@@ -42,32 +42,50 @@ export class Dialog {
 
   /** The caller's view, from its INVITE and the 2xx (route set = Record-Route reversed, §12.1.2). */
   static forUac(peer: SipPeer, invite: SipMessage, res: SipMessage): Dialog {
-    return new Dialog(
-      peer,
-      invite.get("call-id") ?? "",
-      uriOf(invite.get("from") ?? ""),
-      getParam(invite.get("from") ?? "", "tag") ?? "",
-      uriOf(res.get("to") ?? ""),
-      getParam(res.get("to") ?? "", "tag") ?? "",
-      uriOf(res.get("contact") ?? invite.uri),
-      res.getAll("record-route").reverse(),
-      cseqNumber(invite),
-    );
+    return Dialog.#between(peer, invite, {
+      local: invite.get("from") ?? "",
+      remote: res.get("to") ?? "",
+      remoteTarget: res.get("contact") ?? invite.uri,
+      routeSet: res.getAll("record-route").reverse(),
+      localSeq: cseqNumber(invite),
+    });
   }
 
   /** The callee's view, from the INVITE and its own 2xx (route set = Record-Route as is, §12.1.1). */
   static forUas(peer: SipPeer, tx: ServerTx, res: SipMessage): Dialog {
     const req = tx.req;
+    return Dialog.#between(peer, req, {
+      // The 2xx's To is the request's with our tag added.
+      local: res.get("to") ?? "",
+      remote: req.get("from") ?? "",
+      remoteTarget: req.get("contact") ?? req.uri,
+      routeSet: req.getAll("record-route"),
+      localSeq: 100,
+    });
+  }
+
+  /** A dialog of the INVITE's Call-ID between two From/To header values (URI and tag each). */
+  static #between(
+    peer: SipPeer,
+    invite: SipMessage,
+    o: {
+      local: string;
+      remote: string;
+      remoteTarget: string;
+      routeSet: string[];
+      localSeq: number;
+    },
+  ): Dialog {
     return new Dialog(
       peer,
-      req.get("call-id") ?? "",
-      uriOf(req.get("to") ?? ""),
-      getParam(res.get("to") ?? "", "tag") ?? "",
-      uriOf(req.get("from") ?? ""),
-      getParam(req.get("from") ?? "", "tag") ?? "",
-      uriOf(req.get("contact") ?? req.uri),
-      req.getAll("record-route"),
-      100,
+      invite.get("call-id") ?? "",
+      uriOf(o.local),
+      getParam(o.local, "tag") ?? "",
+      uriOf(o.remote),
+      getParam(o.remote, "tag") ?? "",
+      uriOf(o.remoteTarget),
+      o.routeSet,
+      o.localSeq,
     );
   }
 

@@ -25,13 +25,14 @@ import {
   parseMessage,
   parseUri,
   reasonPhrase,
+  sameHopRequest,
   sdpBody,
   setParam,
   type SipMessage,
   topBranch,
 } from "./sip-text.ts";
 import { Dialog } from "./dialog.ts";
-import { type Deferred, deferred, withTimeout } from "./wait.ts";
+import { type Deferred, deferred, sleep, withTimeout } from "./wait.ts";
 
 export type { SocketAddress, Transport };
 
@@ -232,7 +233,7 @@ export class SipPeer {
         break;
       } catch (e) {
         if (this.#port === 0 || attempt >= 10) throw e;
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
     }
     this.#port = this.#net.local.port;
@@ -627,7 +628,8 @@ export class SipPeer {
         // A retransmitted final: the ACK got lost, send it again.
         this.send(out.ack.text, out.ack.to).catch(() => {});
       } else if (res.status >= 300) {
-        out.ack = { text: this.#nonSuccessAck(out.msg, res), to: out.to };
+        // Hop by hop: same branch and Request-URI (RFC 3261 §17.1.1.3).
+        out.ack = { text: sameHopRequest("ACK", out.msg, res.get("to") ?? ""), to: out.to };
         this.send(out.ack.text, out.ack.to).catch(() => {});
       }
     }
@@ -641,21 +643,5 @@ export class SipPeer {
         timedOut: false,
       });
     }
-  }
-
-  /** ACK for a non-2xx final: hop-by-hop, same branch and Request-URI (RFC 3261 §17.1.1.3). */
-  #nonSuccessAck(invite: SipMessage, res: SipMessage): string {
-    const headers: HeaderList = [
-      ["Via", invite.getAll("via")[0] ?? ""],
-      ["Max-Forwards", "70"],
-      ["From", invite.get("from") ?? ""],
-      ["To", res.get("to") ?? ""],
-      ["Call-ID", invite.get("call-id") ?? ""],
-      ["CSeq", `${cseqNumber(invite)} ACK`],
-    ];
-    for (const [n, v] of invite.headers) {
-      if (canonicalName(n) === "route") headers.push(["Route", v]);
-    }
-    return buildRequest("ACK", invite.uri, headers);
   }
 }

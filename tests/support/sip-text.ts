@@ -306,6 +306,27 @@ export function cseqNumber(msg: SipMessage): number {
   return Number((msg.get("cseq") ?? "").trim().split(/\s+/)[0]);
 }
 
+/**
+ * A request in the INVITE's own hop (CANCEL, RFC 3261 §9.1; ACK for a non-2xx final,
+ * §17.1.1.3): the INVITE's top Via (so its branch), Request-URI, From, Call-ID, CSeq
+ * number and Route values, and the To given (the INVITE's for CANCEL, the response's
+ * for ACK).
+ */
+export function sameHopRequest(method: "CANCEL" | "ACK", invite: SipMessage, to: string): string {
+  const headers: HeaderList = [
+    ["Via", invite.getAll("via")[0] ?? ""],
+    ["Max-Forwards", "70"],
+    ["From", invite.get("from") ?? ""],
+    ["To", to],
+    ["Call-ID", invite.get("call-id") ?? ""],
+    ["CSeq", `${cseqNumber(invite)} ${method}`],
+  ];
+  for (const [n, v] of invite.headers) {
+    if (canonicalName(n) === "route") headers.push(["Route", v]);
+  }
+  return buildRequest(method, invite.uri, headers);
+}
+
 /** The branch parameter of the top Via. */
 export function topBranch(msg: SipMessage): string | undefined {
   const via = msg.getAll("via")[0];

@@ -7,6 +7,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectRuntime, type Runtime } from "../../src/runtime/index.ts";
+import { underDeno } from "./current-runtime.ts";
+import { withTimeout } from "./wait.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const BUN = join(ROOT, "node_modules/.bin/bun");
@@ -58,6 +60,19 @@ export interface TestConfig {
   logFormat?: "json" | "text";
 }
 
+/** A TestConfig on ports that were free a moment ago. */
+export async function freshConfig(
+  o: Pick<TestConfig, "extra" | "logFormat"> = {},
+): Promise<TestConfig> {
+  return {
+    sipPort: await freePort(),
+    httpPort: await freePort("tcp"),
+    primaryPort: await freePort(),
+    backupPort: await freePort(),
+    ...o,
+  };
+}
+
 export function configYaml(c: TestConfig): string {
   return `listen: [udp://127.0.0.1:${c.sipPort}, tcp://127.0.0.1:${c.sipPort}]
 advertise: 127.0.0.1:${c.sipPort}
@@ -87,6 +102,8 @@ export interface Proc {
   exited: Promise<{ code: number | null; signal: string | null }>;
   waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>;
   kill(signal?: NodeJS.Signals): void;
+  /** SIGKILL unless it has exited already, then waits for the exit. */
+  stop(): Promise<void>;
 }
 
 export function start(cmd: string, args: string[], env: Record<string, string> = {}): Proc {
@@ -109,14 +126,19 @@ export function start(cmd: string, args: string[], env: Record<string, string> =
       for (const w of waiters.splice(0)) w();
     });
   });
+  // process.kill, not child.kill: Deno's ChildProcess.kill marks the child killed after
+  // the first signal (so a SIGHUP then a SIGTERM would not be sent).
+  const kill = (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, signal);
+  };
   return {
     child,
     output: () => out,
     exited,
-    // process.kill, not child.kill: Deno's ChildProcess.kill marks the child killed after
-    // the first signal (so a SIGHUP then a SIGTERM would not be sent).
-    kill: (signal = "SIGTERM") => {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, signal);
+    kill,
+    async stop() {
+      kill("SIGKILL");
+      await exited;
     },
     async waitForOutput(re, timeoutMs = 15000) {
       const deadline = Date.now() + timeoutMs;
@@ -149,18 +171,38 @@ export async function run(
   return { code, out: p.output() };
 }
 
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, rej) => {
-        timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
+/** The command line that runs vipless from source under the runtime running this test. */
+function fromSource(args: string[]): [string, string[]] {
+  return underDeno
+    ? [DENO, [...DENO_FLAGS, "src/main.ts", ...args]]
+    : [BUN, ["src/main.ts", ...args]];
+}
+
+/** Starts vipless from source (src/main.ts) under the runtime running this test. */
+export function startVipless(args: string[], env: Record<string, string> = {}): Proc {
+  return start(...fromSource(args), env);
+}
+
+/** Runs vipless from source to completion under the runtime running this test. */
+export function runVipless(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string }> {
+  return run(...fromSource(args), env);
+}
+
+/** The JSON log events in a process's output so far (a line still being written is not). */
+export function logEvents(output: string): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      // a line cut by the pipe: not an event yet
+    }
   }
+  return out;
 }
 
 const enc = new TextEncoder();
@@ -174,46 +216,67 @@ export function optionsRequest(port: number, transport: "UDP" | "TCP", localPort
     `Call-ID: ${branch}@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
 }
 
-/** Sends one request over UDP and returns the first response's text. */
-export async function udpRequest(
+/** A socket opened for one request: its local port, how to send on it, how to close it. */
+interface OneShot {
+  localPort: number;
+  send(bytes: Uint8Array): void;
+  close(): void;
+}
+
+type Open = (r: Runtime, port: number, onResponse: (text: string) => void) => Promise<OneShot>;
+
+/** Opens a socket, sends `make(localPort)` on it to `port`, returns the first response. */
+async function exchange(
+  open: Open,
   port: number,
   make: (localPort: number) => string,
-  timeoutMs = 3000,
+  timeoutMs: number,
+  what: string,
 ): Promise<string> {
-  const r = await runtime();
   let resolve!: (s: string) => void;
   const got = new Promise<string>((res) => (resolve = res));
-  const sock = await r.bindUdp({ host: "127.0.0.1", port: 0 }, {
-    onMessage: (data) => resolve(dec.decode(data)),
-  });
+  const sock = await open(await runtime(), port, resolve);
   try {
-    sock.send(enc.encode(make(sock.local.port)), { host: "127.0.0.1", port });
-    return await withTimeout(got, timeoutMs, "UDP response");
+    sock.send(enc.encode(make(sock.localPort)));
+    return await withTimeout(got, timeoutMs, what);
   } finally {
     sock.close();
   }
 }
 
-/** Sends one request over TCP and returns the first response's text. */
-export async function tcpRequest(
-  port: number,
-  make: (localPort: number) => string,
-  timeoutMs = 3000,
-): Promise<string> {
-  const r = await runtime();
+const openUdp: Open = async (r, port, onResponse) => {
+  const sock = await r.bindUdp({ host: "127.0.0.1", port: 0 }, {
+    onMessage: (data) => onResponse(dec.decode(data)),
+  });
+  return {
+    localPort: sock.local.port,
+    send: (bytes) => sock.send(bytes, { host: "127.0.0.1", port }),
+    close: () => sock.close(),
+  };
+};
+
+/** A TCP connection whose response is complete once its header part has arrived. */
+const openTcp: Open = async (r, port, onResponse) => {
   let buf = "";
-  let resolve!: (s: string) => void;
-  const got = new Promise<string>((res) => (resolve = res));
   const conn = await r.connectTcp({ host: "127.0.0.1", port }, {
     onData: (_c, data) => {
       buf += dec.decode(data);
-      if (buf.includes("\r\n\r\n")) resolve(buf);
+      if (buf.includes("\r\n\r\n")) onResponse(buf);
     },
   });
-  try {
-    conn.write(enc.encode(make(conn.local.port)));
-    return await withTimeout(got, timeoutMs, "TCP response");
-  } finally {
-    conn.close();
-  }
+  return {
+    localPort: conn.local.port,
+    send: (bytes) => conn.write(bytes),
+    close: () => conn.close(),
+  };
+};
+
+/** Sends one request over UDP and returns the first response's text. */
+export function udpRequest(port: number, make: (localPort: number) => string, timeoutMs = 3000) {
+  return exchange(openUdp, port, make, timeoutMs, "UDP response");
+}
+
+/** Sends one request over TCP and returns the first response's text. */
+export function tcpRequest(port: number, make: (localPort: number) => string, timeoutMs = 3000) {
+  return exchange(openTcp, port, make, timeoutMs, "TCP response");
 }
