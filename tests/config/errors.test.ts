@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { formatConfigError } from "../../src/config/index.ts";
-import { expectError, FILE, MINIMAL, parseErrors, yaml } from "./helpers.ts";
+import { expectError, FILE, MINIMAL, pairLines, parseErrors, withBackup, yaml } from "./helpers.ts";
 
 describe("errors point at line and column", () => {
   it("unknown top-level key: at the key, with the close known key", () => {
@@ -47,9 +47,7 @@ describe("errors point at line and column", () => {
   });
 
   it("bad member URI: at the value", () => {
-    const lines = [...MINIMAL];
-    lines[4] = "    backup: http://10.0.0.12";
-    const errors = parseErrors(yaml(...lines));
+    const errors = parseErrors(withBackup("http://10.0.0.12"));
     expectError(errors, 5, 13, /pairs\[0\]\.backup: 'http:\/\/10\.0\.0\.12' is not a SIP URI/);
   });
 
@@ -74,33 +72,21 @@ describe("errors point at line and column", () => {
   });
 
   it("duplicate pair name: at the second name", () => {
-    const errors = parseErrors(yaml(
-      ...MINIMAL,
-      "  - name: site-a",
-      "    primary: sip:10.0.0.21",
-      "    backup: sip:10.0.0.22",
-      "serve: site-a",
-    ));
+    const second = pairLines("site-a", "sip:10.0.0.21", "sip:10.0.0.22"); // lines 6-8
+    const errors = parseErrors(yaml(...MINIMAL, ...second, "serve: site-a"));
     assert.equal(errors.length, 1);
     expectError(errors, 6, 11, /duplicate pair name 'site-a'/);
   });
 
   it("member in two pairs: at the second occurrence", () => {
-    const errors = parseErrors(yaml(
-      ...MINIMAL,
-      "  - name: site-b",
-      "    primary: sip:10.0.0.21",
-      "    backup: sip:10.0.0.12",
-      "serve: site-a",
-    ));
+    const second = pairLines("site-b", "sip:10.0.0.21", "sip:10.0.0.12"); // lines 6-8
+    const errors = parseErrors(yaml(...MINIMAL, ...second, "serve: site-a"));
     assert.equal(errors.length, 1);
     expectError(errors, 8, 13, /already the backup of pair 'site-a'/);
   });
 
   it("primary and backup the same server (default port written out or not)", () => {
-    const lines = [...MINIMAL];
-    lines[4] = "    backup: sip:10.0.0.11;transport=tcp";
-    const errors = parseErrors(yaml(...lines));
+    const errors = parseErrors(withBackup("sip:10.0.0.11;transport=tcp"));
     expectError(errors, 5, 13, /same server as the primary/);
   });
 
@@ -121,12 +107,8 @@ describe("errors point at line and column", () => {
   });
 
   it("serve is required once there are two pairs", () => {
-    const errors = parseErrors(yaml(
-      ...MINIMAL,
-      "  - name: site-b",
-      "    primary: sip:10.0.0.21",
-      "    backup: sip:10.0.0.22",
-    ));
+    const second = pairLines("site-b", "sip:10.0.0.21", "sip:10.0.0.22");
+    const errors = parseErrors(yaml(...MINIMAL, ...second));
     expectError(errors, 1, 1, /missing required key 'serve'.*one of site-a, site-b/);
   });
 

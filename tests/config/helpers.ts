@@ -19,6 +19,18 @@ export const MINIMAL = [
   "    backup: sip:10.0.0.12:5060",
 ];
 
+/** One more item of the `pairs:` list, as its three lines (name, primary, backup). */
+export function pairLines(name: string, primary: string, backup: string): string[] {
+  return [`  - name: ${name}`, `    primary: ${primary}`, `    backup: ${backup}`];
+}
+
+/** MINIMAL with site-a's backup (line 5) set to `uri`. */
+export function withBackup(uri: string): string {
+  const lines = [...MINIMAL];
+  lines[4] = `    backup: ${uri}`;
+  return yaml(...lines);
+}
+
 export function parseOk(text: string): Config {
   const result = parseConfig(text, FILE);
   if (!result.ok) {

@@ -6,7 +6,7 @@ import {
   loadConfigFile,
   parseConfig,
 } from "../../src/config/index.ts";
-import { MINIMAL, parseOk, yaml } from "./helpers.ts";
+import { MINIMAL, pairLines, parseOk, yaml } from "./helpers.ts";
 
 function failingReader(error: Error): (path: string) => string {
   return () => {
@@ -59,9 +59,7 @@ describe("describeConfig", () => {
       "serve: site-b",
       "http: { listen: '[::1]:9090' }",
       ...MINIMAL,
-      "  - name: site-b",
-      "    primary: sip:10.1.0.11",
-      "    backup: sip:10.1.0.12",
+      ...pairLines("site-b", "sip:10.1.0.11", "sip:10.1.0.12"),
     ));
     const line = describeConfig(config, "config/vipless.yaml");
     assert.equal(

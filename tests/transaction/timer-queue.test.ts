@@ -1,16 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TimerQueue } from "../../src/transaction/timer-queue.ts";
-
-/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../support/random.ts";
 
 describe("TimerQueue", () => {
   it("returns due payloads earliest first, and nothing early", () => {
@@ -63,7 +54,7 @@ describe("TimerQueue", () => {
   });
 
   it("keeps order across 60,000 timers with half of them cancelled", () => {
-    const rnd = random(42);
+    const rnd = seededRandom(42);
     const q = new TimerQueue<number>();
     const handles = [];
     const deadlines: number[] = [];
