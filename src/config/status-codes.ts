@@ -45,20 +45,22 @@ export type UpCodesResult =
 
 /**
  * The YAML value of `probe.up_codes` (a string, a bare number, or a list of either)
- * to its normalised comma text, e.g. `["2xx", 404]` → "2xx,404".
+ * to its normalised comma text, items in code order: `[404, "2xx"]` → "2xx,404".
  */
 export function parseUpCodes(input: unknown): UpCodesResult {
   if (typeof input === "number") input = String(input);
   if (typeof input === "string") {
+    const items = input.split(",").map((s) => s.trim());
     const ranges = parseStatusRanges(input);
     if (!ranges.ok) return ranges;
-    return { ok: true, value: input.split(",").map((s) => s.trim()).join(",") };
+    return { ok: true, value: inCodeOrder(items, ranges.value) };
   }
   if (!Array.isArray(input)) {
     return { ok: false, message: "expected a list like 100-407,409-499,600-699 or [200, 404]" };
   }
   if (input.length === 0) return { ok: false, message: `needs at least one item; ${EXAMPLE}` };
   const items: string[] = [];
+  const ranges: StatusRange[] = [];
   for (const [index, value] of input.entries()) {
     if (typeof value !== "string" && typeof value !== "number") {
       return { ok: false, index, message: `each item is one code, range or class; ${EXAMPLE}` };
@@ -67,8 +69,18 @@ export function parseUpCodes(input: unknown): UpCodesResult {
     const range = parseStatusItem(item);
     if (!range.ok) return { ok: false, index, message: range.message };
     items.push(item);
+    ranges.push(range.value);
   }
-  return { ok: true, value: items.join(",") };
+  return { ok: true, value: inCodeOrder(items, ranges) };
+}
+
+/** The items as written, ordered by the codes they cover, joined with commas. */
+function inCodeOrder(items: string[], ranges: StatusRange[]): string {
+  return items
+    .map((item, i) => ({ item, range: ranges[i] }))
+    .sort((a, b) => a.range.from - b.range.from || a.range.to - b.range.to)
+    .map((x) => x.item)
+    .join(",");
 }
 
 /** The ranges of an already validated list (throws on a bad one). */
