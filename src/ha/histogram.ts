@@ -25,39 +25,39 @@ export interface HistogramSnapshot {
 }
 
 export class Histogram {
-  private readonly counts: number[];
-  private total = 0;
-  private sumOfValues = 0;
+  readonly #counts: number[];
+  #total = 0;
+  #sum = 0;
 
   constructor(readonly bounds: readonly number[] = RTT_BUCKETS_SECONDS) {
     for (let i = 1; i < bounds.length; i++) {
       if (!(bounds[i] > bounds[i - 1])) throw new Error("histogram bounds must increase");
     }
-    this.counts = bounds.map(() => 0);
+    this.#counts = bounds.map(() => 0);
   }
 
   observe(value: number): void {
     const i = this.bounds.findIndex((b) => value <= b);
-    if (i >= 0) this.counts[i]++;
-    this.total++;
-    this.sumOfValues += value;
+    if (i >= 0) this.#counts[i]++;
+    this.#total++;
+    this.#sum += value;
   }
 
   get count(): number {
-    return this.total;
+    return this.#total;
   }
 
   get sum(): number {
-    return this.sumOfValues;
+    return this.#sum;
   }
 
   snapshot(): HistogramSnapshot {
     let running = 0;
     const buckets = this.bounds.map((le, i) => {
-      running += this.counts[i];
+      running += this.#counts[i];
       return { le, count: running };
     });
-    buckets.push({ le: Infinity, count: this.total });
-    return { buckets, sum: this.sumOfValues, count: this.total };
+    buckets.push({ le: Infinity, count: this.#total });
+    return { buckets, sum: this.#sum, count: this.#total };
   }
 }

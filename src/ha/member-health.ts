@@ -29,7 +29,7 @@ export class MemberHealth {
     this.lastStatusCode = statusCode;
     this.consecutiveFailures = 0;
     this.suspect = false;
-    return this.become("up");
+    return this.#become("up");
   }
 
   /**
@@ -54,7 +54,7 @@ export class MemberHealth {
     this.suspect = false;
     if (this.status === "down") return null;
     this.downWhileSuspect = wasSuspect;
-    return this.become("down");
+    return this.#become("down");
   }
 
   /** A forwarded request to this member failed; the next probe decides. */
@@ -65,7 +65,7 @@ export class MemberHealth {
   /** Proof of life other than a probe (the member sent us a request). */
   markAlive(): HealthChange {
     this.consecutiveFailures = 0;
-    return this.become("up");
+    return this.#become("up");
   }
 
   /** Forget the verdict (operator override): probes must build a new one. */
@@ -75,7 +75,7 @@ export class MemberHealth {
     this.suspect = false;
   }
 
-  private become(status: "up" | "down"): HealthChange {
+  #become(status: "up" | "down"): HealthChange {
     if (this.status === status) return null;
     this.status = status;
     return status;

@@ -17,53 +17,50 @@ const stateOf = (role: Role | null): PairStateName =>
   role === null ? "out-of-service" : role === "primary" ? "active-primary" : "active-backup";
 
 export class PairMachine {
-  private active: Role | null;
+  #active: Role | null = "primary";
   /** The last member that was active, kept while out of service. */
-  private lastActive: Role;
-  private readonly recent: Switchover[] = [];
-  private count = 0;
-  private since: number;
+  #lastActive: Role = "primary";
+  readonly #recent: Switchover[] = [];
+  #count = 0;
+  #since: number;
+  #uris: Record<Role, string>;
 
   /** At start the primary is assumed active until probes say otherwise. */
-  constructor(
-    private uris: Record<Role, string>,
-    now: number,
-  ) {
-    this.active = "primary";
-    this.lastActive = "primary";
-    this.since = now;
+  constructor(uris: Record<Role, string>, now: number) {
+    this.#uris = uris;
+    this.#since = now;
   }
 
   get state(): PairStateName {
-    return stateOf(this.active);
+    return stateOf(this.#active);
   }
 
   get activeRole(): Role | null {
-    return this.active;
+    return this.#active;
   }
 
   get lastActiveRole(): Role {
-    return this.lastActive;
+    return this.#lastActive;
   }
 
   /** When the current state began. */
   get activeSince(): number {
-    return this.since;
+    return this.#since;
   }
 
   /** Number of state changes since start (entering and leaving out-of-service included). */
   get switchoverCount(): number {
-    return this.count;
+    return this.#count;
   }
 
   /** The last `HISTORY_LIMIT` state changes, oldest first. */
   get history(): readonly Switchover[] {
-    return this.recent;
+    return this.#recent;
   }
 
   /** The members' URIs as written in a reloaded config (same servers, new spelling). */
   setUris(uris: Record<Role, string>): void {
-    this.uris = uris;
+    this.#uris = uris;
   }
 
   /** A member was declared down. `other` is the health of the other member. */
@@ -73,45 +70,45 @@ export class PairMachine {
     reason: SwitchReason,
     now: number,
   ): Switchover | null {
-    if (this.active !== role) return null;
-    return this.move(other === "up" ? otherRole(role) : null, reason, now);
+    if (this.#active !== role) return null;
+    return this.#move(other === "up" ? otherRole(role) : null, reason, now);
   }
 
   /** A member came up: only matters when no member is active. */
   onMemberUp(role: Role, now: number): Switchover | null {
-    if (this.active !== null) return null;
-    return this.move(role, "recovery", now);
+    if (this.#active !== null) return null;
+    return this.#move(role, "recovery", now);
   }
 
   /** A request other than OPTIONS came from `role`: proof that it is acting as active. */
   onTrafficFrom(role: Role, now: number): Switchover | null {
-    if (this.active === role) return null;
-    return this.move(role, "traffic-from-backup", now);
+    if (this.#active === role) return null;
+    return this.#move(role, "traffic-from-backup", now);
   }
 
   /** Operator request; the caller has already checked the target's health. */
   manual(to: Role, now: number): Switchover | null {
-    if (this.active === to) return null;
-    return this.move(to, "manual", now);
+    if (this.#active === to) return null;
+    return this.#move(to, "manual", now);
   }
 
-  private move(to: Role | null, reason: SwitchReason, now: number): Switchover | null {
-    if (to === this.active) return null;
-    const from = this.active;
+  #move(to: Role | null, reason: SwitchReason, now: number): Switchover | null {
+    if (to === this.#active) return null;
+    const from = this.#active;
     const record: Switchover = {
       at: now,
-      from: from === null ? null : this.uris[from],
-      to: to === null ? null : this.uris[to],
+      from: from === null ? null : this.#uris[from],
+      to: to === null ? null : this.#uris[to],
       fromRole: from,
       toRole: to,
       reason,
     };
-    this.active = to;
-    if (to !== null) this.lastActive = to;
-    this.since = now;
-    this.count++;
-    this.recent.push(record);
-    if (this.recent.length > HISTORY_LIMIT) this.recent.shift();
+    this.#active = to;
+    if (to !== null) this.#lastActive = to;
+    this.#since = now;
+    this.#count++;
+    this.#recent.push(record);
+    if (this.#recent.length > HISTORY_LIMIT) this.#recent.shift();
     return record;
   }
 }

@@ -56,9 +56,8 @@ export interface HaSnapshot {
   pairs: PairSnapshot[];
 }
 
-/** `now` values are wall-clock milliseconds since the epoch (Date.now()). */
+/** Wall-clock milliseconds since the epoch to ISO 8601. */
 export const toIso = (ms: number): string => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : toIso(ms));
 
 export interface MemberView {
   role: Role;
@@ -66,8 +65,17 @@ export interface MemberView {
   health: MemberHealth;
 }
 
-export function memberSnapshot(view: MemberView, activeRole: Role | null): MemberSnapshot {
+/**
+ * The HA core keeps times on its own (monotonic) clock; `wallOffset` is what to add to
+ * one of them to get wall-clock milliseconds since the epoch.
+ */
+export function memberSnapshot(
+  view: MemberView,
+  activeRole: Role | null,
+  wallOffset = 0,
+): MemberSnapshot {
   const h = view.health;
+  const isoOrNull = (ms: number | null) => (ms === null ? null : toIso(ms + wallOffset));
   return {
     uri: view.spec.uri,
     role: view.role,
@@ -83,14 +91,15 @@ export function memberSnapshot(view: MemberView, activeRole: Role | null): Membe
   };
 }
 
-export function switchoverSnapshot(s: Switchover): SwitchoverSnapshot {
-  return { ...s, at: toIso(s.at) };
+export function switchoverSnapshot(s: Switchover, wallOffset = 0): SwitchoverSnapshot {
+  return { ...s, at: toIso(s.at + wallOffset) };
 }
 
 export function pairSnapshot(
   name: string,
   machine: PairMachine,
   members: readonly MemberView[],
+  wallOffset = 0,
 ): PairSnapshot {
   const activeRole = machine.activeRole;
   const active = members.find((m) => m.role === activeRole);
@@ -100,9 +109,9 @@ export function pairSnapshot(
     inService: activeRole !== null,
     active: active ? active.spec.uri : null,
     activeRole,
-    since: toIso(machine.activeSince),
-    members: members.map((m) => memberSnapshot(m, activeRole)),
+    since: toIso(machine.activeSince + wallOffset),
+    members: members.map((m) => memberSnapshot(m, activeRole, wallOffset)),
     switchoverCount: machine.switchoverCount,
-    switchovers: machine.history.map(switchoverSnapshot),
+    switchovers: machine.history.map((s) => switchoverSnapshot(s, wallOffset)),
   };
 }

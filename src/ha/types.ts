@@ -1,6 +1,6 @@
 // The narrow slices of the configuration that the HA core reads, and the facts it
-// reports. The config module's `Config` satisfies `HaConfig` structurally; we do not
-// import it so that `ha` depends on nothing but itself.
+// reports. The service builds `HaConfig` from the config module's `Config`
+// (src/service/ha-config.ts); `ha` does not import the config module.
 
 export type Transport = import("../net/transport.ts").Transport;
 
@@ -19,13 +19,22 @@ export interface HaPairSpec {
   backup: HaMemberSpec;
 }
 
-/** Probe timing in milliseconds; `up_codes` is the "100-407,409-499,600-699" syntax. */
+/** An inclusive range of SIP status codes. */
+export interface CodeRange {
+  from: number;
+  to: number;
+}
+
+/**
+ * Probe timing in milliseconds. `up_codes` arrives parsed: the config module owns that
+ * syntax ("2xx, 404", [200, 404]), so what check-config accepts the HA core runs.
+ */
 export interface HaProbeSpec {
   interval: number;
   force_interval: number;
   timeout: number;
   failures: number;
-  up_codes: string;
+  up_codes: readonly CodeRange[];
 }
 
 export interface HaConfig {
@@ -67,8 +76,8 @@ export interface Switchover {
 export type ProbeMissCause = "timeout" | "transport-error" | "bad-status";
 
 /**
- * One event per state change, for the glue to log. `member`, `from` and `to` are
- * member URIs; `at` is the injected clock in milliseconds.
+ * One event per state change. `member`, `from` and `to` are member URIs; `at` is the
+ * injected (monotonic) clock in milliseconds.
  */
 export type HaEvent =
   | {

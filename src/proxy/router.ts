@@ -11,7 +11,7 @@
  * A target that names a member of a pair always means "that pair's active member",
  * whichever member it names: that is what carries a dialog across a failover.
  */
-import type { HaMemberSpec, HaState } from "../ha/mod.ts";
+import type { HaMemberSpec, PairRegistry } from "../ha/mod.ts";
 import { normalizeHost, type SipUri, uriTransport } from "../sip/index.ts";
 import type { Dest, Source } from "./types.ts";
 
@@ -51,7 +51,7 @@ function memberDest(m: HaMemberSpec): Dest {
 }
 
 export class Router {
-  constructor(readonly ha: HaState, public servedPair: string) {}
+  constructor(readonly ha: PairRegistry, public servedPair: string) {}
 
   /** The ordered hops of a pair, or out-of-service. */
   pairHops(pair: string): RouteDecision {

@@ -1,4 +1,4 @@
-/** Metrics read at scrape time from the HA state, the proxy core and the transport. */
+/** Metrics read at scrape time from the pair registry, the proxy core and the transport. */
 import { Gauge, HistogramView } from "../metrics/registry.ts";
 import type { SipTransport } from "../transport/sip-transport.ts";
 import type { ServiceMetrics } from "./metrics.ts";
@@ -36,7 +36,8 @@ export function registerCoreMetrics(
     new Gauge(
       "vipless_switchovers_total",
       "Changes of a pair's active member, by reason.",
-      () => core.ha.switchoverCounts().map((s) => [{ pair: s.pair, reason: s.reason }, s.count]),
+      () =>
+        core.registry.switchoverCounts().map((s) => [{ pair: s.pair, reason: s.reason }, s.count]),
       "counter",
     ),
   );
@@ -45,7 +46,7 @@ export function registerCoreMetrics(
       "vipless_probe_rtt_seconds",
       "Round-trip time of answered OPTIONS probes.",
       () =>
-        core.ha.probeRtt().map((h) => ({
+        core.registry.probeRtt().map((h) => ({
           labels: { pair: h.pair, member: h.member },
           ...h.histogram,
         })),

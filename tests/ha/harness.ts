@@ -1,8 +1,8 @@
 // Test support for the HA core: a seeded random, a config builder and a small
 // simulation that plays the glue (fake clock, members that answer or stay silent).
 
-import { HaState } from "../../src/ha/ha-state.ts";
-import type { ProbeRequest } from "../../src/ha/prober.ts";
+import { PairRegistry } from "../../src/ha/pair-registry.ts";
+import type { DueProbe } from "../../src/ha/registry-types.ts";
 import type { HaConfig, HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
 
 export const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
@@ -49,7 +49,7 @@ export function config(overrides: Partial<HaConfig["probe"]> = {}, pairs = [SITE
       force_interval: 500,
       timeout: 500,
       failures: 2,
-      up_codes: "100-407,409-499,600-699",
+      up_codes: [{ from: 100, to: 407 }, { from: 409, to: 499 }, { from: 600, to: 699 }],
       ...overrides,
     },
     pairs,
@@ -72,15 +72,15 @@ export interface SentProbe {
 /** Plays the glue: sends due probes, delivers replies, advances a fake clock. */
 export class Sim {
   now: number;
-  readonly ha: HaState;
+  readonly ha: PairRegistry;
   readonly events: HaEvent[] = [];
   readonly sent: SentProbe[] = [];
   private readonly behaviours = new Map<string, Behaviour>();
-  private pending: Array<{ at: number; id: number; reply: { status: number } | "error" }> = [];
+  private pending: Array<{ at: number; probe: DueProbe; reply: { status: number } | "error" }> = [];
 
   constructor(cfg: HaConfig = config(), seed = 1, start = T0) {
     this.now = start;
-    this.ha = new HaState(cfg, {
+    this.ha = new PairRegistry(cfg, {
       now: start,
       random: seededRandom(seed),
       onEvent: (e) => this.events.push(e),
@@ -102,7 +102,7 @@ export class Sim {
       if (next > until) break;
       this.now = Math.max(this.now, next);
       this.deliver();
-      for (const request of this.ha.prober.due(this.now)) this.send(request);
+      for (const request of this.ha.probesDue(this.now).probes) this.send(request);
     }
     this.now = Math.max(this.now, until);
   }
@@ -125,7 +125,7 @@ export class Sim {
 
   private nextWake(): number {
     const nextReply = this.pending.reduce((t, p) => Math.min(t, p.at), Infinity);
-    return Math.min(this.ha.prober.nextDeadline(), nextReply);
+    return Math.min(this.ha.nextProbeDeadline(), nextReply);
   }
 
   eventsOf(type: HaEvent["type"]): HaEvent[] {
@@ -140,17 +140,17 @@ export class Sim {
     const ready = this.pending.filter((p) => p.at <= this.now).sort((a, b) => a.at - b.at);
     this.pending = this.pending.filter((p) => p.at > this.now);
     for (const p of ready) {
-      if (p.reply === "error") this.ha.prober.onTransportError(p.id, this.now);
-      else this.ha.prober.onAnswer(p.id, p.reply.status, this.now);
+      if (p.reply === "error") this.ha.probeTransportError(p.probe.dest, this.now);
+      else this.ha.probeAnswer(p.probe.branch, p.reply.status, p.probe.dest, this.now);
     }
   }
 
-  private send(request: ProbeRequest): void {
+  private send(request: DueProbe): void {
     this.sent.push({ at: this.now, uri: request.member.uri, pair: request.pair });
     const reply = (this.behaviours.get(request.member.uri) ?? silent)(this.now);
     if (reply === "silent") return;
-    if (reply === "error") this.pending.push({ at: this.now, id: request.id, reply: "error" });
-    else this.pending.push({ at: this.now + reply.delay, id: request.id, reply });
+    if (reply === "error") this.pending.push({ at: this.now, probe: request, reply: "error" });
+    else this.pending.push({ at: this.now + reply.delay, probe: request, reply });
   }
 }
 

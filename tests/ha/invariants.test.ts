@@ -4,7 +4,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { HaState } from "../../src/ha/ha-state.ts";
+import { PairRegistry } from "../../src/ha/pair-registry.ts";
+import type { DueProbe } from "../../src/ha/registry-types.ts";
 import type { HaEvent } from "../../src/ha/types.ts";
 import { config, SITE_A, T0 } from "./harness.ts";
 
@@ -39,15 +40,17 @@ describe("HA invariants", () => {
         const events: HaEvent[] = [];
         let r = seed >>> 0;
         const random = () => ((r = (r * 1103515245 + 12345) >>> 0) / 4294967296);
-        const ha = new HaState(config(), { now: T0, random, onEvent: (e) => events.push(e) });
+        const ha = new PairRegistry(config(), { now: T0, random, onEvent: (e) => events.push(e) });
         let now = T0;
-        const inFlight: number[] = [];
+        const inFlight: DueProbe[] = [];
         for (const o of ops) {
           if (o.kind === "advance") now += o.ms;
           if (o.kind === "answer" || o.kind === "error") {
-            const id = inFlight.shift();
-            if (id !== undefined && o.kind === "answer") ha.prober.onAnswer(id, o.status, now);
-            if (id !== undefined && o.kind === "error") ha.prober.onTransportError(id, now);
+            const p = inFlight.shift();
+            if (p !== undefined && o.kind === "answer") {
+              ha.probeAnswer(p.branch, o.status, p.dest, now);
+            }
+            if (p !== undefined && o.kind === "error") ha.probeTransportError(p.dest, now);
           }
           const m = o.kind === "request" || o.kind === "forward-failure"
             ? (o.backup ? SITE_A.backup : SITE_A.primary)
@@ -55,8 +58,8 @@ describe("HA invariants", () => {
           if (o.kind === "request") ha.onRequestFrom(m!.host, m!.port, o.method, now);
           if (o.kind === "forward-failure") ha.onForwardFailure(m!, now);
           if (o.kind === "manual") ha.switchover("site-a", { force: o.force }, now);
-          inFlight.push(...ha.prober.due(now).map((p) => p.id));
-          assert.ok(ha.prober.nextDeadline() > now, "after due(now) nothing is left for now");
+          inFlight.push(...ha.probesDue(now).probes);
+          assert.ok(ha.nextProbeDeadline() > now, "after due(now) nothing is left for now");
 
           const pair = ha.snapshot(now).pairs[0];
           const active = pair.members.find((x) => x.active);

@@ -82,7 +82,7 @@ describe("reconfigure", () => {
 
   it("rejects bad probe settings and changes nothing", () => {
     const sim = switched();
-    assert.throws(() => sim.ha.reconfigure(config({ up_codes: "x" }, [SITE_B]), sim.now));
+    assert.throws(() => sim.ha.reconfigure(config({ up_codes: [] }, [SITE_B]), sim.now));
     assert.equal(sim.ha.pairState("site-a"), "active-backup");
     assert.deepEqual(sim.ha.pairNames(), ["site-a", "site-b"]);
   });

@@ -100,10 +100,10 @@ describe("forward failures and the pair state", () => {
 
   test("a 503 from the primary does not count against it", () => {
     const h = new Harness();
-    assert.ok(h.ha.prober.nextDeadline() > h.haNow);
+    assert.ok(h.ha.nextProbeDeadline() > h.haNow);
     const fwd = one(requests(h.receive(request("INVITE")), "INVITE"));
     h.receive(answer(fwd.msg, 503), PRIMARY);
     assert.deepEqual(h.forwardFailures, []);
-    assert.ok(h.ha.prober.nextDeadline() > h.haNow, "no probe pulled in");
+    assert.ok(h.ha.nextProbeDeadline() > h.haNow, "no probe pulled in");
   });
 });

@@ -177,11 +177,11 @@ describe("serial failover", () => {
 
   test("a forward failure makes the HA state probe the member at once", () => {
     const h = new Harness();
-    assert.ok(h.ha.prober.nextDeadline() > h.haNow, "no probe is due before");
+    assert.ok(h.ha.nextProbeDeadline() > h.haNow, "no probe is due before");
     h.receive(request("INVITE"));
     h.advance(1000);
     assert.equal(h.forwardFailures.length, 1);
-    const due = h.ha.prober.due(h.haNow).map((p) => p.member.host);
+    const due = h.ha.probesDue(h.haNow).probes.map((p) => p.member.host);
     assert.ok(due.includes(PRIMARY.host), `a probe to the primary is due: ${due}`);
   });
 });

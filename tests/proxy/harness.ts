@@ -1,6 +1,6 @@
 /**
  * Drives a real ProxyCore with a fake clock and no sockets: a Router over a real
- * HaState, an output that records every message the core sends (parsed with src/sip
+ * PairRegistry, an output that records every message the core sends (parsed with src/sip
  * so that tests assert on headers), and hooks that record what the core reports.
  *
  * Addresses used throughout:
@@ -8,7 +8,7 @@
  * * the UAC (an endpoint, not a pair member) sends from 192.0.2.1:5062 over UDP;
  * * site-a is a UDP pair (10.0.0.11 / 10.0.0.12), site-b a TCP pair (10.1.0.11 / .12).
  */
-import { HaState } from "../../src/ha/ha-state.ts";
+import { PairRegistry } from "../../src/ha/pair-registry.ts";
 import type { HaConfig, HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
 import { ProxyCore, type ProxyHooks } from "../../src/proxy/proxy-core.ts";
 import { Router } from "../../src/proxy/router.ts";
@@ -61,9 +61,9 @@ function seeded(seed: number): () => number {
 export class Harness {
   /** The proxy's clock; only `advance`/`advanceTo` move it. */
   now: number;
-  /** The HA state's wall clock; only `probe` moves it, so probing never fires proxy timers. */
+  /** The pair registry's clock; only `probe` moves it, so probing never fires proxy timers. */
   haNow = HA_T0;
-  readonly ha: HaState;
+  readonly ha: PairRegistry;
   readonly router: Router;
   readonly core: ProxyCore;
   readonly serve: string;
@@ -84,11 +84,11 @@ export class Harness {
         force_interval: 500,
         timeout: 500,
         failures: 2,
-        up_codes: "100-407,409-499,600-699",
+        up_codes: [{ from: 100, to: 407 }, { from: 409, to: 499 }, { from: 600, to: 699 }],
       },
       pairs: [SITE_A, SITE_B],
     };
-    this.ha = new HaState(config, {
+    this.ha = new PairRegistry(config, {
       now: this.haNow,
       random: seeded(7),
       onEvent: (e) => this.haEvents.push(e),
@@ -178,11 +178,11 @@ export class Harness {
     const deadUris = new Set(dead.map((m) => m.uri));
     const end = this.haNow + 30_000;
     for (let step = 0; step < 10_000 && !done() && this.haNow <= end; step++) {
-      for (const p of this.ha.prober.due(this.haNow)) {
-        if (deadUris.has(p.member.uri)) this.ha.prober.onTransportError(p.id, this.haNow);
-        else this.ha.prober.onAnswer(p.id, 200, this.haNow);
+      for (const p of this.ha.probesDue(this.haNow).probes) {
+        if (deadUris.has(p.member.uri)) this.ha.probeTransportError(p.dest, this.haNow);
+        else this.ha.probeAnswer(p.branch, 200, p.dest, this.haNow);
       }
-      this.haNow = Math.max(this.haNow + 1, Math.min(this.ha.prober.nextDeadline(), end));
+      this.haNow = Math.max(this.haNow + 1, Math.min(this.ha.nextProbeDeadline(), end));
     }
     if (!done()) throw new Error("HA state did not reach the expected condition");
   }

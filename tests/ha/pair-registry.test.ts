@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { HaState } from "../../src/ha/ha-state.ts";
+import { PairRegistry } from "../../src/ha/pair-registry.ts";
 import type { HaEvent } from "../../src/ha/types.ts";
 import { answers, config, member, silent, Sim, SITE_A, SITE_B, T0 } from "./harness.ts";
 
@@ -16,8 +16,8 @@ function warmSim(cfg = config()): Sim {
   return sim;
 }
 
-describe("HaState: locating members", () => {
-  const ha = new HaState(
+describe("PairRegistry: locating members", () => {
+  const ha = new PairRegistry(
     config({}, [SITE_A, SITE_B, {
       name: "v6",
       primary: member("2001:db8::11"),
@@ -49,7 +49,7 @@ describe("HaState: locating members", () => {
   });
 
   it("does not guess when several members share the host", () => {
-    const shared = new HaState(
+    const shared = new PairRegistry(
       config({}, [{
         name: "local",
         primary: member("127.0.0.1", 5071),
@@ -62,9 +62,9 @@ describe("HaState: locating members", () => {
   });
 });
 
-describe("HaState: next hops and service", () => {
+describe("PairRegistry: next hops and service", () => {
   it("at start the primary is active and both members are next hops", () => {
-    const ha = new HaState(config(), { now: T0 });
+    const ha = new PairRegistry(config(), { now: T0 });
     assert.equal(ha.pairState("site-a"), "active-primary");
     assert.equal(ha.isInService("site-a"), true);
     assert.deepEqual(ha.nextHops("site-a"), [SITE_A.primary, SITE_A.backup]);
@@ -84,7 +84,7 @@ describe("HaState: next hops and service", () => {
   });
 
   it("has no next hops and is not in service for an unknown pair", () => {
-    const ha = new HaState(config(), { now: T0 });
+    const ha = new PairRegistry(config(), { now: T0 });
     assert.deepEqual(ha.nextHops("nope"), []);
     assert.equal(ha.isInService("nope"), false);
     assert.equal(ha.pairState("nope"), null);
@@ -113,7 +113,7 @@ describe("HaState: next hops and service", () => {
   });
 });
 
-describe("HaState: traffic from the member that is not active", () => {
+describe("PairRegistry: traffic from the member that is not active", () => {
   it("an INVITE from the backup makes it active at once", () => {
     const sim = warmSim();
     const origin = sim.ha.onRequestFrom("10.0.0.12", 5060, "INVITE", sim.now);
@@ -180,13 +180,13 @@ describe("HaState: traffic from the member that is not active", () => {
   });
 });
 
-describe("HaState: forward failure", () => {
+describe("PairRegistry: forward failure", () => {
   it("probes the failed member at once and keeps it active when the probe answers", () => {
     const sim = warmSim();
     const t = sim.now;
     assert.equal(sim.ha.onForwardFailure(SITE_A.primary, t), true);
     assert.equal(sim.ha.snapshot(t).pairs[0].members[0].suspect, true);
-    assert.equal(sim.ha.prober.nextDeadline(), t, "the glue is asked to probe now");
+    assert.equal(sim.ha.nextProbeDeadline(), t, "the glue is asked to probe now");
     sim.runFor(100);
     assert.deepEqual(sim.sentTo(P, t, t), [t]);
     assert.equal(sim.ha.pairState("site-a"), "active-primary");
@@ -221,12 +221,12 @@ describe("HaState: forward failure", () => {
   });
 
   it("returns false for an address that is no member", () => {
-    const ha = new HaState(config(), { now: T0 });
+    const ha = new PairRegistry(config(), { now: T0 });
     assert.equal(ha.onForwardFailure({ host: "192.0.2.1", port: 5060 }, T0), false);
   });
 });
 
-describe("HaState: manual switchover", () => {
+describe("PairRegistry: manual switchover", () => {
   it("switches to the other member", () => {
     const sim = warmSim();
     const r = sim.ha.switchover("site-a", {}, sim.now);
@@ -269,16 +269,16 @@ describe("HaState: manual switchover", () => {
   });
 
   it("rejects an unknown pair", () => {
-    const ha = new HaState(config(), { now: T0 });
+    const ha = new PairRegistry(config(), { now: T0 });
     const r = ha.switchover("nope", { force: true }, T0);
     assert.equal(!r.ok && r.error.code, "unknown-pair");
   });
 });
 
-describe("HaState: events and counters", () => {
+describe("PairRegistry: events and counters", () => {
   it("delivers events to every listener even if one throws, and stops after unsubscribe", () => {
     const seen: HaEvent[] = [];
-    const ha = new HaState(config(), {
+    const ha = new PairRegistry(config(), {
       now: T0,
       onEvent: () => {
         throw new Error("broken sink");
@@ -310,8 +310,11 @@ describe("HaState: events and counters", () => {
   });
 
   it("rejects probe settings that cannot work", () => {
-    assert.throws(() => new HaState(config({ failures: 0 }), { now: T0 }), /failures/);
-    assert.throws(() => new HaState(config({ interval: 0 }), { now: T0 }), /interval/);
-    assert.throws(() => new HaState(config({ up_codes: "2xx" }), { now: T0 }), /up_codes/);
+    assert.throws(() => new PairRegistry(config({ failures: 0 }), { now: T0 }), /failures/);
+    assert.throws(() => new PairRegistry(config({ interval: 0 }), { now: T0 }), /interval/);
+    assert.throws(
+      () => new PairRegistry(config({ up_codes: [{ from: 500, to: 400 }] }), { now: T0 }),
+      /up_codes/,
+    );
   });
 });
