@@ -1,0 +1,202 @@
+// The service glue (src/service/sip-core.ts) on a fake runtime: one timer for the proxy
+// and the prober on the monotonic clock, probes out through the transport and their
+// answers back in through the proxy, and failover acted on without a listener.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { getLogger } from "@logtape/logtape";
+import { parseConfig } from "../../src/config/index.ts";
+import { PROBE_BRANCH_PREFIX } from "../../src/proxy/loop.ts";
+import { createServiceMetrics } from "../../src/service/metrics.ts";
+import { createSipCore, type SipCore } from "../../src/service/sip-core.ts";
+import type { SipTransport } from "../../src/transport/sip-transport.ts";
+import type { Endpoint } from "../../src/transport/types.ts";
+import { buildResponse, parseMessage, type SipMessage } from "../support/sip-text.ts";
+import { FakeClock } from "./fake-runtime.ts";
+
+const CONFIG = `advertise: 192.0.2.10:5060
+serve: site-a
+probe: { interval: 1s, timeout: 500ms, failures: 2, force_interval: 500ms }
+pairs:
+  - name: site-a
+    primary: sip:10.0.0.11:5060
+    backup: sip:10.0.0.12:5060
+  - name: site-b
+    primary: sip:10.1.0.11:5060;transport=tcp
+    backup: sip:10.1.0.12:5060;transport=tcp
+`;
+const LOCAL = { host: "192.0.2.10", port: 5060 };
+
+interface SentProbe {
+  to: Endpoint;
+  msg: SipMessage;
+  branch: string;
+  mono: number;
+}
+
+/** sip-core over a fake clock and a transport that records what is sent. */
+class Glue {
+  readonly clock = new FakeClock();
+  readonly startWall = this.clock.wall;
+  readonly probes: SentProbe[] = [];
+  readonly core: SipCore;
+  readonly metrics;
+  /** Hosts that do not answer probes. */
+  readonly silent = new Set<string>();
+  /** Wall-clock times at which answers were delivered. */
+  readonly answeredAt: number[] = [];
+  #queue: SentProbe[] = [];
+
+  constructor() {
+    const parsed = parseConfig(CONFIG, "test.yaml");
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const rt = this.clock.runtime();
+    this.metrics = createServiceMetrics(rt, rt.now());
+    const transport = {
+      send: (bytes: Uint8Array, to: Endpoint) => {
+        const msg = parseMessage(bytes);
+        if (msg.method !== "OPTIONS") return;
+        const branch = /branch=([^;]+)/.exec(msg.get("via") ?? "")![1];
+        const probe = { to, msg, branch, mono: this.clock.mono };
+        this.probes.push(probe);
+        if (!this.silent.has(to.host)) this.#queue.push(probe);
+      },
+    } as unknown as SipTransport;
+    this.core = createSipCore({
+      rt,
+      config: parsed.config,
+      metrics: this.metrics,
+      transport,
+      log: getLogger(["vipless-test"]),
+    });
+  }
+
+  start(): void {
+    this.core.start([{ transport: "udp", ...LOCAL }]);
+  }
+
+  /** Runs the clock in 5 ms steps, answering probes between steps; `each` after every step. */
+  run(ms: number, each?: () => void): void {
+    for (let t = 0; t < ms; t += 5) {
+      this.clock.advance(5);
+      const due = this.#queue;
+      this.#queue = [];
+      for (const p of due) this.answer(p, 200);
+      assert.ok(this.clock.live <= 1, `${this.clock.live} runtime timers live`);
+      each?.();
+    }
+  }
+
+  answer(p: SentProbe, status: number, branch = p.branch): void {
+    const m = p.msg;
+    const via = (m.get("via") ?? "").replace(p.branch, branch);
+    const bytes = new TextEncoder().encode(buildResponse(status, "OK", [
+      ["Via", via],
+      ["From", m.get("from")!],
+      ["To", `${m.get("to")!};tag=member`],
+      ["Call-ID", m.get("call-id")!],
+      ["CSeq", m.get("cseq")!],
+    ]));
+    this.answeredAt.push(this.clock.wall);
+    this.core.onMessage(bytes, { ...p.to, local: LOCAL });
+  }
+
+  member(pair: string, host: string) {
+    const p = this.core.pairsStatus().find((x) => x.name === pair)!;
+    return p.members.find((m) => m.uri.includes(host))!;
+  }
+}
+
+describe("sip-core: probes", () => {
+  it("probes every member about once per interval on the monotonic clock, whatever the wall clock does", () => {
+    const g = new Glue();
+    g.start();
+    g.run(2_000);
+    g.clock.wall -= 3_600_000; // the system clock is stepped back an hour
+    g.run(3_000);
+    for (const host of ["10.0.0.11", "10.0.0.12", "10.1.0.11", "10.1.0.12"]) {
+      const n = g.probes.filter((p) => p.to.host === host).length;
+      assert.ok(n >= 4 && n <= 6, `${host}: ${n} probes in 5 s`);
+    }
+    assert.deepEqual(
+      [...new Set(g.probes.map((p) => `${p.to.transport}:${p.to.host}`))].sort(),
+      ["tcp:10.1.0.11", "tcp:10.1.0.12", "udp:10.0.0.11", "udp:10.0.0.12"],
+    );
+  });
+
+  it("an answer reaches the registry through the proxy; /status shows times on the wall clock", () => {
+    const g = new Glue();
+    g.start();
+    g.run(1_500);
+    const m = g.member("site-a", "10.0.0.11");
+    assert.equal(m.status, "up");
+    assert.ok(g.answeredAt.map((t) => new Date(t).toISOString()).includes(m.lastAnswerAt!));
+    const pair = g.core.pairsStatus()[0];
+    assert.equal(pair.since, new Date(g.startWall).toISOString());
+    assert.equal(g.core.ready(), true);
+  });
+
+  it("branches are the proxy's probe prefix and 16 random hex digits, never repeated", () => {
+    const g = new Glue();
+    g.start();
+    g.run(3_000);
+    assert.equal(PROBE_BRANCH_PREFIX, "z9hG4bKvp");
+    assert.ok(g.probes.length >= 8);
+    for (const p of g.probes) assert.match(p.branch, /^z9hG4bKvp[0-9a-f]{16}$/);
+    assert.equal(new Set(g.probes.map((p) => p.branch)).size, g.probes.length);
+  });
+
+  it("an answer to a branch no probe has counts as a stale probe response and changes nothing", () => {
+    const g = new Glue();
+    g.silent.add("10.0.0.11");
+    g.start();
+    g.run(1_000);
+    const probe = g.probes.find((p) => p.to.host === "10.0.0.11")!;
+    g.answer(probe, 200, `${PROBE_BRANCH_PREFIX}00000000deadbeef`);
+    assert.equal(g.metrics.dropped.get({ reason: "stale-probe-response" }), 1);
+    assert.notEqual(g.member("site-a", "10.0.0.11").status, "up");
+  });
+
+  it("a refused TCP connection is a miss at once, not after the probe timeout", () => {
+    const g = new Glue();
+    g.silent.add("10.1.0.11");
+    g.start();
+    // Up to the first probe: its timeout (500 ms) is still far off.
+    for (let t = 0; t < 1_000 && !g.probes.some((p) => p.to.host === "10.1.0.11"); t += 5) {
+      g.run(5);
+    }
+    assert.ok(g.probes.some((p) => p.to.host === "10.1.0.11"), "probed");
+    assert.equal(g.member("site-b", "10.1.0.11").consecutiveFailures, 0);
+    g.core.onSendError({ transport: "tcp", host: "10.1.0.11", port: 5060 }, new Error("refused"));
+    assert.equal(g.member("site-b", "10.1.0.11").consecutiveFailures, 1);
+  });
+});
+
+describe("sip-core: failover", () => {
+  it("a member found down has its ringing INVITEs moved by sip-core at once, not via a listener", () => {
+    const g = new Glue();
+    const moved: Array<{ host: string; port: number }> = [];
+    g.core.proxy.onMemberDown = (member) => {
+      moved.push(member);
+    };
+    g.silent.add("10.0.0.11");
+    g.start();
+    let sawDown = false;
+    g.run(5_000, () => {
+      // Checked synchronously after every step: nothing is left for a microtask.
+      const down = g.member("site-a", "10.0.0.11").status === "down";
+      if (down && !sawDown) assert.deepEqual(moved, [{ host: "10.0.0.11", port: 5060 }]);
+      sawDown ||= down;
+    });
+    assert.ok(sawDown, "the silent primary was marked down");
+    assert.deepEqual(moved, [{ host: "10.0.0.11", port: 5060 }]);
+    assert.equal(g.core.pairsStatus()[0].activeRole, "backup");
+  });
+
+  it("stop() leaves no runtime timer", () => {
+    const g = new Glue();
+    g.start();
+    g.run(500);
+    g.core.stop();
+    assert.equal(g.clock.live, 0);
+  });
+});
