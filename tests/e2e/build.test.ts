@@ -2,19 +2,8 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import {
-  BUN,
-  DENO,
-  freshConfig,
-  optionsRequest,
-  ROOT,
-  run,
-  start,
-  tcpRequest,
-  tempDir,
-  udpRequest,
-  writeConfig,
-} from "../support/vipless-process.ts";
+import { BUN, DENO, freshConfigFile, ROOT, run, start } from "../support/vipless-process.ts";
+import { optionsRequest, tcpRequest, tempDir, udpRequest } from "../support/vipless-process.ts";
 import { withTimeout } from "../support/wait.ts";
 
 /** The artifacts `npm run build` makes, and how an operator runs each. */
@@ -45,8 +34,7 @@ describe("built artifacts, end to end", () => {
   for (const a of artifacts) {
     it(`${a.name}: /health, OPTIONS over UDP and TCP, SIGTERM exits 0`, async () => {
       assert.ok(existsSync(join(ROOT, "dist/vipless")));
-      const cfg = await freshConfig();
-      const path = writeConfig(tempDir(), cfg);
+      const { cfg, path } = await freshConfigFile();
       const p = start(a.cmd, [...a.args, "--config", path]);
       try {
         await p.waitForOutput(/"event":"listener-opened","transport":"http"/);

@@ -3,16 +3,14 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import {
   configYaml,
-  freshConfig,
+  freshConfigFile,
   logEvents,
   optionsRequest,
   type Proc,
   startVipless,
   tcpRequest,
-  tempDir,
   type TestConfig,
   udpRequest,
-  writeConfig,
 } from "../support/vipless-process.ts";
 import { RUNTIME } from "../support/current-runtime.ts";
 import { withTimeout } from "../support/wait.ts";
@@ -22,8 +20,7 @@ describe(`vipless service from source (${RUNTIME})`, () => {
   let cfg: TestConfig;
   let configPath: string;
   before(async () => {
-    cfg = await freshConfig();
-    configPath = writeConfig(tempDir(), cfg);
+    ({ cfg, path: configPath } = await freshConfigFile());
     proc = startVipless(["--config", configPath]);
     await proc.waitForOutput(/"event":"listener-opened","transport":"http"/);
   });

@@ -1,23 +1,19 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { freshConfigFile, type Proc, startVipless } from "../support/vipless-process.ts";
 import {
-  freshConfig,
   optionsRequest,
-  type Proc,
-  startVipless,
   tcpRequest,
-  tempDir,
   type TestConfig,
   udpRequest,
-  writeConfig,
 } from "../support/vipless-process.ts";
 import { RUNTIME, underDeno } from "../support/current-runtime.ts";
 import { withTimeout } from "../support/wait.ts";
 
 /** Runs `body` against vipless from source with `workers: 2`, once its HTTP listener is open. */
 async function withWorkers(body: (p: Proc, cfg: TestConfig) => Promise<void>): Promise<void> {
-  const cfg = await freshConfig({ extra: "workers: 2" });
-  const p = startVipless(["--config", writeConfig(tempDir(), cfg)]);
+  const { cfg, path } = await freshConfigFile({ extra: "workers: 2" });
+  const p = startVipless(["--config", path]);
   try {
     await p.waitForOutput(/"event":"listener-opened","transport":"http"/);
     await body(p, cfg);

@@ -10,6 +10,9 @@ import { detectRuntime, type Runtime } from "../../src/runtime/index.ts";
 import { underDeno } from "./current-runtime.ts";
 import { withTimeout } from "./wait.ts";
 
+// Scripts (scripts/demo) take it from here; the one definition is in wait.ts.
+export { withTimeout };
+
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const BUN = join(ROOT, "node_modules/.bin/bun");
 export const DENO = join(ROOT, "node_modules/.bin/deno");
@@ -94,6 +97,14 @@ export function writeConfig(dir: string, c: TestConfig, name = "vipless.yaml"): 
   const path = join(dir, name);
   writeFileSync(path, configYaml(c));
   return path;
+}
+
+/** A fresh-port TestConfig, written to a new temporary directory. */
+export async function freshConfigFile(
+  o: Pick<TestConfig, "extra" | "logFormat"> = {},
+): Promise<{ cfg: TestConfig; path: string }> {
+  const cfg = await freshConfig(o);
+  return { cfg, path: writeConfig(tempDir(), cfg) };
 }
 
 export interface Proc {
