@@ -1,21 +1,8 @@
 // CANCEL (RFC 3261 §9, §16.10) and ACK (§16.7, §17.1.1.3) through the proxy core.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  ADVERTISE,
-  answer,
-  BACKUP,
-  followUp,
-  Harness,
-  one,
-  PRIMARY,
-  request,
-  requests,
-  responses,
-  summary,
-  to,
-  UAC,
-} from "./harness.ts";
+import { ADVERTISE, answer, BACKUP, followUp, Harness, PRIMARY, request, UAC } from "./harness.ts";
+import { hostPort, one, requests, responses, summary, to } from "./harness.ts";
 
 /** The UAC's INVITE forwarded to the primary. */
 function call(h = new Harness()) {
@@ -115,10 +102,7 @@ describe("CANCEL", () => {
     // Its answer goes back along the Vias.
     const back = one(h.receive(answer(fwd.msg, 481), PRIMARY));
     assert.equal(back.msg.status, 481);
-    assert.deepEqual({ host: back.dest.host, port: back.dest.port }, {
-      host: UAC.host,
-      port: UAC.port,
-    });
+    assert.deepEqual(hostPort(back), { host: UAC.host, port: UAC.port });
   });
 });
 

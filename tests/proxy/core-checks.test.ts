@@ -3,20 +3,8 @@
 // out-of-service pair and overload (503).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  ADVERTISE,
-  answer,
-  Harness,
-  one,
-  PRIMARY,
-  request,
-  requests,
-  responses,
-  SITE_A,
-  summary,
-  to,
-  UAC,
-} from "./harness.ts";
+import { ADVERTISE, answer, Harness, PRIMARY, request, SITE_A, UAC } from "./harness.ts";
+import { hostPort, one, requests, responses, summary, to } from "./harness.ts";
 
 /** The final answers the UAC got, as status codes. */
 function finals(out: ReturnType<Harness["receive"]>): number[] {
@@ -53,10 +41,7 @@ describe("loops and spirals (§16.3 step 4)", () => {
       );
     const out = h.receive(back, PRIMARY);
     const again = one(requests(out, "INVITE"), "spiralled INVITE");
-    assert.deepEqual({ host: again.dest.host, port: again.dest.port }, {
-      host: "198.51.100.40",
-      port: 5080,
-    });
+    assert.deepEqual(hostPort(again), { host: "198.51.100.40", port: 5080 });
     assert.equal(again.msg.vias.filter((v) => v.host === ADVERTISE).length, 2);
     assert.deepEqual(finals(out), []);
   });

@@ -3,20 +3,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Source } from "../../src/proxy/types.ts";
-import {
-  ADVERTISE,
-  answer,
-  B_BACKUP,
-  BACKUP,
-  Harness,
-  one,
-  PRIMARY,
-  request,
-  requests,
-  SITE_A,
-  summary,
-  to,
-} from "./harness.ts";
+import { answer, Harness, request } from "./harness.ts";
+import { ADVERTISE, B_BACKUP, BACKUP, PRIMARY, SITE_A } from "./harness.ts";
+import { one, requests, summary, to } from "./harness.ts";
 
 const fromMember = (method: string, m: Source, o: Parameters<typeof request>[1] = {}) =>
   request(method, {

@@ -2,20 +2,8 @@
 // our Via removed, dropping what is not ours, and the best final answer (§16.7).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  ADVERTISE,
-  answer,
-  BACKUP,
-  Harness,
-  one,
-  PRIMARY,
-  request,
-  requests,
-  responses,
-  summary,
-  to,
-  UAC,
-} from "./harness.ts";
+import { ADVERTISE, answer, BACKUP, Harness, PRIMARY, request, UAC } from "./harness.ts";
+import { hostPort, one, requests, responses, summary, to } from "./harness.ts";
 
 /** An INVITE from the UAC forwarded to the primary; returns the harness and the forward. */
 function started(): { h: Harness; fwd: ReturnType<typeof one>; trying: ReturnType<typeof one> } {
@@ -37,10 +25,7 @@ describe("provisional responses", () => {
     const { h, fwd } = started();
     const up = one(h.receive(answer(fwd.msg, 180), PRIMARY));
     assert.equal(up.msg.status, 180);
-    assert.deepEqual({ host: up.dest.host, port: up.dest.port }, {
-      host: UAC.host,
-      port: UAC.port,
-    });
+    assert.deepEqual(hostPort(up), { host: UAC.host, port: UAC.port });
     assert.equal(up.msg.vias.length, 1);
     assert.equal(up.msg.topVia!.host, "uac.example.com");
     assert.equal(up.msg.to?.tag, "uas-1");

@@ -2,24 +2,9 @@
 // failover timeout and serial failover to the other member of the pair.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  answer,
-  B_BACKUP,
-  B_PRIMARY,
-  BACKUP,
-  Harness,
-  one,
-  PRIMARY,
-  request,
-  requests,
-  responses,
-  SITE_A,
-  summary,
-  T1,
-  TIMER_B,
-  to,
-  UAC,
-} from "./harness.ts";
+import { answer, Harness, request } from "./harness.ts";
+import { B_BACKUP, B_PRIMARY, BACKUP, PRIMARY, SITE_A, T1, TIMER_B, UAC } from "./harness.ts";
+import { one, requests, responses, summary, to } from "./harness.ts";
 
 /** Failover far enough away that Timer B / F decide. */
 const NO_FAILOVER = { settings: { failoverTimeoutMs: 10 * TIMER_B } };

@@ -9,20 +9,21 @@
  * * site-a is a UDP pair (10.0.0.11 / 10.0.0.12), site-b a TCP pair (10.1.0.11 / .12).
  */
 import { PairRegistry } from "../../src/ha/pair-registry.ts";
-import type { HaConfig, HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
+import type { HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
 import { ProxyCore, type ProxyHooks } from "../../src/proxy/proxy-core.ts";
 import { Router } from "../../src/proxy/router.ts";
 import type { Dest, DropReason, ProxySettings, Source } from "../../src/proxy/types.ts";
 import { parseMessage, type SipMessage } from "../../src/sip/index.ts";
+import { config, SITE_A, SITE_B, T0 } from "../support/ha-fixtures.ts";
+import { seededRandom } from "../support/random.ts";
 
 export const ADVERTISE = "vipless.test";
 export const T1 = 500;
 /** Timer B / Timer F: 64 × T1. */
 export const TIMER_B = 64 * T1;
 
-// The pair fixtures are the HA tests' own: one definition of site-a and site-b.
-export { member, SITE_A, SITE_B } from "../ha/harness.ts";
-import { SITE_A, SITE_B } from "../ha/harness.ts";
+// The pair fixtures are the HA tests' too (one definition of site-a and site-b).
+export { member, SITE_A, SITE_B } from "../support/ha-fixtures.ts";
 
 export const UAC: Source = { transport: "udp", host: "192.0.2.1", port: 5062 };
 export const PRIMARY: Source = { transport: "udp", host: "10.0.0.11", port: 5060 };
@@ -44,25 +45,11 @@ export interface HarnessOptions {
   start?: number;
 }
 
-const HA_T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
-
-/** mulberry32, so that probe jitter and our instance id are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class Harness {
   /** The proxy's clock; only `advance`/`advanceTo` move it. */
   now: number;
   /** The pair registry's clock; only `probe` moves it, so probing never fires proxy timers. */
-  haNow = HA_T0;
+  haNow = T0;
   readonly ha: PairRegistry;
   readonly router: Router;
   readonly core: ProxyCore;
@@ -78,19 +65,10 @@ export class Harness {
   constructor(options: HarnessOptions = {}) {
     this.now = options.start ?? 1_000;
     this.serve = options.serve ?? "site-a";
-    const config: HaConfig = {
-      probe: {
-        interval: 1000,
-        force_interval: 500,
-        timeout: 500,
-        failures: 2,
-        up_codes: [{ from: 100, to: 407 }, { from: 409, to: 499 }, { from: 600, to: 699 }],
-      },
-      pairs: [SITE_A, SITE_B],
-    };
-    this.ha = new PairRegistry(config, {
+    // Seeded, so that probe jitter and our instance id are the same on every run.
+    this.ha = new PairRegistry(config({}, [SITE_A, SITE_B]), {
       now: this.haNow,
-      random: seeded(7),
+      random: seededRandom(7),
       onEvent: (e) => this.haEvents.push(e),
     });
     this.router = new Router(this.ha, this.serve);
@@ -127,7 +105,7 @@ export class Harness {
         },
       },
       hooks,
-      seeded(11),
+      seededRandom(11),
     );
   }
 
@@ -308,6 +286,11 @@ export function answer(
   for (const [k, v] of o.headers ?? []) lines.push(`${k}: ${v}`);
   lines.push("Content-Length: 0");
   return lines.join("\r\n") + "\r\n\r\n";
+}
+
+/** Where a message went, as host and port (for one deepEqual). */
+export function hostPort(s: Sent): { host: string; port: number } {
+  return { host: s.dest.host, port: s.dest.port };
 }
 
 /** The branch of a message's top Via. */

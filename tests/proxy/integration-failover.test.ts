@@ -3,7 +3,14 @@
 // and the caller never sees the failure.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { logEvents, type Rig, RUNTIME, startRig, WAIT_MS } from "./integration-harness.ts";
+import {
+  logEvents,
+  type Rig,
+  RUNTIME,
+  type ServerOptions,
+  startRig,
+  WAIT_MS,
+} from "./integration-harness.ts";
 import { SILENT } from "../support/fake-sip-server.ts";
 import type { Received } from "../support/sip-peer.ts";
 import type { CallResult } from "../support/test-ua.ts";
@@ -19,8 +26,10 @@ function invitesOf(rig: Rig, who: "primary" | "backup", callId: string): Receive
   );
 }
 
+type Calls = Array<{ callId: string; r: CallResult }>;
+
 /** Places CALLS calls at once, hangs each up, and returns their results and Call-IDs. */
-async function callsThrough(rig: Rig): Promise<Array<{ callId: string; r: CallResult }>> {
+async function callsThrough(rig: Rig): Promise<Calls> {
   const ids = Array.from({ length: CALLS }, () => newCallId());
   const results = await Promise.all(
     ids.map((callId) => rig.ua.call(rig.proxy, { to: callee, callId, timeoutMs: WAIT_MS })),
@@ -32,7 +41,7 @@ async function callsThrough(rig: Rig): Promise<Array<{ callId: string; r: CallRe
 }
 
 /** Every call answered 200 by the backup, and the caller never saw the primary's failure. */
-function assertAllOnBackup(rig: Rig, calls: Array<{ callId: string; r: CallResult }>): void {
+function assertAllOnBackup(rig: Rig, calls: Calls): void {
   const statuses = calls.map((c) => c.r.status);
   assert.deepEqual(statuses, calls.map(() => 200), "zero failed calls");
   for (const { callId, r } of calls) {
@@ -41,22 +50,20 @@ function assertAllOnBackup(rig: Rig, calls: Array<{ callId: string; r: CallResul
   }
 }
 
-for (const transport of ["udp", "tcp"] as const) {
-  describe(`proxy integration: failover, primary silent over ${transport} (${RUNTIME})`, () => {
-    let rig: Rig;
-    before(async () => {
-      // The primary answers probes (so it stays active) but never answers a call.
-      rig = await startRig({ members: transport, primary: { answer: SILENT } });
-    });
-    after(async () => {
-      await rig?.stop();
-    });
-
-    it("every call is answered by the backup after the failover timeout", {
-      timeout: 20_000,
-    }, async () => {
-      const calls = await callsThrough(rig);
-      assertAllOnBackup(rig, calls);
+/** How the primary fails a call while it keeps answering probes, and what that leaves behind. */
+const refusals: Array<{
+  primary: string;
+  answer: ServerOptions["answer"];
+  title: string;
+  /** Checks beyond every call ending on the backup. */
+  check(rig: Rig, calls: Calls): void | Promise<void>;
+}> = [
+  {
+    primary: "silent",
+    // The primary answers probes (so it stays active) but never answers a call.
+    answer: SILENT,
+    title: "every call is answered by the backup after the failover timeout",
+    check(rig, calls) {
       for (const { callId } of calls) {
         // The primary was tried first; the backup got the request with a new branch.
         const first = invitesOf(rig, "primary", callId)[0];
@@ -70,23 +77,13 @@ for (const transport of ["udp", "tcp"] as const) {
         logEvents(rig.proc).some((e) => e.event === "forward-failure" && e.port === port),
         "a forward-failure event names the primary",
       );
-    });
-  });
-
-  describe(`proxy integration: failover, primary answers 503 over ${transport} (${RUNTIME})`, () => {
-    let rig: Rig;
-    before(async () => {
-      rig = await startRig({ members: transport, primary: { answer: { final: 503 } } });
-    });
-    after(async () => {
-      await rig?.stop();
-    });
-
-    it("every call is answered by the backup; the 503 is ACKed and not relayed", {
-      timeout: 20_000,
-    }, async () => {
-      const calls = await callsThrough(rig);
-      assertAllOnBackup(rig, calls);
+    },
+  },
+  {
+    primary: "answers 503",
+    answer: { final: 503 },
+    title: "every call is answered by the backup; the 503 is ACKed and not relayed",
+    async check(rig, calls) {
       for (const { callId } of calls) {
         const tx = rig.primary.serverTxs.find((t) => t.req.get("call-id") === callId);
         assert.equal(tx?.finalStatus, 503, "the primary was tried first and refused");
@@ -95,8 +92,28 @@ for (const transport of ["udp", "tcp"] as const) {
           WAIT_MS,
         );
       }
+    },
+  },
+];
+
+for (const transport of ["udp", "tcp"] as const) {
+  for (const refusal of refusals) {
+    describe(`proxy integration: failover, primary ${refusal.primary} over ${transport} (${RUNTIME})`, () => {
+      let rig: Rig;
+      before(async () => {
+        rig = await startRig({ members: transport, primary: { answer: refusal.answer } });
+      });
+      after(async () => {
+        await rig?.stop();
+      });
+
+      it(refusal.title, { timeout: 20_000 }, async () => {
+        const calls = await callsThrough(rig);
+        assertAllOnBackup(rig, calls);
+        await refusal.check(rig, calls);
+      });
     });
-  });
+  }
 }
 
 describe(`proxy integration: failover, primary's TCP port closed (${RUNTIME})`, () => {

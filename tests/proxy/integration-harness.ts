@@ -10,18 +10,15 @@ import { FakeSipServer, type FakeSipServerOptions } from "../support/fake-sip-se
 import { TestUa } from "../support/test-ua.ts";
 import type { SocketAddress, Transport } from "../support/sip-peer.ts";
 import {
-  BUN,
-  DENO,
-  DENO_FLAGS,
   freePort,
+  logEvents as eventsIn,
   type Proc,
-  start,
+  startVipless,
   tempDir,
 } from "../support/vipless-process.ts";
 import { sleep } from "../support/wait.ts";
 
-export const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-export const RUNTIME = underDeno ? "deno" : "bun";
+export { RUNTIME } from "../support/current-runtime.ts";
 
 /** A bound for every single wait on a message or a call in these tests. */
 export const WAIT_MS = 3000;
@@ -168,23 +165,18 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       o.extraYaml ?? "",
     ),
   );
-  const args = ["src/main.ts", "--config", path];
-  const proc = underDeno ? start(DENO, [...DENO_FLAGS, ...args]) : start(BUN, args);
+  const proc = startVipless(["--config", path]);
   const stopPeers = () => {
     ua.stop();
     primary.stop();
     primaryTcp?.stop();
     backup.stop();
   };
-  const stopProc = async () => {
-    proc.kill("SIGKILL");
-    await proc.exited;
-  };
   try {
     await waitReady(httpPort, proc, 20000);
   } catch (e) {
     stopPeers();
-    await stopProc();
+    await proc.stop();
     throw e;
   }
   const metrics = async () => {
@@ -211,21 +203,12 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     },
     async stop() {
       stopPeers();
-      await stopProc();
+      await proc.stop();
     },
   };
 }
 
 /** The JSON log events vipless wrote so far. */
 export function logEvents(proc: Proc): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (const line of proc.output().split("\n")) {
-    if (!line.startsWith("{")) continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch {
-      // a line cut by the pipe: not an event yet
-    }
-  }
-  return out;
+  return eventsIn(proc.output());
 }

@@ -7,6 +7,7 @@ import { type Rig, RUNTIME, startRig, WAIT_MS } from "./integration-harness.ts";
 import { TestUa } from "../support/test-ua.ts";
 import type { Received, Transport } from "../support/sip-peer.ts";
 import { newBranch, newCallId } from "../support/sip-text.ts";
+import { seededRandom } from "../support/random.ts";
 import { runtime } from "../support/vipless-process.ts";
 import { sleep } from "../support/wait.ts";
 
@@ -29,18 +30,6 @@ const MALFORMED: Array<[string, (lines: string[]) => string[]]> = [
   ],
   ["two CSeq headers", (l) => [...l, "CSeq: 2 INVITE"]],
 ];
-
-/** A small seeded generator (mulberry32), so a failure names the input that caused it. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random bytes, a valid request cut short, or a valid request with bytes overwritten. */
 function garbage(rand: () => number, valid: Uint8Array): Uint8Array {
@@ -134,7 +123,7 @@ describe(`proxy integration: protection (${RUNTIME})`, () => {
     timeout: 30_000,
   }, async () => {
     const seed = Date.now() >>> 0;
-    const rand = prng(seed);
+    const rand = seededRandom(seed); // seeded, so a failure names the input that caused it
     const rt = await runtime();
     const valid = new TextEncoder().encode(
       rig.ua.buildRequestText("INVITE", {
