@@ -1,60 +1,15 @@
-// Test support for the HA core: a seeded random, a config builder and a small
-// simulation that plays the glue (fake clock, members that answer or stay silent).
+// Test support for the HA core: a small simulation that plays the glue (fake clock,
+// members that answer or stay silent). The pair fixtures and the seeded random live in
+// tests/support, shared with the proxy tests; they are re-exported here.
 
 import { PairRegistry } from "../../src/ha/pair-registry.ts";
 import type { DueProbe } from "../../src/ha/registry-types.ts";
-import type { HaConfig, HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
+import type { HaConfig, HaEvent } from "../../src/ha/types.ts";
+import { config, T0 } from "../support/ha-fixtures.ts";
+import { seededRandom } from "../support/random.ts";
 
-export const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
-
-/** mulberry32: small, fast, deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function member(host: string, port = 5060, transport: "udp" | "tcp" = "udp"): HaMemberSpec {
-  const h = host.includes(":") ? `[${host}]` : host;
-  return {
-    uri: `sip:${h}:${port}${transport === "udp" ? "" : `;transport=${transport}`}`,
-    scheme: "sip",
-    host,
-    port,
-    transport,
-  };
-}
-
-export const SITE_A: HaPairSpec = {
-  name: "site-a",
-  primary: member("10.0.0.11"),
-  backup: member("10.0.0.12"),
-};
-
-export const SITE_B: HaPairSpec = {
-  name: "site-b",
-  primary: member("10.1.0.11", 5060, "tcp"),
-  backup: member("10.1.0.12", 5060, "tcp"),
-};
-
-export function config(overrides: Partial<HaConfig["probe"]> = {}, pairs = [SITE_A]): HaConfig {
-  return {
-    probe: {
-      interval: 1000,
-      force_interval: 500,
-      timeout: 500,
-      failures: 2,
-      up_codes: [{ from: 100, to: 407 }, { from: 409, to: 499 }, { from: 600, to: 699 }],
-      ...overrides,
-    },
-    pairs,
-  };
-}
+export { config, member, SITE_A, SITE_B, T0 } from "../support/ha-fixtures.ts";
+export { seededRandom } from "../support/random.ts";
 
 /** What a member does with a probe sent at `now`. */
 export type Reply = { status: number; delay: number } | "silent" | "error";

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { PairRegistry } from "../../src/ha/pair-registry.ts";
 import type { DueProbe } from "../../src/ha/registry-types.ts";
 import type { HaEvent } from "../../src/ha/types.ts";
-import { config, SITE_A, T0 } from "./harness.ts";
+import { config, seededRandom, SITE_A, T0 } from "./harness.ts";
 
 type Op =
   | { kind: "advance"; ms: number }
@@ -38,8 +38,7 @@ describe("HA invariants", () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 120 }), fc.integer(), (ops, seed) => {
         const events: HaEvent[] = [];
-        let r = seed >>> 0;
-        const random = () => ((r = (r * 1103515245 + 12345) >>> 0) / 4294967296);
+        const random = seededRandom(seed);
         const ha = new PairRegistry(config(), { now: T0, random, onEvent: (e) => events.push(e) });
         let now = T0;
         const inFlight: DueProbe[] = [];

@@ -16,6 +16,15 @@ function setup(seed = 7, fast = () => false) {
 
 const target = (host: string) => ({ pair: "p", role: "primary" as const, member: member(host) });
 
+/** A prober with one member "a" whose first probe, due at `t`, has just been sent. */
+function firstProbeSent() {
+  const { prober, results } = setup();
+  prober.add("a", target("10.0.0.1"), 0);
+  const t = prober.nextDeadline();
+  const [req] = prober.due(t);
+  return { prober, results, t, req };
+}
+
 /** Drives the prober, answering every probe at once, and returns send times per key. */
 function run(prober: Prober, until: number, answer = true): Map<string, number[]> {
   const sent = new Map<string, number[]>();
@@ -93,10 +102,7 @@ describe("Prober", () => {
   });
 
   it("probes a member at once when asked, without doubling a probe in flight", () => {
-    const { prober } = setup();
-    prober.add("a", target("10.0.0.1"), 0);
-    const t = prober.nextDeadline();
-    const [req] = prober.due(t);
+    const { prober, t, req } = firstProbeSent();
     prober.onAnswer(req.id, 200, t + 10);
     prober.probeNow("a", t + 20);
     assert.equal(prober.nextDeadline(), t + 20);
@@ -107,10 +113,7 @@ describe("Prober", () => {
   });
 
   it("expedite pulls the next probe in to the fast cadence", () => {
-    const { prober } = setup();
-    prober.add("a", target("10.0.0.1"), 0);
-    const t = prober.nextDeadline();
-    const [req] = prober.due(t);
+    const { prober, t, req } = firstProbeSent();
     prober.onAnswer(req.id, 200, t + 10);
     assert.ok(prober.nextDueAt("a")! >= t + 900);
     prober.expedite("a", t + 10);
@@ -119,10 +122,7 @@ describe("Prober", () => {
   });
 
   it("forgets removed members and ignores their answers", () => {
-    const { prober, results } = setup();
-    prober.add("a", target("10.0.0.1"), 0);
-    const t = prober.nextDeadline();
-    const [req] = prober.due(t);
+    const { prober, results, t, req } = firstProbeSent();
     prober.remove("a");
     assert.equal(prober.onAnswer(req.id, 200, t + 1), false);
     assert.equal(prober.nextDeadline(), Infinity);
