@@ -12,6 +12,7 @@
  * forwarded request are forward.ts, loop detection loop.ts, Route preprocessing
  * route-preprocess.ts, vipless's own answers responder.ts and answers.ts.
  */
+import { formatHostPort } from "../net/address.ts";
 import {
   MessageEditor,
   parseMessage,
@@ -64,11 +65,6 @@ export interface ProxyHooks {
   onProbeResponse?(branch: string, status: number, src: Source): void;
   /** True while the served pair has an active member (OPTIONS to vipless: 200, else 503). */
   servedPairReady(): boolean;
-}
-
-function formatSentBy(host: string, port: number | null): string {
-  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-  return port === null ? h : `${h}:${port}`;
 }
 
 export class ProxyCore {
@@ -124,7 +120,7 @@ export class ProxyCore {
       settings.advertisePort,
       settings.localAddresses,
     );
-    this.#viaHost = formatSentBy(settings.advertiseHost, settings.advertisePort);
+    this.#viaHost = formatHostPort(settings.advertiseHost, settings.advertisePort);
     this.#limiter.rate = settings.maxInviteRate;
     this.#responder.userAgent = settings.userAgent;
   }

@@ -109,14 +109,15 @@ function better(a: { status: number }, b: { status: number } | null): boolean {
 
 export class ResponseContexts {
   readonly #env: ContextEnv;
-  /** Contexts still waiting for their final answer, by server transaction (CANCEL lookup). */
-  readonly #open = new Map<number, ResponseContext>();
-  /** Branches whose client transaction is live, by transaction id. */
-  readonly #branches = new Map<number, Branch>();
 
   constructor(env: ContextEnv) {
     this.#env = env;
   }
+
+  /** Contexts still waiting for their final answer, by server transaction (CANCEL lookup). */
+  readonly #open = new Map<number, ResponseContext>();
+  /** Branches whose client transaction is live, by transaction id. */
+  readonly #branches = new Map<number, Branch>();
 
   get open(): number {
     return this.#open.size;

@@ -12,6 +12,7 @@
  * whichever member it names: that is what carries a dialog across a failover.
  */
 import type { HaMemberSpec, PairRegistry } from "../ha/mod.ts";
+import { stripBrackets } from "../net/address.ts";
 import { normalizeHost, type SipUri, uriTransport } from "../sip/index.ts";
 import type { Dest, Source } from "./types.ts";
 
@@ -68,7 +69,7 @@ export class Router {
   /** The pair a URI names one of the members of, or null. */
   pairOf(uri: SipUri): string | null {
     if (uri.scheme !== "sip" && uri.scheme !== "sips") return null;
-    return this.ha.memberAt(normalizeHost(uri.host).replace(/^\[|\]$/g, ""), uri.port)?.pair ??
+    return this.ha.memberAt(stripBrackets(normalizeHost(uri.host)), uri.port)?.pair ??
       null;
   }
 
@@ -98,7 +99,7 @@ export class Router {
       return { kind: "reject", status: 502, reason: `Transport ${transport} Not Supported` };
     }
     const maddr = uri.params.get("maddr");
-    const host = (maddr ?? uri.host).replace(/^\[|\]$/g, "");
+    const host = stripBrackets(maddr ?? uri.host);
     return {
       kind: "forward",
       pair: null,

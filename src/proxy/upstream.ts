@@ -1,4 +1,5 @@
 /** Where responses go, and who sent a request (RFC 3261 §18.2.2, RFC 3581). */
+import { stripBrackets } from "../net/address.ts";
 import type { SipMessage, Via } from "../sip/index.ts";
 import type { Dest, Source } from "./types.ts";
 
@@ -20,7 +21,7 @@ export function upstreamDest(via: Via, src: Source): Dest {
 
 /** Where a response goes after our Via is removed: the next Via (stateless §16.11 case). */
 export function nextViaDest(via: Via): Dest {
-  const host = (via.received ?? via.host).replace(/^\[|\]$/g, "");
+  const host = stripBrackets(via.received ?? via.host);
   const port = typeof via.rport === "number" ? via.rport : (via.port ?? 5060);
   return { transport: viaTransport(via.transport.toLowerCase()), host, port };
 }
@@ -35,7 +36,7 @@ export function senderOf(req: SipMessage, src: Source): Source {
   if (src.transport === "udp") return src;
   const via = req.topVia;
   if (via === null) return src;
-  const host = via.host.replace(/^\[|\]$/g, "").toLowerCase();
+  const host = stripBrackets(via.host).toLowerCase();
   if (host !== src.host.toLowerCase()) return src;
   return { ...src, port: via.port ?? 5060 };
 }
