@@ -6,22 +6,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { TestUa } from "../support/test-ua.ts";
-import {
-  DETECTION_BOUND_MS,
-  memberUri,
-  pairOf,
-  RUNTIME,
-  startServers,
-  TEST_TIMEOUT_MS,
-  Vipless,
-  withCleanup,
-} from "./harness.ts";
+import { CALLEE, memberUri, pairOf, siteA, startServers, Vipless, withCleanup } from "./harness.ts";
+import { DETECTION_BOUND_MS, RUNTIME, TEST_TIMEOUT_MS } from "./harness.ts";
 
 const TOKEN_ENV = "VIPLESS_HA_TEST_TOKEN";
 const TOKEN = "s3cret-ha-token";
-const CALLEE = "sip:bob@sip.example.com";
-
 function post(vip: Vipless, path: string, token?: string): Promise<Response> {
   const headers: Record<string, string> = token === undefined
     ? {}
@@ -41,16 +30,9 @@ describe(`admin switchover API (${RUNTIME})`, () => {
     timeout: TEST_TIMEOUT_MS,
   }, () =>
     withCleanup(async (c) => {
-      const [primary, backup] = c.peersOf(await startServers(["primary", "backup"]));
-      const vip = c.vipless(
-        await Vipless.start({
-          pairs: [pairOf("site-a", primary, backup)],
-          tokenEnv: TOKEN_ENV,
-          env: { [TOKEN_ENV]: TOKEN },
-        }),
-      );
-      const ua = c.peer(await TestUa.start({ transport: "udp" }));
-      await vip.waitAllUp(["site-a"]);
+      const { primary, backup, vip, ua } = await siteA(c, {
+        vipless: { tokenEnv: TOKEN_ENV, env: { [TOKEN_ENV]: TOKEN } },
+      });
       const path = "/pairs/site-a/switchover";
 
       assert.equal(await postStatus(vip, path), 401);

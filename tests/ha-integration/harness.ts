@@ -6,21 +6,19 @@
  */
 import { FakeSipServer } from "../support/fake-sip-server.ts";
 import type { SocketAddress } from "../support/sip-peer.ts";
+import { TestUa, type TestUaOptions } from "../support/test-ua.ts";
 import { sleep } from "../support/wait.ts";
 import {
-  BUN,
-  DENO,
-  DENO_FLAGS,
   freePort,
+  logEvents,
   type Proc,
-  start,
+  startVipless,
   tempDir,
 } from "../support/vipless-process.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-export const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-export const RUNTIME = underDeno ? "deno" : "bun";
+export { RUNTIME } from "../support/current-runtime.ts";
 
 /** The settings the issue names; the failover tests reason about these numbers. */
 export const PROBE = { intervalMs: 1000, timeoutMs: 300, failures: 2, forceIntervalMs: 500 };
@@ -29,6 +27,9 @@ export const FAILOVER_TIMEOUT_MS = 500;
 export const DETECTION_BOUND_MS = Math.round(
   (PROBE.intervalMs * PROBE.failures + PROBE.timeoutMs) * 1.25,
 );
+
+/** Whom the tests call: vipless forwards it to the served pair's active member. */
+export const CALLEE = "sip:bob@sip.example.com";
 
 /** Per-test limit for node:test (Bun's default of 5 s is too short for a failover). */
 export const TEST_TIMEOUT_MS = 60_000;
@@ -103,10 +104,7 @@ export class Vipless {
     const httpPort = await freePort("tcp");
     const path = join(tempDir(), "vipless.yaml");
     writeFileSync(path, haConfigYaml({ ...setup, sipPort, httpPort }));
-    const args = ["src/main.ts", "--config", path];
-    const proc = underDeno
-      ? start(DENO, [...DENO_FLAGS, ...args], setup.env)
-      : start(BUN, args, setup.env);
+    const proc = startVipless(["--config", path], setup.env);
     const v = new Vipless(proc, sipPort, httpPort);
     try {
       await proc.waitForOutput(/"event":"listener-opened","transport":"http"/, 20_000);
@@ -124,16 +122,7 @@ export class Vipless {
 
   /** The JSON log lines so far, parsed. */
   events(): LogEvent[] {
-    const out: LogEvent[] = [];
-    for (const line of this.proc.output().split("\n")) {
-      if (!line.startsWith("{")) continue;
-      try {
-        out.push(JSON.parse(line));
-      } catch {
-        // a line still being written
-      }
-    }
-    return out;
+    return logEvents(this.proc.output()) as LogEvent[];
   }
 
   /** The first event at index `from` or later whose fields all equal `fields`. */
@@ -187,9 +176,8 @@ export class Vipless {
     );
   }
 
-  async stop(): Promise<void> {
-    if (this.proc.child.exitCode === null) this.proc.kill("SIGKILL");
-    await this.proc.exited;
+  stop(): Promise<void> {
+    return this.proc.stop();
   }
 }
 
@@ -250,6 +238,27 @@ export class Cleanup {
     for (const p of this.peers) p.stop();
     for (const v of this.vip) await v.stop();
   }
+}
+
+export interface SiteOptions {
+  /** More for vipless than the pair (e.g. the admin token variable and environment). */
+  vipless?: Omit<ViplessSetup, "pairs">;
+  /** More for the UDP TestUa (e.g. its name). */
+  ua?: Omit<TestUaOptions, "transport">;
+}
+
+/**
+ * The common scene: site-a of FakeSipServers "primary" and "backup", vipless serving it
+ * and a UDP TestUa, all stopped by `c`. Returns once every member of site-a is up.
+ */
+export async function siteA(c: Cleanup, o: SiteOptions = {}) {
+  const [primary, backup] = c.peersOf(await startServers(["primary", "backup"]));
+  const vip = c.vipless(
+    await Vipless.start({ ...o.vipless, pairs: [pairOf("site-a", primary, backup)] }),
+  );
+  const ua = c.peer(await TestUa.start({ ...o.ua, transport: "udp" }));
+  await vip.waitAllUp(["site-a"]);
+  return { primary, backup, vip, ua };
 }
 
 export async function withCleanup(body: (c: Cleanup) => Promise<void>): Promise<void> {

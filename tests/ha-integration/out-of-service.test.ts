@@ -5,19 +5,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TestUa } from "../support/test-ua.ts";
-import {
-  DETECTION_BOUND_MS,
-  memberUri,
-  pairOf,
-  RUNTIME,
-  startServers,
-  TEST_TIMEOUT_MS,
-  Vipless,
-  withCleanup,
-} from "./harness.ts";
-
-const CALLEE = "sip:bob@sip.example.com";
+import { CALLEE, memberUri, siteA, withCleanup } from "./harness.ts";
+import { DETECTION_BOUND_MS, RUNTIME, TEST_TIMEOUT_MS } from "./harness.ts";
 
 describe(`pair out of service (${RUNTIME})`, () => {
   it(
@@ -27,10 +16,7 @@ describe(`pair out of service (${RUNTIME})`, () => {
     },
     () =>
       withCleanup(async (c) => {
-        const [primary, backup] = c.peersOf(await startServers(["primary", "backup"]));
-        const vip = c.vipless(await Vipless.start({ pairs: [pairOf("site-a", primary, backup)] }));
-        const ua = c.peer(await TestUa.start({ transport: "udp" }));
-        await vip.waitAllUp(["site-a"]);
+        const { primary, backup, vip, ua } = await siteA(c);
         assert.equal((await ua.options(vip.sip)).status, 200);
         assert.equal((await vip.http("/ready")).status, 200);
 

@@ -5,20 +5,9 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TestUa } from "../support/test-ua.ts";
-import {
-  DETECTION_BOUND_MS,
-  memberUri,
-  pairOf,
-  RUNTIME,
-  startServers,
-  TEST_TIMEOUT_MS,
-  Vipless,
-  withCleanup,
-} from "./harness.ts";
+import { CALLEE, memberUri, siteA, withCleanup } from "./harness.ts";
+import { DETECTION_BOUND_MS, RUNTIME, TEST_TIMEOUT_MS } from "./harness.ts";
 import { sleep } from "../support/wait.ts";
-
-const CALLEE = "sip:bob@sip.example.com";
 
 describe(`failover when the primary dies (${RUNTIME})`, () => {
   it(
@@ -28,10 +17,7 @@ describe(`failover when the primary dies (${RUNTIME})`, () => {
     },
     () =>
       withCleanup(async (c) => {
-        const [primary, backup] = c.peersOf(await startServers(["primary", "backup"]));
-        const vip = c.vipless(await Vipless.start({ pairs: [pairOf("site-a", primary, backup)] }));
-        const ua = c.peer(await TestUa.start({ transport: "udp" }));
-        await vip.waitAllUp(["site-a"]);
+        const { primary, backup, vip, ua } = await siteA(c);
 
         const before = await ua.call(vip.sip, { to: CALLEE });
         assert.equal(before.status, 200);
@@ -92,10 +78,7 @@ describe(`failover when the primary dies (${RUNTIME})`, () => {
     timeout: TEST_TIMEOUT_MS,
   }, () =>
     withCleanup(async (c) => {
-      const [primary, backup] = c.peersOf(await startServers(["primary", "backup"]));
-      const vip = c.vipless(await Vipless.start({ pairs: [pairOf("site-a", primary, backup)] }));
-      const ua = c.peer(await TestUa.start({ transport: "udp" }));
-      await vip.waitAllUp(["site-a"]);
+      const { primary, backup, vip, ua } = await siteA(c);
 
       // A call set up on the primary before it dies: its BYE must still be answered.
       const early = await ua.call(vip.sip, { to: CALLEE });
@@ -143,12 +126,9 @@ describe(`failover when the primary dies (${RUNTIME})`, () => {
     timeout: TEST_TIMEOUT_MS,
   }, () =>
     withCleanup(async (c) => {
-      const [primary, backup] = c.peersOf(await startServers(["primary", "backup"]));
+      const { primary, vip, ua } = await siteA(c);
       // The primary rings and would answer much later: it dies first.
       primary.answer = { final: 200, provisional: [180], finalDelayMs: 30_000 };
-      const vip = c.vipless(await Vipless.start({ pairs: [pairOf("site-a", primary, backup)] }));
-      const ua = c.peer(await TestUa.start({ transport: "udp" }));
-      await vip.waitAllUp(["site-a"]);
 
       const call = ua.invite(vip.sip, { to: CALLEE, timeoutMs: 20_000 });
       await call.waitForResponse(180, 5000);

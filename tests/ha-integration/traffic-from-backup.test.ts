@@ -5,26 +5,14 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TestUa } from "../support/test-ua.ts";
-import {
-  memberUri,
-  pairOf,
-  RUNTIME,
-  startServers,
-  TEST_TIMEOUT_MS,
-  Vipless,
-  withCleanup,
-} from "./harness.ts";
+import { CALLEE, memberUri, RUNTIME, siteA, TEST_TIMEOUT_MS, withCleanup } from "./harness.ts";
 
 describe(`switch on traffic from the backup (${RUNTIME})`, () => {
   it("OPTIONS from the backup do not switch; its INVITE does, and later calls go to it", {
     timeout: TEST_TIMEOUT_MS,
   }, () =>
     withCleanup(async (c) => {
-      const [primary, backup] = c.peersOf(await startServers(["primary", "backup"]));
-      const vip = c.vipless(await Vipless.start({ pairs: [pairOf("site-a", primary, backup)] }));
-      const phone = c.peer(await TestUa.start({ transport: "udp", name: "phone" }));
-      await vip.waitAllUp(["site-a"]);
+      const { primary, backup, vip, ua: phone } = await siteA(c, { ua: { name: "phone" } });
       const phoneUri = `sip:phone@127.0.0.1:${phone.address.port}`;
       const mark = vip.events().length;
 
@@ -51,7 +39,7 @@ describe(`switch on traffic from the backup (${RUNTIME})`, () => {
 
       // The primary is still alive, yet endpoint calls now go to the backup.
       for (let i = 0; i < 3; i++) {
-        const r = await phone.call(vip.sip, { to: "sip:bob@sip.example.com" });
+        const r = await phone.call(vip.sip, { to: CALLEE });
         assert.equal(r.status, 200);
         assert.equal(r.final?.get("server"), "vipless-test-backup");
       }
