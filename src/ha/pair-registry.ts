@@ -232,7 +232,7 @@ export class PairRegistry {
   probeAnswer(
     branch: string,
     statusCode: number,
-    _from: ProbeAnswerSource | undefined,
+    _from: ProbeAnswerSource,
     now: number,
   ): HaEvent[] | null {
     const probe = this.#branches.find(branch);

@@ -96,7 +96,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     },
     // The proxy hands a probe answer over as the last thing it does with it, so acting
     // on the events (which calls back into the proxy) is safe here.
-    onProbeResponse(branch: string, status: number, src?: Source) {
+    onProbeResponse(branch, status, src) {
       const events = registry.probeAnswer(branch, status, src, mono());
       if (events === null) return metrics.dropped.inc({ reason: "stale-probe-response" });
       actOn(events);
