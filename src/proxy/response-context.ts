@@ -26,8 +26,7 @@ import { type ForwardPlan, forwardRequest } from "./forward.ts";
 import type { Hop } from "./router.ts";
 import type { Dest } from "./types.ts";
 
-/** RFC 3261 §16.8: Timer C, longer than 3 minutes. */
-const TIMER_C_MS = 181_000;
+const TIMER_C_MS = 181_000; // RFC 3261 §16.8: longer than 3 minutes
 
 export type TimerPayload =
   | { kind: "failover"; branch: Branch }
@@ -125,10 +124,6 @@ export class ResponseContexts {
 
   get liveBranches(): number {
     return this.#branches.size;
-  }
-
-  isOpen(stxId: number): boolean {
-    return this.#open.has(stxId);
   }
 
   branchOf(txId: number): Branch | undefined {
