@@ -11,7 +11,7 @@
  * A target that names a member of a pair always means "that pair's active member",
  * whichever member it names: that is what carries a dialog across a failover.
  */
-import type { HaMemberSpec, PairRegistry } from "../ha/mod.ts";
+import type { HaMemberSpec, PairRegistry } from "../ha/index.ts";
 import { stripBrackets } from "../net/address.ts";
 import { normalizeHost, type SipUri, uriTransport } from "../sip/index.ts";
 import type { Dest, Source } from "./types.ts";

@@ -4,7 +4,7 @@
  * cannot disagree with check-config about what is valid.
  */
 import { type Config, upCodeRanges } from "../config/index.ts";
-import type { HaConfig } from "../ha/mod.ts";
+import type { HaConfig } from "../ha/index.ts";
 
 export function haConfigOf(config: Config): HaConfig {
   return {

@@ -4,7 +4,7 @@
  * off a dead member) happens in sip-core, from the events the registry returns.
  */
 import type { Logger } from "@logtape/logtape";
-import type { HaEventListener } from "../ha/mod.ts";
+import type { HaEventListener } from "../ha/index.ts";
 
 /** `wallOffset()` turns the HA core's monotonic `at` into wall-clock ms for the log. */
 export function haEventLogger(log: Logger, wallOffset: () => number): HaEventListener {

@@ -1,6 +1,6 @@
 /** The OPTIONS request of one health probe, as sent to a pair member. */
 import type { Config } from "../config/index.ts";
-import type { DueProbe } from "../ha/mod.ts";
+import type { DueProbe } from "../ha/index.ts";
 import { buildRequest } from "../sip/index.ts";
 
 /** Our host[:port] as members see it: the Via sent-by and the From host. */

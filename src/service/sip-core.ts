@@ -9,7 +9,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { Config } from "../config/index.ts";
 import type { SwitchoverResult as HttpSwitchoverResult } from "../http/app.ts";
-import { type HaEvent, PairRegistry, type PairSnapshot } from "../ha/mod.ts";
+import { type HaEvent, PairRegistry, type PairSnapshot } from "../ha/index.ts";
 import { PROBE_BRANCH_PREFIX } from "../proxy/loop.ts";
 import { ProxyCore } from "../proxy/proxy-core.ts";
 import { Router } from "../proxy/router.ts";
