@@ -1,5 +1,6 @@
 /**
- * Where a request goes (DESIGN §1 "Routing"), as an ordered list of next hops.
+ * Where a request goes, as an ordered list of next hops (the routing rules of the README,
+ * "What vipless does"; the product contract names them "Routing").
  *
  * * From an endpoint or gateway (not a pair member): initial requests go to the served
  *   pair; in-dialog requests whose target (top Route, else Request-URI) names a member
