@@ -28,7 +28,7 @@ import {
   type ResponseFacts,
   TransactionLayer,
 } from "../transaction/index.ts";
-import { answer, type LocalAnswer, RETRY_AFTER_S, serviceUnavailable } from "./answers.ts";
+import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
 import { type ForwardPlan, forwardRequest } from "./forward.ts";
 import { isLooped, newBranch, PROBE_BRANCH_PREFIX, requestLoopHash } from "./loop.ts";
 import { InviteRateLimiter } from "./overload.ts";
@@ -39,8 +39,6 @@ import type { RouteDecision, Router } from "./router.ts";
 import { SelfAddresses } from "./self.ts";
 import type { Dest, DropReason, ProxyOutput, ProxySettings, Source } from "./types.ts";
 import { nextViaDest, senderOf, upstreamDest } from "./upstream.ts";
-
-export { upstreamDest };
 
 /** Proxy-Require option tags we support: none (RFC 3261 §16.3 step 5). */
 const SUPPORTED = new Set<string>();
@@ -215,13 +213,8 @@ export class ProxyCore {
     // stateless 400 and nothing stays behind. A retransmission gets the same answer.
     let decoded: DecodedRouting | null = null;
     if (method !== "CANCEL") {
-      try {
-        decoded = this.#decodeRouting(req, fromMember);
-      } catch (e) {
-        if (!(e instanceof SipParseError)) throw e;
-        if (method === "ACK") return this.#responder.drop("malformed-request");
-        return this.#responder.stateless(req, src, answer(400, e.message));
-      }
+      decoded = this.#decodeOrReject(req, src, fromMember);
+      if (decoded === null) return;
     }
     if (method !== "OPTIONS" && method !== "ACK") this.#hooks.onRequestFrom?.(sender, method);
 
@@ -234,13 +227,9 @@ export class ProxyCore {
     if (!this.txl.canCreate(2)) return this.#responder.stateless(req, src, serviceUnavailable());
     if (method === "CANCEL" && !r.cancelTarget) {
       // §16.10: no response context to apply it to: forward the CANCEL statelessly.
-      try {
-        decoded = this.#decodeRouting(req, fromMember);
-      } catch (e) {
-        if (!(e instanceof SipParseError)) throw e;
-        return this.#responder.stateless(req, src, answer(400, e.message));
-      }
-      return this.#forwardStateless(req, src, decoded, fromMember);
+      const cancelRouting = this.#decodeOrReject(req, src, fromMember);
+      if (cancelRouting !== null) this.#forwardStateless(req, src, cancelRouting, fromMember);
+      return;
     }
     const stx = this.txl.createServer(
       facts,
@@ -276,15 +265,22 @@ export class ProxyCore {
 
   /**
    * Decodes what routing reads: Route preprocessing (Route URIs, Request-URI) and, from
-   * a pair member only, X-Genesys-Route. Throws SipParseError on a malformed one.
+   * a pair member only, X-Genesys-Route. A malformed one is answered 400 statelessly
+   * (an ACK is dropped) and null returned.
    */
-  #decodeRouting(req: SipMessage, fromMember: boolean): DecodedRouting {
-    return {
-      routes: preprocessRoutes(req, this.#self),
-      // From anyone else the header is neither parsed nor forwarded (no open relay).
-      xGenesysRoute: fromMember ? parseOptionalUri(req.xGenesysRoute) : null,
-      hasXGenesysRoute: req.xGenesysRoute !== null,
-    };
+  #decodeOrReject(req: SipMessage, src: Source, fromMember: boolean): DecodedRouting | null {
+    try {
+      return {
+        routes: preprocessRoutes(req, this.#self),
+        // From anyone else the header is neither parsed nor forwarded (no open relay).
+        xGenesysRoute: fromMember ? parseOptionalUri(req.xGenesysRoute) : null,
+      };
+    } catch (e) {
+      if (!(e instanceof SipParseError)) throw e;
+      if (req.method === "ACK") this.#responder.drop("malformed-request");
+      else this.#responder.stateless(req, src, answer(400, e.message));
+      return null;
+    }
   }
 
   /** The routing decision, and the plan of the forwarded copies. */
@@ -305,7 +301,7 @@ export class ProxyCore {
       request: req,
       source: src,
       routes: d.routes,
-      removeXGenesysRoute: d.hasXGenesysRoute && (consumed || !fromMember),
+      removeXGenesysRoute: req.xGenesysRoute !== null && (consumed || !fromMember),
       viaHost: this.#viaHost,
     };
     return { decision, plan };
@@ -403,12 +399,9 @@ export class ProxyCore {
   }
 }
 
-export { RETRY_AFTER_S };
-
 interface DecodedRouting {
   routes: PreprocessedRoutes;
   xGenesysRoute: SipUri | null;
-  hasXGenesysRoute: boolean;
 }
 
 function requestFacts(req: SipMessage): RequestFacts {
