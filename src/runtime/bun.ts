@@ -11,6 +11,8 @@ import { createSocket as createDgramSocket, type SocketOptions } from "node:dgra
 import { readFileSync } from "node:fs";
 import { stripBrackets } from "../net/address.ts";
 import { portable } from "./portable.ts";
+import { raiseOpenFileLimit, setUdpBuffers, type UdpBuffers } from "./libc.ts";
+import { loadBunLibc } from "./libc-bun.ts";
 
 type BunSocket = Bun.Socket<BunTcpConnection>;
 
@@ -102,7 +104,7 @@ export function createBunRuntime(): Runtime {
     version: Bun.version,
 
     async bindUdp(addr, handlers, options) {
-      if (options?.reusePort) return await bindSharedUdp(addr, handlers);
+      if (options?.reusePort) return await bindSharedUdp(addr, handlers, options.bufferBytes);
       const socket = await Bun.udpSocket({
         hostname: addr.host,
         port: addr.port,
@@ -116,8 +118,20 @@ export function createBunRuntime(): Runtime {
           },
         },
       });
+      // Bun.udpSocket has no buffer option but exposes its descriptor: setsockopt on it.
+      let buffers: UdpBuffers | undefined;
+      if (options?.bufferBytes) {
+        const libc = await loadBunLibc();
+        const fd = (socket as unknown as { fd?: number }).fd;
+        buffers = typeof libc === "string"
+          ? { ok: false, reason: libc }
+          : typeof fd !== "number"
+          ? { ok: false, reason: "Bun.udpSocket exposes no descriptor" }
+          : setUdpBuffers(libc, fd, options.bufferBytes);
+      }
       return {
         local: { host: stripBrackets(socket.hostname), port: socket.port },
+        buffers,
         send(data, to) {
           // An ICMP "port unreachable" for an earlier datagram (to any peer) makes the next
           // send throw ECONNREFUSED without sending; the throw clears it, so send once more
@@ -219,6 +233,7 @@ export function createBunRuntime(): Runtime {
     },
 
     ...portable,
+    raiseOpenFileLimit: () => raiseOpenFileLimit(loadBunLibc),
     onSignal(signal, handler) {
       process.on(signal, handler);
     },
@@ -249,6 +264,7 @@ export function createBunRuntime(): Runtime {
 async function bindSharedUdp(
   addr: SocketAddress,
   handlers: UdpHandlers & { onError?(error: Error): void },
+  bufferBytes?: { receive: number; send: number },
 ): Promise<UdpSocket> {
   const sock = createDgramSocket({
     type: addr.host.includes(":") ? "udp6" : "udp4",
@@ -269,8 +285,19 @@ async function bindSharedUdp(
     );
   });
   const local = sock.address();
+  let buffers: UdpBuffers | undefined;
+  if (bufferBytes) {
+    try {
+      if (bufferBytes.receive > 0) sock.setRecvBufferSize(bufferBytes.receive);
+      if (bufferBytes.send > 0) sock.setSendBufferSize(bufferBytes.send);
+      buffers = { ok: true, receive: sock.getRecvBufferSize(), send: sock.getSendBufferSize() };
+    } catch (e) {
+      buffers = { ok: false, reason: (e as Error).message };
+    }
+  }
   return {
     local: { host: stripBrackets(local.address), port: local.port },
+    buffers,
     send(data, to) {
       sock.send(data, to.port, to.host, (e) => {
         if (e) handlers.onError?.(e);

@@ -2,6 +2,8 @@
 import type { Runtime, SocketAddress, TcpConnection, TcpHandlers } from "./types.ts";
 import { stripBrackets } from "../net/address.ts";
 import { portable } from "./portable.ts";
+import { findUdpSocketFd, raiseOpenFileLimit, setUdpBuffers, type UdpBuffers } from "./libc.ts";
+import { loadDenoLibc } from "./libc-deno.ts";
 
 const READ_BUFFER = 64 * 1024;
 
@@ -87,8 +89,21 @@ export function createDenoRuntime(): Runtime {
     name: "deno",
     version: Deno.version.deno,
 
-    bindUdp(addr, handlers) {
+    async bindUdp(addr, handlers, options) {
       const conn = Deno.listenDatagram({ transport: "udp", hostname: addr.host, port: addr.port });
+      const local = addrOf(conn.addr);
+      let buffers: UdpBuffers | undefined;
+      if (options?.bufferBytes) {
+        // Deno.listenDatagram has no buffer option and hides its descriptor: find it
+        // in /proc and setsockopt on it through FFI.
+        const libc = await loadDenoLibc();
+        const fd = typeof libc === "string" ? null : findUdpSocketFd(local.host, local.port);
+        buffers = typeof libc === "string"
+          ? { ok: false, reason: libc }
+          : fd === null
+          ? { ok: false, reason: "socket descriptor not found in /proc/self/fd" }
+          : setUdpBuffers(libc, fd, options.bufferBytes);
+      }
       let open = true;
       (async () => {
         while (open) {
@@ -101,8 +116,9 @@ export function createDenoRuntime(): Runtime {
           }
         }
       })();
-      return Promise.resolve({
-        local: addrOf(conn.addr),
+      return {
+        local,
+        buffers,
         send(data, to) {
           if (!open) return;
           conn.send(data, { transport: "udp", hostname: to.host, port: to.port }).catch((e) =>
@@ -113,7 +129,7 @@ export function createDenoRuntime(): Runtime {
           open = false;
           conn.close();
         },
-      });
+      };
     },
 
     listenTcp(addr, handlers, options) {
@@ -185,6 +201,7 @@ export function createDenoRuntime(): Runtime {
           "--allow-env",
           "--allow-sys",
           "--allow-run",
+          "--allow-ffi",
           "--unstable-net",
           Deno.mainModule,
           ...Deno.args,
@@ -202,6 +219,7 @@ export function createDenoRuntime(): Runtime {
     },
 
     ...portable,
+    raiseOpenFileLimit: () => raiseOpenFileLimit(loadDenoLibc),
     onSignal(signal, handler) {
       Deno.addSignalListener(signal, handler);
     },

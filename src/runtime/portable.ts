@@ -1,11 +1,17 @@
 /**
  * The part of the Runtime interface that Bun and Deno provide through the same standard
- * APIs (web timers, performance.now, node:dns), written once for both adapters.
+ * APIs (web timers, performance.now, node:dns, node:fs on /proc), written once for both
+ * adapters.
  */
 import { lookup as dnsLookup } from "node:dns/promises";
+import { readFileSync } from "node:fs";
+import { udpTableRows } from "./libc.ts";
 import type { Runtime } from "./types.ts";
 
-export const portable: Pick<Runtime, "now" | "monotonic" | "setTimer" | "clearTimer" | "lookup"> = {
+export const portable: Pick<
+  Runtime,
+  "now" | "monotonic" | "setTimer" | "clearTimer" | "lookup" | "socketBufferMax" | "udpReceiveDrops"
+> = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
   setTimer: (ms, fn) => ({ id: setTimeout(fn, ms) }),
@@ -15,5 +21,29 @@ export const portable: Pick<Runtime, "now" | "monotonic" | "setTimer" | "clearTi
   async lookup(host) {
     // node:dns is native in both runtimes and honours /etc/hosts and nsswitch.
     return (await dnsLookup(host, { family: 0, order: "ipv4first" })).address;
+  },
+  socketBufferMax() {
+    try {
+      const read = (name: string) => Number(readFileSync(`/proc/sys/net/core/${name}`, "utf8"));
+      const max = { receive: read("rmem_max"), send: read("wmem_max") };
+      return Number.isFinite(max.receive) && Number.isFinite(max.send) ? max : null;
+    } catch {
+      return null;
+    }
+  },
+  udpReceiveDrops(localPorts) {
+    // Per socket (the drops column), matched by local port: only this process's ports
+    // count, not the whole host's (the global RcvbufErrors in /proc/net/snmp would).
+    const ports = new Set(localPorts);
+    let total = 0;
+    let seen = false;
+    for (const path of ["/proc/net/udp", "/proc/net/udp6"]) {
+      for (const row of udpTableRows(path)) {
+        if (!ports.has(row.localPort)) continue;
+        seen = true;
+        total += row.drops;
+      }
+    }
+    return seen ? total : null;
   },
 };

@@ -6,6 +6,9 @@
  * each runtime's native APIs, and no file outside `src/runtime/` names `Bun` or `Deno`.
  */
 
+import type { OpenFileLimit, UdpBuffers } from "./libc.ts";
+export type { OpenFileLimit, UdpBuffers } from "./libc.ts";
+
 export type RuntimeName = "bun" | "deno";
 
 export interface SocketAddress {
@@ -20,6 +23,8 @@ export interface UdpHandlers {
 
 export interface UdpSocket {
   readonly local: SocketAddress;
+  /** The buffer sizes the kernel granted when `bufferBytes` was asked at bind, or why not. */
+  readonly buffers?: UdpBuffers;
   /** Fire-and-forget send; errors are reported to `onError` given at bind time, never thrown. */
   send(data: Uint8Array, to: SocketAddress): void;
   close(): void;
@@ -63,6 +68,8 @@ export interface ListenOptions {
    * peers over them (vipless `workers`). Only where `canSharePorts` is true.
    */
   reusePort?: boolean;
+  /** UDP: SO_RCVBUF and SO_SNDBUF to ask for (bytes; 0 leaves that one as it is). */
+  bufferBytes?: { receive: number; send: number };
 }
 
 /** A child process started by `spawnSelf`. */
@@ -108,6 +115,16 @@ export interface Runtime {
   monotonic(): number;
   setTimer(ms: number, fn: () => void): TimerHandle;
   clearTimer(handle: TimerHandle): void;
+
+  /**
+   * Raises the soft open-files limit to the hard one where it is lower (descriptors
+   * for connections, HTTP and new calls); null where the limit cannot be read.
+   */
+  raiseOpenFileLimit(): Promise<OpenFileLimit | null>;
+  /** The kernel's ceilings for socket buffers (net.core.rmem_max, wmem_max), or null. */
+  socketBufferMax(): { receive: number; send: number } | null;
+  /** Datagrams the kernel dropped on this host's UDP sockets bound to these ports, or null. */
+  udpReceiveDrops(localPorts: readonly number[]): number | null;
 
   /** Resolves a host name to one address (IPv4 preferred), with the system resolver. */
   lookup(host: string): Promise<string>;

@@ -1,0 +1,52 @@
+/** libc through bun:ffi (built into Bun, also into a compiled executable; no permission). */
+import { type Libc, LIBC_NAMES } from "./libc.ts";
+
+let loaded: Promise<Libc | string> | null = null;
+
+/** Binds libc once; a string says why it cannot be (no such library, not Linux). */
+export function loadBunLibc(): Promise<Libc | string> {
+  loaded ??= load();
+  return loaded;
+}
+
+async function load(): Promise<Libc | string> {
+  // A computed specifier keeps the bundle for Deno (dist/vipless.js) free of it.
+  const specifier = "bun:ffi";
+  let ffi: typeof import("bun:ffi");
+  try {
+    ffi = await import(specifier);
+  } catch (e) {
+    return `bun:ffi unavailable: ${(e as Error).message}`;
+  }
+  const symbols = {
+    setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+    getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
+    setrlimit: { args: ["i32", "ptr"], returns: "i32" },
+  } as const;
+  let lib: ReturnType<typeof ffi.dlopen<typeof symbols>> | null = null;
+  let why = "";
+  for (const name of LIBC_NAMES) {
+    try {
+      lib = ffi.dlopen(name, symbols);
+      break;
+    } catch (e) {
+      why = (e as Error).message;
+    }
+  }
+  if (!lib) return `libc not loadable: ${why}`;
+  const { setsockopt, getsockopt, setrlimit } = lib.symbols;
+  return {
+    setIntOption(fd, level, name, value) {
+      return setsockopt(fd, level, name, ffi.ptr(new Int32Array([value])), 4);
+    },
+    getIntOption(fd, level, name) {
+      const out = new Int32Array(1);
+      const len = new Uint32Array([4]);
+      return getsockopt(fd, level, name, ffi.ptr(out), ffi.ptr(len)) === 0 ? out[0] : -1;
+    },
+    setOpenFileLimit(soft, hard) {
+      // RLIMIT_NOFILE is 7 on Linux; struct rlimit is two 64-bit counts.
+      return setrlimit(7, ffi.ptr(new BigUint64Array([BigInt(soft), BigInt(hard)])));
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * libc through Deno.dlopen. FFI needs `--allow-ffi`; without it this says so instead
+ * of asking (a permission prompt would stall a service started from a terminal).
+ */
+import { type Libc, LIBC_NAMES } from "./libc.ts";
+
+let loaded: Libc | string | null = null;
+
+export function loadDenoLibc(): Promise<Libc | string> {
+  loaded ??= load();
+  return Promise.resolve(loaded);
+}
+
+function load(): Libc | string {
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    return "Deno runs without --allow-ffi";
+  }
+  const symbols = {
+    setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+    getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+    setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  } as const;
+  let lib: Deno.DynamicLibrary<typeof symbols> | null = null;
+  let why = "";
+  for (const name of LIBC_NAMES) {
+    try {
+      lib = Deno.dlopen(name, symbols);
+      break;
+    } catch (e) {
+      why = (e as Error).message;
+    }
+  }
+  if (!lib) return `libc not loadable: ${why}`;
+  const { setsockopt, getsockopt, setrlimit } = lib.symbols;
+  return {
+    setIntOption: (fd, level, name, value) =>
+      setsockopt(fd, level, name, new Int32Array([value]), 4),
+    getIntOption(fd, level, name) {
+      const out = new Int32Array(1);
+      return getsockopt(fd, level, name, out, new Uint32Array([4])) === 0 ? out[0] : -1;
+    },
+    // RLIMIT_NOFILE is 7 on Linux; struct rlimit is two 64-bit counts.
+    setOpenFileLimit: (soft, hard) =>
+      setrlimit(7, new BigUint64Array([BigInt(soft), BigInt(hard)])),
+  };
+}

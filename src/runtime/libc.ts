@@ -1,0 +1,151 @@
+/**
+ * The few libc calls vipless makes through a runtime's FFI, where neither runtime has an
+ * API: socket buffer sizes (SO_RCVBUF/SO_SNDBUF on a UDP socket's descriptor) and the
+ * open-files limit (RLIMIT_NOFILE). `libc-bun.ts` and `libc-deno.ts` bind them; what
+ * to do with them is written once, here. Linux only: elsewhere the loaders fail and the
+ * callers report why.
+ */
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+
+export interface Libc {
+  /** setsockopt(fd, level, name, &int, 4); returns 0 or -1. */
+  setIntOption(fd: number, level: number, name: number, value: number): number;
+  /** getsockopt(fd, level, name, &int, &4): the value, or -1. */
+  getIntOption(fd: number, level: number, name: number): number;
+  /** setrlimit(RLIMIT_NOFILE, {soft, hard}); returns 0 or -1. */
+  setOpenFileLimit(soft: number, hard: number): number;
+}
+
+/** Shared object names tried in order: glibc, then musl. */
+export const LIBC_NAMES = ["libc.so.6", "libc.so"];
+
+const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+
+/** What a UDP socket's buffers are after bind: the kernel's figures, or why unknown. */
+export type UdpBuffers =
+  | { ok: true; receive: number; send: number }
+  | { ok: false; reason: string };
+
+/**
+ * Asks for `want` bytes of receive and send buffer and reads back what the kernel
+ * granted (Linux reports twice the asked size, its bookkeeping included, capped by
+ * net.core.rmem_max / wmem_max unless the process has CAP_NET_ADMIN).
+ */
+export function setUdpBuffers(
+  libc: Libc,
+  fd: number,
+  want: { receive: number; send: number },
+): UdpBuffers {
+  const r = want.receive > 0 ? libc.setIntOption(fd, SOL_SOCKET, SO_RCVBUF, want.receive) : 0;
+  const s = want.send > 0 ? libc.setIntOption(fd, SOL_SOCKET, SO_SNDBUF, want.send) : 0;
+  if (r !== 0 || s !== 0) return { ok: false, reason: "setsockopt failed" };
+  return {
+    ok: true,
+    receive: libc.getIntOption(fd, SOL_SOCKET, SO_RCVBUF),
+    send: libc.getIntOption(fd, SOL_SOCKET, SO_SNDBUF),
+  };
+}
+
+/** The process's open-files limit, from /proc/self/limits (null when unreadable). */
+export function readOpenFileLimit(): { soft: number; hard: number } | null {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8").split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const m = line?.match(/^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/);
+    if (!m) return null;
+    const num = (s: string) => (s === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(s));
+    return { soft: num(m[1]), hard: num(m[2]) };
+  } catch {
+    return null;
+  }
+}
+
+/** The open-files limit at start and what was done about it, for one log line. */
+export interface OpenFileLimit {
+  soft: number;
+  hard: number;
+  /** True when vipless raised the soft limit itself. */
+  raised: boolean;
+  /** Why the soft limit stays below the hard one, when it does. */
+  note: string | null;
+}
+
+/**
+ * Raises the soft open-files limit to the hard one. Both runtimes do this themselves at
+ * start on Linux (measured: a soft limit of 1024 reads 20000 = hard inside Bun 1.4 and
+ * Deno 2.9), so this only acts when one did not.
+ */
+export async function raiseOpenFileLimit(
+  load: () => Promise<Libc | string>,
+): Promise<OpenFileLimit | null> {
+  const before = readOpenFileLimit();
+  if (!before) return null;
+  if (before.soft >= before.hard) return { ...before, raised: false, note: null };
+  const libc = await load();
+  if (typeof libc === "string") return { ...before, raised: false, note: libc };
+  if (libc.setOpenFileLimit(before.hard, before.hard) !== 0) {
+    return { ...before, raised: false, note: "setrlimit failed" };
+  }
+  const after = readOpenFileLimit() ?? before;
+  return { ...after, raised: after.soft > before.soft, note: null };
+}
+
+/**
+ * The descriptor of this process's UDP socket bound to `port` (and `host` unless a
+ * wildcard), for runtimes that do not expose it: the socket's inode from
+ * /proc/net/udp{,6}, then the /proc/self/fd entry that links to it.
+ */
+export function findUdpSocketFd(host: string, port: number): number | null {
+  const inodes = new Set<string>();
+  const v6 = host.includes(":");
+  for (const row of udpTableRows(v6 ? "/proc/net/udp6" : "/proc/net/udp")) {
+    if (row.localPort === port) inodes.add(row.inode);
+  }
+  if (inodes.size === 0) return null;
+  let found: number | null = null;
+  for (const name of readdirSync("/proc/self/fd")) {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/self/fd/${name}`);
+    } catch {
+      continue; // closed between the listing and the read
+    }
+    const m = link.match(/^socket:\[(\d+)\]$/);
+    // Several sockets of this process on one port (workers' twins bind port 0, so
+    // only a shared port can repeat): the newest descriptor is the one just bound.
+    if (m && inodes.has(m[1])) found = Math.max(found ?? -1, Number(name));
+  }
+  return found;
+}
+
+/** One row of /proc/net/udp or /proc/net/udp6. */
+export interface UdpTableRow {
+  localPort: number;
+  inode: string;
+  /** Datagrams the kernel dropped for this socket (full receive buffer and others). */
+  drops: number;
+}
+
+/** Rows of a /proc/net/udp-format table; empty when unreadable (not Linux). */
+export function udpTableRows(path: string): UdpTableRow[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return [];
+  }
+  const rows: UdpTableRow[] = [];
+  for (const line of text.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) continue;
+    const colon = f[1].lastIndexOf(":");
+    rows.push({
+      localPort: parseInt(f[1].slice(colon + 1), 16),
+      inode: f[9],
+      drops: Number(f[12]),
+    });
+  }
+  return rows;
+}
