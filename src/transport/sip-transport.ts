@@ -228,6 +228,7 @@ export class SipTransport {
       port: conn.remote.port,
       local: conn.local,
       conn,
+      outbound: state.outbound,
     };
     for (const ev of state.framer.push(data)) {
       if (ev.type === "message") this.#h.onMessage(ev.bytes, src);

@@ -19,6 +19,11 @@ export interface InboundSource extends Endpoint {
   local: SocketAddress;
   /** The stream it arrived on (TCP), so responses can reuse it while it is open. */
   conn?: TcpConnection;
+  /**
+   * True when that stream is one vipless opened to host:port: then the peer is whoever
+   * listens there, which is what identifies a pair member over TCP (never a Via).
+   */
+  outbound?: boolean;
 }
 
 export interface OpenedListener {
