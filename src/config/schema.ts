@@ -196,6 +196,28 @@ const sipSchema = strict({
     .max(200)
     .regex(/^[^\r\n]*$/, "user_agent must be a single line")
     .default("vipless"),
+  // "auto": as large as net.core.rmem_max / wmem_max allow, up to 8 MiB; 0: kernel default.
+  udp_buffer_bytes: z
+    .union([integer(0, 1_073_741_824), z.literal("auto")], {
+      error: (issue) =>
+        issue.input === undefined
+          ? undefined
+          : `expected a number of bytes (0-1073741824) or auto, got ${describeValue(issue.input)}`,
+    })
+    .default("auto"),
+}).prefault({});
+
+const tcpSchema = strict({
+  max_connections: integer(1, 1_000_000).default(4096),
+  max_connections_per_source: integer(0, 1_000_000).default(256),
+  message_timeout: duration(10_000, 10, 600_000),
+  idle_timeout: duration(300_000, 10, 86_400_000),
+  max_header_bytes: integer(256, 1_048_576).default(16_384),
+}).prefault({});
+
+const protectSchema = strict({
+  max_requests_per_source: z.number().min(0).max(1_000_000).default(0),
+  block_time: duration(60_000, 10, 86_400_000),
 }).prefault({});
 
 const overloadSchema = strict({
@@ -274,6 +296,8 @@ export const configSchema = strict({
   failover: emptyIsDefault(failoverSchema),
   sip: emptyIsDefault(sipSchema),
   overload: emptyIsDefault(overloadSchema),
+  tcp: emptyIsDefault(tcpSchema),
+  protect: emptyIsDefault(protectSchema),
   workers: z.number().int().min(1).max(64).default(1),
   pairs: pairsSchema,
   log: emptyIsDefault(logSchema),

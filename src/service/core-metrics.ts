@@ -1,8 +1,10 @@
 /** Metrics read at scrape time from the pair registry, the proxy core and the transport. */
 import { Gauge, HistogramView } from "../metrics/registry.ts";
 import type { SipTransport } from "../transport/sip-transport.ts";
+import { TCP_REFUSALS } from "../transport/tcp-streams.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import type { SipCore } from "./sip-core.ts";
+import type { TransportSetup } from "./transport-setup.ts";
 
 export function registerCoreMetrics(
   metrics: ServiceMetrics,
@@ -64,6 +66,61 @@ export function registerCoreMetrics(
       "vipless_tcp_connections",
       "Open SIP TCP connections.",
       () => transport.connections,
+    ),
+  );
+}
+
+/** The transport's limits and the per-source limiter (tcp.*, protect.*, sip.udp_buffer_bytes). */
+export function registerProtectMetrics(
+  metrics: ServiceMetrics,
+  setup: TransportSetup,
+  now: () => number,
+): void {
+  const r = metrics.registry;
+  const { transport, limiter } = setup;
+  r.add(
+    new Gauge(
+      "vipless_tcp_refused_total",
+      "TCP connections refused (over a cap) or closed (past a deadline) by a limit, by reason.",
+      () => {
+        const counts = new Map(transport.refusalCounts());
+        return TCP_REFUSALS.map((reason) => [{ reason }, counts.get(reason) ?? 0]);
+      },
+      "counter",
+    ),
+  );
+  r.add(
+    new Gauge(
+      "vipless_tcp_connections_limit",
+      "Most open SIP TCP connections: tcp.max_connections or what the open-files limit leaves.",
+      () => transport.limits.tcp.maxConnections,
+    ),
+  );
+  r.add(
+    new Gauge(
+      "vipless_sources_blocked",
+      "Source addresses blocked now for exceeding protect.max_requests_per_source.",
+      () => limiter.blockedAt(now()),
+    ),
+  );
+  r.add(
+    new Gauge(
+      "vipless_source_blocks_total",
+      "Times a source address was blocked for exceeding protect.max_requests_per_source.",
+      () => limiter.blocks,
+      "counter",
+    ),
+  );
+  r.add(
+    new Gauge(
+      "vipless_udp_receive_drops_total",
+      "Datagrams the kernel dropped on vipless's UDP sockets (full receive buffer), " +
+        "from /proc/net/udp.",
+      () => {
+        const drops = transport.udpReceiveDrops();
+        return drops === null ? [] : drops;
+      },
+      "counter",
     ),
   );
 }

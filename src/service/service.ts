@@ -9,12 +9,12 @@ import { formatConfigError, loadConfigFile } from "../config/index.ts";
 import { createHttpApp } from "../http/app.ts";
 import { logger, setupLogging } from "../log/logging.ts";
 import type { HttpServer, Runtime } from "../runtime/types.ts";
-import { SipTransport } from "../transport/sip-transport.ts";
 import type { OpenedListener } from "../transport/types.ts";
 import { VERSION } from "../version.ts";
 import { createServiceMetrics } from "./metrics.ts";
 import { createSipCore, type SipCore } from "./sip-core.ts";
-import { registerCoreMetrics } from "./core-metrics.ts";
+import { registerCoreMetrics, registerProtectMetrics } from "./core-metrics.ts";
+import { setUpTransport } from "./transport-setup.ts";
 
 export interface ServiceOptions {
   configPath: string;
@@ -50,17 +50,12 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
   log.info("configuration {path} loaded", { event: "config-loaded", path: opts.configPath });
 
   let core: SipCore | null = null;
-  const transport = new SipTransport(rt, {
-    onMessage: (bytes, src) => core!.onMessage(bytes, src),
-    onDrop: (reason) => metrics.dropped.inc({ reason }),
-    onSendError: (to, error) => core!.onSendError(to, error),
-  }, {
-    maxMessageBytes: config.sip.max_message_bytes,
-    idleTimeoutMs: 60_000,
-  });
+  const setup = await setUpTransport(rt, config, metrics, logger("transport"), () => core!);
+  const transport = setup.transport;
   core = createSipCore({ rt, config, metrics, transport, log: logger("sip") });
 
   registerCoreMetrics(metrics, core, transport);
+  registerProtectMetrics(metrics, setup, () => rt.monotonic());
 
   let listeners: OpenedListener[];
   try {
@@ -133,6 +128,7 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
     config = next;
     applyLogging(config);
     core!.reconfigure(config);
+    setup.reconfigure(config);
     log.info("configuration {path} reloaded", {
       event: "config-reloaded",
       path: opts.configPath,

@@ -1,12 +1,23 @@
 /**
  * SIP over UDP and TCP (RFC 3261 §18) on top of the runtime adapter: listeners,
- * stream framing, connection reuse per destination, and idle closing of the
- * connections we opened. It moves bytes; it does not parse beyond framing.
+ * stream framing, connection reuse per destination, and the limits on connections
+ * (tcp-streams.ts). It moves bytes; it does not parse beyond framing.
  */
-import type { Runtime, TcpConnection, TimerHandle, UdpSocket } from "../runtime/types.ts";
+import type {
+  Runtime,
+  SocketAddress,
+  TcpConnection,
+  TimerHandle,
+  UdpBuffers,
+  UdpSocket,
+} from "../runtime/types.ts";
+import { normaliseHost } from "../net/address.ts";
 import { PONG, StreamFramer } from "../sip/index.ts";
 import { HostResolver } from "./resolver.ts";
+import { type StreamEntry, StreamTable, type TcpLimits, type TcpRefusal } from "./tcp-streams.ts";
 import type { Endpoint, InboundSource, OpenedListener } from "./types.ts";
+
+export type { TcpLimits, TcpRefusal } from "./tcp-streams.ts";
 
 export interface TransportHandlers {
   onMessage(bytes: Uint8Array, source: InboundSource): void;
@@ -14,20 +25,24 @@ export interface TransportHandlers {
   onDrop(reason: string, source: InboundSource): void;
   /** Sending to `to` failed at the transport (connection refused or reset). */
   onSendError?(to: Endpoint, error: Error): void;
+  /** A TCP connection was refused or closed by a limit (TcpLimits). */
+  onRefuse?(reason: TcpRefusal, source: InboundSource): void;
+  /** A UDP socket was bound with `udpBufferBytes`: what the kernel granted, or why not. */
+  onUdpBuffers?(local: SocketAddress, buffers: UdpBuffers): void;
 }
 
 export interface TransportLimits {
   maxMessageBytes: number;
-  /** Outbound TCP connections with no traffic this long are closed. */
-  idleTimeoutMs: number;
+  tcp: TcpLimits;
+  /** SO_RCVBUF/SO_SNDBUF asked for every UDP socket; null leaves the kernel's default. */
+  udpBufferBytes: { receive: number; send: number } | null;
+  /** Hosts whose inbound connections the per-source cap leaves alone (pair members). */
+  isExempt?(host: string): boolean;
 }
 
-interface StreamState {
+interface StreamState extends StreamEntry {
   conn: TcpConnection;
   framer: StreamFramer;
-  lastActive: number;
-  outbound: boolean;
-  key: string;
 }
 
 /**
@@ -41,13 +56,14 @@ function keyOf(host: string, port: number): string {
 export class SipTransport {
   readonly #rt: Runtime;
   readonly #h: TransportHandlers;
-  readonly #limits: TransportLimits;
+  #limits: TransportLimits;
   readonly #udp: UdpSocket[] = [];
   /** With `workers`: this worker's own sockets for the requests it sends (see listen). */
   readonly #requestUdp: UdpSocket[] = [];
   readonly #tcpListeners: Array<{ close(): void }> = [];
-  /** Open streams by remote host|port: inbound ones are reused for responses and requests. */
-  readonly #streams = new Map<string, StreamState>();
+  /** Open streams; by remote host|port, inbound ones are reused for responses and requests. */
+  readonly #streams: StreamTable<StreamState>;
+  readonly #refusals = new Map<TcpRefusal, number>();
   /** Outbound connections being established, with the bytes waiting for them. */
   readonly #connecting = new Map<string, Uint8Array[]>();
   #sweep: TimerHandle | null = null;
@@ -58,6 +74,7 @@ export class SipTransport {
     this.#rt = rt;
     this.#h = handlers;
     this.#limits = limits;
+    this.#streams = new StreamTable<StreamState>(limits.tcp);
     this.#resolver = new HostResolver((host) => rt.lookup(host), () => rt.monotonic());
   }
 
@@ -84,17 +101,25 @@ export class SipTransport {
           }
           this.#h.onMessage(data, src);
         };
+        const bufferBytes = this.#limits.udpBufferBytes ?? undefined;
         if (shared) {
-          const own = await this.#rt.bindUdp({ host: spec.host, port: 0 }, { onMessage });
+          const own = await this.#rt.bindUdp({ host: spec.host, port: 0 }, { onMessage }, {
+            bufferBytes,
+          });
           this.#requestUdp.push(own);
+          this.#reportBuffers(own);
         }
-        const sock = await this.#rt.bindUdp(local, { onMessage }, { reusePort: shared });
+        const sock = await this.#rt.bindUdp(local, { onMessage }, {
+          reusePort: shared,
+          bufferBytes,
+        });
         local.port = sock.local.port;
+        this.#reportBuffers(sock);
         this.#udp.push(sock);
         opened.push({ transport: "udp", host: sock.local.host, port: sock.local.port });
       } else if (spec.transport === "tcp") {
         const l = await this.#rt.listenTcp({ host: spec.host, port: spec.port }, {
-          onOpen: (conn) => this.#adopt(conn, false),
+          onOpen: (conn) => this.#accept(conn),
           onData: (conn, data) => this.#onStreamData(conn, data),
           onClose: (conn) => this.#forget(conn),
         }, { reusePort: shared });
@@ -104,7 +129,7 @@ export class SipTransport {
         throw new Error(`transport ${spec.transport} is not supported`);
       }
     }
-    this.#sweep = this.#rt.setTimer(this.#sweepEvery(), () => this.#sweepIdle());
+    this.#sweep = this.#rt.setTimer(this.#streams.sweepEveryMs(), () => this.#sweepExpired());
     return opened;
   }
 
@@ -172,9 +197,30 @@ export class SipTransport {
     });
   }
 
-  /** Number of open TCP connections (for metrics). */
+  /** Number of open TCP connections, both directions (for metrics). */
   get connections(): number {
     return this.#streams.size;
+  }
+
+  /** Connections refused or closed by a limit so far, by reason (for metrics). */
+  refusalCounts(): Array<[TcpRefusal, number]> {
+    return [...this.#refusals];
+  }
+
+  /** Datagrams the kernel dropped on this transport's UDP sockets, or null (not Linux). */
+  udpReceiveDrops(): number | null {
+    const ports = [...this.#udp, ...this.#requestUdp].map((s) => s.local.port);
+    return ports.length > 0 ? this.#rt.udpReceiveDrops(ports) : null;
+  }
+
+  get limits(): TransportLimits {
+    return this.#limits;
+  }
+
+  /** New limits (a reload): caps and deadlines at once; the header cap for new connections. */
+  setLimits(limits: TransportLimits): void {
+    this.#limits = limits;
+    this.#streams.limits = limits.tcp;
   }
 
   close(): void {
@@ -183,8 +229,10 @@ export class SipTransport {
     for (const s of this.#udp) s.close();
     for (const s of this.#requestUdp) s.close();
     for (const l of this.#tcpListeners) l.close();
-    for (const s of this.#streams.values()) s.conn.close();
-    this.#streams.clear();
+    for (const s of [...this.#streams.values()]) {
+      s.conn.close();
+      this.#streams.remove(s);
+    }
   }
 
   #udpFor(host: string, request: boolean): UdpSocket | undefined {
@@ -194,19 +242,54 @@ export class SipTransport {
     return pool.find((s) => s.local.host.includes(":") === v6) ?? pool[0];
   }
 
-  #adopt(conn: TcpConnection, outbound: boolean, key = keyOf(conn.remote.host, conn.remote.port)) {
+  #reportBuffers(sock: UdpSocket): void {
+    if (sock.buffers) this.#h.onUdpBuffers?.(sock.local, sock.buffers);
+  }
+
+  /** An inbound connection: refused at once (closed) when over a cap, else adopted. */
+  #accept(conn: TcpConnection): void {
+    const host = conn.remote.host;
+    const exempt = this.#limits.isExempt?.(host) ?? false;
+    const refusal = this.#closed ? null : this.#streams.refusal(sourceOf(host), exempt);
+    if (this.#closed || refusal) {
+      conn.close();
+      if (refusal) this.#refused(refusal, conn);
+      return;
+    }
+    this.#adopt(conn, false, keyOf(host, conn.remote.port), exempt);
+  }
+
+  #refused(reason: TcpRefusal, conn: TcpConnection): void {
+    this.#refusals.set(reason, (this.#refusals.get(reason) ?? 0) + 1);
+    this.#h.onRefuse?.(reason, {
+      transport: "tcp",
+      host: conn.remote.host,
+      port: conn.remote.port,
+      local: conn.local,
+    });
+  }
+
+  #adopt(conn: TcpConnection, outbound: boolean, key: string, exempt = false) {
+    const now = this.#rt.monotonic();
     const state: StreamState = {
       conn,
       framer: new StreamFramer({
-        maxHeaderBytes: Math.min(this.#limits.maxMessageBytes, 16384),
+        maxHeaderBytes: Math.min(this.#limits.maxMessageBytes, this.#limits.tcp.maxHeaderBytes),
         maxBodyBytes: this.#limits.maxMessageBytes,
       }),
-      lastActive: this.#rt.monotonic(),
-      outbound,
       key,
+      source: sourceOf(conn.remote.host),
+      outbound,
+      exempt,
+      openedAt: now,
+      lastActive: now,
+      partialSince: -1,
+      delivered: false,
     };
-    this.#streams.set(key, state);
+    this.#streams.add(state);
     (conn as unknown as { __vipless?: StreamState }).__vipless = state;
+    // Closed between the runtime's accept and here: onClose has run already.
+    if (conn.closed) this.#streams.remove(state);
   }
 
   #stateOf(conn: TcpConnection): StreamState | undefined {
@@ -221,7 +304,8 @@ export class SipTransport {
   #onStreamData(conn: TcpConnection, data: Uint8Array): void {
     const state = this.#stateOf(conn);
     if (!state) return;
-    state.lastActive = this.#rt.monotonic();
+    const now = this.#rt.monotonic();
+    state.lastActive = now;
     const src: InboundSource = {
       transport: "tcp",
       host: conn.remote.host,
@@ -231,34 +315,40 @@ export class SipTransport {
       outbound: state.outbound,
     };
     for (const ev of state.framer.push(data)) {
-      if (ev.type === "message") this.#h.onMessage(ev.bytes, src);
-      else if (ev.type === "pong") conn.write(PONG);
+      if (ev.type === "message") {
+        state.delivered = true;
+        this.#h.onMessage(ev.bytes, src);
+      } else if (ev.type === "pong") conn.write(PONG);
       else {
         this.#h.onDrop(ev.reason, src);
         conn.close();
         return;
       }
     }
+    // A message begun and not finished starts (or keeps) its deadline.
+    if (state.framer.buffered === 0) state.partialSince = -1;
+    else if (state.partialSince < 0) state.partialSince = now;
   }
 
   #forget(conn: TcpConnection): void {
     const state = this.#stateOf(conn);
-    if (state && this.#streams.get(state.key) === state) this.#streams.delete(state.key);
+    if (state) this.#streams.remove(state);
   }
 
-  #sweepEvery(): number {
-    return Math.max(1000, Math.min(30_000, this.#limits.idleTimeoutMs / 2));
-  }
-
-  #sweepIdle(): void {
+  #sweepExpired(): void {
     if (this.#closed) return;
-    const now = this.#rt.monotonic();
-    for (const s of [...this.#streams.values()]) {
-      if (s.outbound && now - s.lastActive > this.#limits.idleTimeoutMs) s.conn.close();
+    for (const [s, reason] of this.#streams.expired(this.#rt.monotonic())) {
+      this.#streams.remove(s);
+      s.conn.close();
+      // Closing an idle connection vipless opened itself is housekeeping, not a refusal.
+      if (!(s.outbound && reason === "idle-timeout")) this.#refused(reason, s.conn);
     }
-    this.#sweep = this.#rt.setTimer(this.#sweepEvery(), () => this.#sweepIdle());
+    this.#sweep = this.#rt.setTimer(this.#streams.sweepEveryMs(), () => this.#sweepExpired());
   }
 }
+
+/** The remote address as counted per source: one spelling per address (::ffff:a.b.c.d is a.b.c.d). */
+const sourceOf = normaliseHost;
 
 /** A request starts with its method; a response with "SIP/". */
 function isRequest(bytes: Uint8Array): boolean {

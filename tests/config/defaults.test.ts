@@ -65,8 +65,22 @@ describe("defaults", () => {
         up_codes: "100-407,409-499,600-699",
       },
       failover: { timeout: 1000 },
-      sip: { t1: 500, max_transactions: 50000, max_message_bytes: 65535, user_agent: "vipless" },
+      sip: {
+        t1: 500,
+        max_transactions: 50000,
+        max_message_bytes: 65535,
+        user_agent: "vipless",
+        udp_buffer_bytes: "auto",
+      },
       overload: { max_invite_rate: 0 },
+      tcp: {
+        max_connections: 4096,
+        max_connections_per_source: 256,
+        message_timeout: 10_000,
+        idle_timeout: 300_000,
+        max_header_bytes: 16384,
+      },
+      protect: { max_requests_per_source: 0, block_time: 60_000 },
       workers: 1,
       pairs: [{
         name: "site-a",

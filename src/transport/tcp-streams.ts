@@ -1,0 +1,128 @@
+/**
+ * The book of open TCP connections and the limits on them: a cap in total and per
+ * source address, a deadline for a message to arrive whole, and an idle timeout. It
+ * takes time as arguments and does no I/O; the transport closes what it names.
+ */
+
+/** Limits on the TCP connections of one transport. */
+export interface TcpLimits {
+  /** Open connections at most (both directions); a new inbound one beyond is closed at once. */
+  maxConnections: number;
+  /** Inbound connections at most from one IP address (0: no cap). Exempt hosts are not capped. */
+  maxConnectionsPerSource: number;
+  /**
+   * An inbound connection delivers its first whole message within this time after it
+   * opens, and every message, once begun, arrives whole within this time (slow senders).
+   */
+  messageTimeoutMs: number;
+  /** A connection with no traffic at all (keep-alive pings count) this long is closed. */
+  idleTimeoutMs: number;
+  /** Bytes at most of a header section, start line through the empty line. */
+  maxHeaderBytes: number;
+}
+
+/** Why a connection was refused or closed by a limit. */
+export type TcpRefusal =
+  | "connection-limit"
+  | "source-connection-limit"
+  | "message-timeout"
+  | "idle-timeout";
+
+export const TCP_REFUSALS: readonly TcpRefusal[] = [
+  "connection-limit",
+  "source-connection-limit",
+  "message-timeout",
+  "idle-timeout",
+];
+
+/** What the book keeps of one connection. */
+export interface StreamEntry {
+  /** Remote host|port: the connection reused to send there. */
+  readonly key: string;
+  /** The remote address as counted per source. */
+  readonly source: string;
+  readonly outbound: boolean;
+  /** Exempt from the per-source cap (a pair member's address). */
+  readonly exempt: boolean;
+  readonly openedAt: number;
+  lastActive: number;
+  /** Since when part of a message waits for the rest, or -1. */
+  partialSince: number;
+  /** A whole message has arrived on it. */
+  delivered: boolean;
+}
+
+export class StreamTable<E extends StreamEntry> {
+  /** Every open connection: what is counted, and what the sweep walks. */
+  readonly #all = new Set<E>();
+  /**
+   * The connection to use for sending to a host|port. Two connections can share a key
+   * (the same peer port reaching two of our listeners): the newer one is used, and
+   * both stay in #all, so the count stays right.
+   */
+  readonly #byKey = new Map<string, E>();
+  /** Inbound connections per source address, exempt ones left out. */
+  readonly #perSource = new Map<string, number>();
+
+  constructor(public limits: TcpLimits) {}
+
+  get size(): number {
+    return this.#all.size;
+  }
+
+  /** Why a new inbound connection from `source` is refused, or null to accept it. */
+  refusal(source: string, exempt: boolean): TcpRefusal | null {
+    if (this.#all.size >= this.limits.maxConnections) return "connection-limit";
+    const perSource = this.limits.maxConnectionsPerSource;
+    if (!exempt && perSource > 0 && (this.#perSource.get(source) ?? 0) >= perSource) {
+      return "source-connection-limit";
+    }
+    return null;
+  }
+
+  add(e: E): void {
+    this.#all.add(e);
+    this.#byKey.set(e.key, e);
+    if (!e.outbound && !e.exempt) {
+      this.#perSource.set(e.source, (this.#perSource.get(e.source) ?? 0) + 1);
+    }
+  }
+
+  /** Forgets a connection; safe to call more than once. */
+  remove(e: E): void {
+    if (!this.#all.delete(e)) return;
+    if (this.#byKey.get(e.key) === e) this.#byKey.delete(e.key);
+    if (!e.outbound && !e.exempt) {
+      const n = (this.#perSource.get(e.source) ?? 1) - 1;
+      if (n > 0) this.#perSource.set(e.source, n);
+      else this.#perSource.delete(e.source);
+    }
+  }
+
+  get(key: string): E | undefined {
+    return this.#byKey.get(key);
+  }
+
+  values(): IterableIterator<E> {
+    return this.#all.values();
+  }
+
+  /** The connections past a deadline at `now`, each with the reason. */
+  expired(now: number): Array<[E, TcpRefusal]> {
+    const { messageTimeoutMs, idleTimeoutMs } = this.limits;
+    const out: Array<[E, TcpRefusal]> = [];
+    for (const e of this.#all) {
+      const waitingFirst = !e.outbound && !e.delivered && now - e.openedAt > messageTimeoutMs;
+      const slowMessage = e.partialSince >= 0 && now - e.partialSince > messageTimeoutMs;
+      if (waitingFirst || slowMessage) out.push([e, "message-timeout"]);
+      else if (now - e.lastActive > idleTimeoutMs) out.push([e, "idle-timeout"]);
+    }
+    return out;
+  }
+
+  /** How often the deadlines need checking: a quarter of the shortest, within 20 ms-5 s. */
+  sweepEveryMs(): number {
+    const shortest = Math.min(this.limits.messageTimeoutMs, this.limits.idleTimeoutMs);
+    return Math.max(20, Math.min(5000, Math.floor(shortest / 4)));
+  }
+}
