@@ -1,22 +1,59 @@
-// Which pair member listens where. Rebuilt from scratch on every (re)configuration;
-// the registry asks it who sent a request and who a failed forward went to.
+// Which pair member listens where, and who a message came from. Rebuilt from scratch
+// on every (re)configuration and whenever a member's name resolves to a new address;
+// the registry asks it who sent a request, who answered a probe and who a failed
+// forward went to.
+//
+// Identity rests on the transport only, never on what a message says about itself
+// (its Via): the source address of a datagram; over a stream, the connection vipless
+// opened to a member, or else the peer's IP when that IP is exactly one member's. The
+// port of a connection a member opened is ephemeral (RFC 3261 §18.1.1), so it names no
+// one, and where several members share an IP such a connection is from "a member
+// host" but from no member in particular.
 
 import { addressKey, normaliseHost } from "./address.ts";
 import type { HaMemberSpec } from "./types.ts";
+
+/** Where a message came from, as the transport saw it. */
+export interface TransportSender {
+  /** "udp", or a stream transport ("tcp"). */
+  transport: string;
+  host: string;
+  port: number;
+  /** True when it came on a stream vipless opened to host:port. */
+  outbound?: boolean;
+}
+
+/**
+ * Who a sender is: a member, or (`member: null`) someone on a member's IP over a
+ * stream that names no single member. `null` as a whole: no member at all.
+ */
+export interface SenderIdentity<T> {
+  member: T | null;
+}
 
 export class MemberIndex<T extends { spec: HaMemberSpec }> {
   readonly #byAddress = new Map<string, T>();
   readonly #byHost = new Map<string, T[]>();
 
-  constructor(members: Iterable<T>) {
-    for (const m of members) {
-      // The config refuses two members on one address; should one slip through, the
-      // first keeps it rather than a later one silently taking its traffic.
-      const address = addressKey(m.spec.host, m.spec.port);
-      if (!this.#byAddress.has(address)) this.#byAddress.set(address, m);
-      const host = normaliseHost(m.spec.host);
-      this.#byHost.set(host, [...(this.#byHost.get(host) ?? []), m]);
+  /** `addresses`: the address each member host that is a name resolved to, by that name. */
+  constructor(members: Iterable<T>, addresses: ReadonlyMap<string, string> = new Map()) {
+    const all = [...members];
+    // The config refuses two members on one address; should one slip through (or two
+    // names resolve alike), the first keeps it rather than a later one silently taking
+    // its traffic. Configured spellings go first, resolved addresses after them.
+    for (const m of all) this.#add(m, m.spec.host);
+    for (const m of all) {
+      const address = addresses.get(m.spec.host);
+      if (address !== undefined) this.#add(m, address);
     }
+  }
+
+  #add(m: T, host: string): void {
+    const address = addressKey(host, m.spec.port);
+    if (!this.#byAddress.has(address)) this.#byAddress.set(address, m);
+    const key = normaliseHost(host);
+    const onHost = this.#byHost.get(key) ?? [];
+    if (!onHost.includes(m)) this.#byHost.set(key, [...onHost, m]);
   }
 
   /** The member listening at exactly this host and port (port defaults to 5060). */
@@ -24,14 +61,24 @@ export class MemberIndex<T extends { spec: HaMemberSpec }> {
     return this.#byAddress.get(addressKey(host, port)) ?? null;
   }
 
+  /** Who sent a message, by its transport alone (see the file comment). */
+  identify(s: TransportSender): SenderIdentity<T> | null {
+    const exact = this.at(s.host, s.port);
+    // A datagram's source is the member's own socket; any other port is no member.
+    if (s.transport === "udp") return exact ? { member: exact } : null;
+    if (s.outbound && exact) return { member: exact };
+    const onHost = this.#byHost.get(normaliseHost(s.host));
+    if (!onHost) return null;
+    return { member: onHost.length === 1 ? onHost[0]! : null };
+  }
+
   /**
-   * The member a request came from. Exact host and port first; otherwise the only
-   * member on that host, because requests over TCP/TLS come from ephemeral ports.
+   * True when a message from `s` may be `m`'s: over UDP from its address; over a stream
+   * from its address on a connection vipless opened, else from its host (the member
+   * may answer on a connection of its own, RFC 3261 §18.2.2).
    */
-  from(host: string, port?: number | null): T | null {
-    const exact = this.at(host, port);
-    if (exact) return exact;
-    const onHost = this.#byHost.get(normaliseHost(host));
-    return onHost && onHost.length === 1 ? onHost[0] : null;
+  couldBe(m: T, s: TransportSender): boolean {
+    if (s.transport === "udp" || s.outbound) return this.at(s.host, s.port) === m;
+    return this.#byHost.get(normaliseHost(s.host))?.includes(m) ?? false;
   }
 }

@@ -28,7 +28,7 @@ import {
   probeRttOf,
   SwitchoverCounter,
 } from "./ha-counters.ts";
-import { MemberIndex } from "./member-index.ts";
+import { MemberIndex, type SenderIdentity, type TransportSender } from "./member-index.ts";
 import {
   freshPair,
   locationOf,
@@ -40,12 +40,12 @@ import {
 import { planSwitchover } from "./operator-switchover.ts";
 import { ProbeBranches, type ProbeDest } from "./probe-branches.ts";
 import { type ProbeOutcome, Prober } from "./prober.ts";
+import { type RejectedAnswerCount, RejectedAnswers } from "./rejected-answers.ts";
 import { type ProbeSettings, probeSettings } from "./probe-settings.ts";
 import type {
   DueProbe,
   MemberLocation,
   PairRegistryOptions,
-  ProbeAnswerSource,
   RequestOrigin,
   SwitchoverOptions,
   SwitchoverResult,
@@ -73,10 +73,13 @@ export class PairRegistry {
   readonly #prober: Prober;
   readonly #branches: ProbeBranches;
   readonly #switchovers = new SwitchoverCounter();
+  readonly #rejected = new RejectedAnswers();
   #settings: ProbeSettings;
   #pairs = new Map<string, PairEntry>();
   #members = new Map<string, MemberEntry>();
   #index = new MemberIndex<MemberEntry>([]);
+  /** The last known address of each member host named by DNS name (`learnAddress`). */
+  #addresses = new Map<string, string>();
   /** While a probe method runs: the events it causes, which it returns. */
   #caused: HaEvent[] | null = null;
 
@@ -116,12 +119,22 @@ export class PairRegistry {
   }
 
   /**
-   * The member a request came from. Exact host and port first; otherwise the only
-   * member on that host, because requests over TCP/TLS come from ephemeral ports.
+   * Who sent a message, by its transport alone (never its Via): a member, a member host
+   * naming none (`member: null`), or null for no member. The rules are MemberIndex's.
    */
-  memberFrom(host: string, port?: number | null): MemberLocation | null {
-    const entry = this.#index.from(host, port);
-    return entry ? locationOf(entry) : null;
+  identify(sender: TransportSender): SenderIdentity<MemberLocation> | null {
+    const id = this.#index.identify(sender);
+    return id && { member: id.member && locationOf(id.member) };
+  }
+
+  /**
+   * The member host `host` (a name, as configured) resolved to `address`: messages from
+   * there are now its member's. The glue resolves; this core does no I/O.
+   */
+  learnAddress(host: string, address: string): void {
+    if (this.#addresses.get(host) === address) return;
+    this.#addresses.set(host, address);
+    this.#index = new MemberIndex(this.#members.values(), this.#addresses);
   }
 
   /** The configured member of a pair in a role. */
@@ -155,17 +168,13 @@ export class PairRegistry {
   }
 
   /**
-   * Every request received from a pair member goes through here. A request other than
-   * OPTIONS from the member that is not active proves it has taken over: it becomes
-   * active at once (and counts as alive). Returns null when the sender is no member.
+   * Every request received goes through here. A request other than OPTIONS from the
+   * member that is not active proves it has taken over: it becomes active at once (and
+   * counts as alive). Returns null unless the transport identifies one member (a member
+   * host that names none never switches a pair).
    */
-  onRequestFrom(
-    host: string,
-    port: number | null | undefined,
-    method: string,
-    now: number,
-  ): RequestOrigin | null {
-    const entry = this.#index.from(host, port);
+  onRequestFrom(sender: TransportSender, method: string, now: number): RequestOrigin | null {
+    const entry = this.#index.identify(sender)?.member;
     if (!entry) return null;
     const location = locationOf(entry);
     if (method.toUpperCase() === "OPTIONS") return { ...location, switched: false };
@@ -225,18 +234,24 @@ export class PairRegistry {
   }
 
   /**
-   * An answer to the probe with this Via branch. Returns the events it caused, or null
-   * when the branch belongs to no probe we know (a stale or forged answer). `from` is
-   * where the answer came from; it is not checked yet.
+   * An answer to the probe with this Via branch, from `from`. Returns the events it
+   * caused, or null when the branch belongs to no probe we know (a stale answer). An
+   * answer from anywhere but the probed member's address (MemberIndex.couldBe) is
+   * dropped and counted (`rejectedProbeAnswers`): whoever saw the probe could forge it.
    */
   probeAnswer(
     branch: string,
     statusCode: number,
-    _from: ProbeAnswerSource,
+    from: TransportSender,
     now: number,
   ): HaEvent[] | null {
     const probe = this.#branches.find(branch);
     if (!probe) return null;
+    const m = this.#members.get(probe.key);
+    if (m && !this.#index.couldBe(m, from)) {
+      this.#rejected.count(m.pair.name, m.role, m.spec.uri);
+      return [];
+    }
     // Its probe already counted as a miss; a late answer changes nothing.
     if (probe.late) return [];
     return this.#collect(() => this.#prober.onAnswer(probe.id, statusCode, now));
@@ -282,6 +297,11 @@ export class PairRegistry {
     return probeResultsOf(this.#counted());
   }
 
+  /** Probe answers dropped for their source, by probed member; monotonic across reloads. */
+  rejectedProbeAnswers(): RejectedAnswerCount[] {
+    return this.#rejected.list();
+  }
+
   /**
    * Applies a reloaded config. Pairs whose primary and backup are the same servers as
    * before keep their health, active member, history and probe schedule (even when
@@ -324,7 +344,7 @@ export class PairRegistry {
     }
     this.#pairs = pairs;
     this.#members = members;
-    this.#index = new MemberIndex(members.values());
+    this.#index = new MemberIndex(members.values(), this.#addresses);
   }
 
   #onProbeResult(key: string, outcome: ProbeOutcome, now: number): void {

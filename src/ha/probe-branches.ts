@@ -51,10 +51,10 @@ export class ProbeBranches {
     return branch;
   }
 
-  /** The probe a branch belongs to; `late` when it already timed out. */
-  find(branch: string): { id: number; late: boolean } | null {
+  /** The probe a branch belongs to (its id and member key); `late` when it timed out. */
+  find(branch: string): { id: number; key: string; late: boolean } | null {
     const b = this.#byBranch.get(branch);
-    return b ? { id: b.id, late: b.lateUntil !== null } : null;
+    return b ? { id: b.id, key: b.key, late: b.lateUntil !== null } : null;
   }
 
   /** Ids of the probes in flight to `dest`. */

@@ -1,6 +1,6 @@
 /** Where responses go, and who sent a request (RFC 3261 §18.2.2, RFC 3581). */
 import { stripBrackets } from "../net/address.ts";
-import type { SipMessage, Via } from "../sip/index.ts";
+import type { Via } from "../sip/index.ts";
 import type { Dest, Source } from "./types.ts";
 
 function viaTransport(t: string): "udp" | "tcp" {
@@ -26,17 +26,19 @@ export function nextViaDest(via: Via): Dest {
   return { transport: viaTransport(via.transport.toLowerCase()), host, port };
 }
 
+/** Who sent a request, as the transport alone tells it (see `senderOf`). */
+export interface Sender extends Source {
+  /** True when it came on a TCP connection vipless opened to host:port. */
+  outbound: boolean;
+}
+
 /**
- * The sender as a pair member is known: over a stream its source port is an ephemeral
- * one (a server opens a new connection for its own requests, RFC 3261 §18.1.1), so the
- * port of the top Via stands for it when the Via names the source's own host. Without
- * this, a member sharing its host with another member is taken for an endpoint.
+ * The sender of a request as its transport tells it, and nothing the request says
+ * about itself: a Via's sent-by is the sender's say-so and anyone can write any. Pair
+ * membership is decided from this (the registry's `identify`); over a stream the source
+ * port is an ephemeral one (RFC 3261 §18.1.1), so the registry goes by the connection
+ * vipless opened or by the peer's IP there.
  */
-export function senderOf(req: SipMessage, src: Source): Source {
-  if (src.transport === "udp") return src;
-  const via = req.topVia;
-  if (via === null) return src;
-  const host = stripBrackets(via.host).toLowerCase();
-  if (host !== src.host.toLowerCase()) return src;
-  return { ...src, port: via.port ?? 5060 };
+export function senderOf(src: Source & { outbound?: boolean }): Sender {
+  return { transport: src.transport, host: src.host, port: src.port, outbound: !!src.outbound };
 }

@@ -44,6 +44,17 @@ export function registerCoreMetrics(
     ),
   );
   r.add(
+    new Gauge(
+      "vipless_probe_answers_rejected_total",
+      "Probe answers dropped because they came from another address than the probed member's.",
+      () => {
+        const rejected = core.registry.rejectedProbeAnswers();
+        return rejected.map((a) => [{ pair: a.pair, member: a.member }, a.count]);
+      },
+      "counter",
+    ),
+  );
+  r.add(
     new HistogramView(
       "vipless_probe_rtt_seconds",
       "Round-trip time of answered OPTIONS probes.",

@@ -13,12 +13,13 @@ import { type HaEvent, PairRegistry, type PairSnapshot } from "../ha/index.ts";
 import { PROBE_BRANCH_PREFIX } from "../proxy/loop.ts";
 import { ProxyCore } from "../proxy/proxy-core.ts";
 import { Router } from "../proxy/router.ts";
-import type { Dest, ProxySettings, Source } from "../proxy/types.ts";
+import type { Dest, ProxySettings } from "../proxy/types.ts";
 import type { Runtime, TcpConnection } from "../runtime/types.ts";
 import type { SipTransport } from "../transport/sip-transport.ts";
 import type { Endpoint, InboundSource, OpenedListener } from "../transport/types.ts";
 import { haConfigOf } from "./ha-config.ts";
 import { haEventLogger } from "./ha-log.ts";
+import { MemberAddresses } from "./member-addresses.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import { probeRequests } from "./probe-request.ts";
 import { WakeTimer } from "./wake-timer.ts";
@@ -73,6 +74,11 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     onEvent: haEventLogger(deps.log.getChild("ha"), wallOffset),
   });
   const router = new Router(registry, config.serve);
+  const memberAddresses = new MemberAddresses(
+    (host) => rt.lookup(host),
+    mono,
+    (host, address) => registry.learnAddress(host, address),
+  );
   const probeRequest = probeRequests();
 
   const proxy = new ProxyCore(proxySettings(config, []), router, {
@@ -84,8 +90,10 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     onResponse: (status) => metrics.responses.inc({ class: `${Math.floor(status / 100)}xx` }),
     onDrop: (reason) => metrics.dropped.inc({ reason }),
     onLocalResponse: (status) => metrics.sent.inc({ status: String(status) }),
-    onRequestFrom: (src, method) => registry.onRequestFrom(src.host, src.port, method, mono()),
-    isMember: (src: Source) => registry.memberFrom(src.host, src.port) !== null,
+    // Both get the sender as the transport saw it (proxy/upstream.ts senderOf); a member
+    // host that names no member is routed like a member but switches nothing.
+    onRequestFrom: (sender, method) => registry.onRequestFrom(sender, method, mono()),
+    isMember: (sender) => registry.identify(sender) !== null,
     onForwardFailure: (member, why) => {
       log.info("forward to {host}:{port} failed ({why})", {
         event: "forward-failure",
@@ -124,7 +132,10 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     (now) => {
       proxy.tick(now);
       const { probes, events } = registry.probesDue(now);
-      for (const p of probes) transport.send(probeRequest(p, config), p.dest);
+      for (const p of probes) {
+        memberAddresses.refresh(p.member.host);
+        transport.send(probeRequest(p, config), p.dest);
+      }
       actOn(events);
     },
   );

@@ -54,7 +54,9 @@ describe("HA invariants", () => {
           const m = o.kind === "request" || o.kind === "forward-failure"
             ? (o.backup ? SITE_A.backup : SITE_A.primary)
             : null;
-          if (o.kind === "request") ha.onRequestFrom(m!.host, m!.port, o.method, now);
+          if (o.kind === "request") {
+            ha.onRequestFrom({ transport: "udp", host: m!.host, port: m!.port }, o.method, now);
+          }
           if (o.kind === "forward-failure") ha.onForwardFailure(m!, now);
           if (o.kind === "manual") ha.switchover("site-a", { force: o.force }, now);
           inFlight.push(...ha.probesDue(now).probes);

@@ -7,6 +7,15 @@ import { answers, config, member, silent, Sim, SITE_A, SITE_B, T0 } from "./harn
 const P = SITE_A.primary.uri;
 const B = SITE_A.backup.uri;
 
+/** A sender as the transport sees it: a datagram's source, or a TCP peer. */
+const udp = (host: string, port: number) => ({ transport: "udp", host, port });
+const tcp = (host: string, port: number, outbound = false) => ({
+  transport: "tcp",
+  host,
+  port,
+  outbound,
+});
+
 /** A sim in which both members of site-a have answered at least once. */
 function warmSim(cfg = config()): Sim {
   const sim = new Sim(cfg);
@@ -43,12 +52,15 @@ describe("PairRegistry: locating members", () => {
     assert.equal(ha.memberAt("::ffff:10.0.0.11", 5060)?.role, "primary");
   });
 
-  it("attributes a request from an ephemeral port to the only member on that host", () => {
-    assert.equal(ha.memberFrom("10.1.0.12", 41234)?.role, "backup");
+  it("over TCP attributes an ephemeral port to the only member on that IP; over UDP never", () => {
+    assert.equal(ha.identify(tcp("10.1.0.12", 41234))?.member?.role, "backup");
+    assert.equal(ha.identify(udp("10.1.0.12", 41234)), null, "a datagram comes from its socket");
+    assert.equal(ha.identify(udp("10.1.0.12", 5060))?.member?.role, "backup");
     assert.equal(ha.memberAt("10.1.0.12", 41234), null, "memberAt stays exact");
+    assert.equal(ha.identify(tcp("192.0.2.1", 5060)), null);
   });
 
-  it("does not guess when several members share the host", () => {
+  it("where several members share an IP, only a connection vipless opened names one", () => {
     const shared = new PairRegistry(
       config({}, [{
         name: "local",
@@ -57,8 +69,27 @@ describe("PairRegistry: locating members", () => {
       }]),
       { now: T0 },
     );
-    assert.equal(shared.memberFrom("127.0.0.1", 5072)?.role, "backup");
-    assert.equal(shared.memberFrom("127.0.0.1", 40000), null);
+    assert.equal(shared.identify(udp("127.0.0.1", 5072))?.member?.role, "backup");
+    assert.equal(shared.identify(udp("127.0.0.1", 40000)), null);
+    assert.equal(shared.identify(tcp("127.0.0.1", 5072, true))?.member?.role, "backup");
+    // The peer port of a connection it opened is ephemeral, even when it equals a
+    // member's: a member host, no member in particular.
+    assert.deepEqual(shared.identify(tcp("127.0.0.1", 5072)), { member: null });
+    assert.deepEqual(shared.identify(tcp("127.0.0.1", 40000)), { member: null });
+  });
+
+  it("knows a member configured by name by the address the glue learnt for it", () => {
+    const named = new PairRegistry(
+      config({}, [{ name: "dns", primary: member("pbx-a.test"), backup: member("pbx-b.test") }]),
+      { now: T0 },
+    );
+    assert.equal(named.identify(udp("10.3.0.2", 5060)), null);
+    named.learnAddress("pbx-b.test", "10.3.0.2");
+    assert.equal(named.identify(udp("10.3.0.2", 5060))?.member?.role, "backup");
+    assert.equal(named.memberAt("pbx-b.test", 5060)?.role, "backup");
+    named.learnAddress("pbx-b.test", "10.3.0.9"); // it moved
+    assert.equal(named.identify(udp("10.3.0.2", 5060)), null);
+    assert.equal(named.identify(udp("10.3.0.9", 5060))?.member?.role, "backup");
   });
 });
 
@@ -116,7 +147,7 @@ describe("PairRegistry: next hops and service", () => {
 describe("PairRegistry: traffic from the member that is not active", () => {
   it("an INVITE from the backup makes it active at once", () => {
     const sim = warmSim();
-    const origin = sim.ha.onRequestFrom("10.0.0.12", 5060, "INVITE", sim.now);
+    const origin = sim.ha.onRequestFrom(udp("10.0.0.12", 5060), "INVITE", sim.now);
     assert.deepEqual(origin, {
       pair: "site-a",
       role: "backup",
@@ -140,7 +171,7 @@ describe("PairRegistry: traffic from the member that is not active", () => {
     const sim = warmSim();
     const before = sim.events.length;
     for (const method of ["OPTIONS", "options"]) {
-      const origin = sim.ha.onRequestFrom("10.0.0.12", 5060, method, sim.now);
+      const origin = sim.ha.onRequestFrom(udp("10.0.0.12", 5060), method, sim.now);
       assert.equal(origin?.switched, false);
     }
     assert.equal(sim.ha.pairState("site-a"), "active-primary");
@@ -149,15 +180,15 @@ describe("PairRegistry: traffic from the member that is not active", () => {
 
   it("requests from the active member or from strangers change nothing", () => {
     const sim = warmSim();
-    assert.equal(sim.ha.onRequestFrom("10.0.0.11", 5060, "BYE", sim.now)?.switched, false);
-    assert.equal(sim.ha.onRequestFrom("192.0.2.1", 5060, "INVITE", sim.now), null);
+    assert.equal(sim.ha.onRequestFrom(udp("10.0.0.11", 5060), "BYE", sim.now)?.switched, false);
+    assert.equal(sim.ha.onRequestFrom(udp("192.0.2.1", 5060), "INVITE", sim.now), null);
     assert.equal(sim.ha.pairState("site-a"), "active-primary");
   });
 
   it("after a switch, a request from the old primary switches back to it", () => {
     const sim = warmSim();
-    sim.ha.onRequestFrom("10.0.0.12", 5060, "INVITE", sim.now);
-    const origin = sim.ha.onRequestFrom("10.0.0.11", 5060, "BYE", sim.now + 1);
+    sim.ha.onRequestFrom(udp("10.0.0.12", 5060), "INVITE", sim.now);
+    const origin = sim.ha.onRequestFrom(udp("10.0.0.11", 5060), "BYE", sim.now + 1);
     assert.equal(origin?.switched, true);
     assert.equal(sim.ha.pairState("site-a"), "active-primary");
   });
@@ -165,7 +196,10 @@ describe("PairRegistry: traffic from the member that is not active", () => {
   it("a request over TCP from the backup's ephemeral port switches too", () => {
     const sim = new Sim(config({}, [SITE_B]));
     sim.runFor(1500);
-    assert.equal(sim.ha.onRequestFrom("10.1.0.12", 50123, "REGISTER", sim.now)?.switched, true);
+    assert.equal(
+      sim.ha.onRequestFrom(tcp("10.1.0.12", 50123), "REGISTER", sim.now)?.switched,
+      true,
+    );
     assert.equal(sim.ha.pairState("site-b"), "active-backup");
   });
 
@@ -174,7 +208,7 @@ describe("PairRegistry: traffic from the member that is not active", () => {
     sim.set(B, silent);
     sim.runUntilEvent((e) => e.type === "member-down" && e.member === B, 5000);
     const from = sim.events.length;
-    sim.ha.onRequestFrom("10.0.0.12", 5060, "INVITE", sim.now);
+    sim.ha.onRequestFrom(udp("10.0.0.12", 5060), "INVITE", sim.now);
     assert.deepEqual(sim.events.slice(from).map((e) => e.type), ["member-up", "switchover"]);
     assert.deepEqual(sim.ha.nextHops("site-a"), [SITE_A.backup, SITE_A.primary]);
   });
@@ -297,7 +331,7 @@ describe("PairRegistry: events and counters", () => {
     const sim = warmSim();
     sim.ha.switchover("site-a", {}, sim.now);
     sim.ha.switchover("site-a", {}, sim.now);
-    sim.ha.onRequestFrom("10.0.0.12", 5060, "INVITE", sim.now);
+    sim.ha.onRequestFrom(udp("10.0.0.12", 5060), "INVITE", sim.now);
     assert.deepEqual(sim.ha.switchoverCounts(), [
       { pair: "site-a", reason: "manual", count: 2 },
       { pair: "site-a", reason: "traffic-from-backup", count: 1 },

@@ -87,8 +87,9 @@ export class Harness {
     const hooks: ProxyHooks = {
       onDrop: (reason) => this.drops.push(reason),
       onLocalResponse: (status) => this.localResponses.push(status),
-      onRequestFrom: (src, method) => this.ha.onRequestFrom(src.host, src.port, method, this.haNow),
-      isMember: (src) => this.ha.memberFrom(src.host, src.port) !== null,
+      // As sip-core wires them: the sender as the transport saw it (senderOf).
+      onRequestFrom: (sender, method) => this.ha.onRequestFrom(sender, method, this.haNow),
+      isMember: (sender) => this.ha.identify(sender) !== null,
       onForwardFailure: (m, why) => {
         this.forwardFailures.push({ host: m.host, port: m.port, why });
         this.ha.onForwardFailure(m, this.haNow);
