@@ -7,7 +7,9 @@
  */
 import type { ActionList, Verdict } from "./actions.ts";
 import type { OutgoingRequest, ResponseFacts } from "./facts.ts";
-import { noTimers, type TimerHandles, type TransactionHost } from "./host.ts";
+import type { TransactionHost } from "./host.ts";
+import type { TimerHandle } from "./timer-queue.ts";
+import type { ServerTransaction } from "./server-transaction.ts";
 import type { TimerName } from "./timer-values.ts";
 
 export type ClientState =
@@ -25,12 +27,23 @@ export class ClientTransaction<D> {
   readonly branch: string;
   /** Status of the last response delivered to the TU; 0 before any. */
   lastStatus = 0;
-  /** @internal handles in the layer's timer queue */
-  readonly timerHandles: TimerHandles = noTimers();
+  /** @internal handles in the layer's timer queue (TimerSlot) */
+  retransmitTimer: TimerHandle | undefined = undefined;
+  /** @internal */
+  stateTimer: TimerHandle | undefined = undefined;
+  /** @internal deadline of its absorbing state (D, K, M), 0 otherwise: see linger-queue.ts */
+  lingerUntil = 0;
+  /**
+   * The server transaction this one forwards for (a stateful proxy's request and
+   * response contexts, RFC 3261 §16): set by the TU, so that a 2xx retransmission that
+   * arrives after the TU let go of the call still goes up the same way.
+   */
+  upstream: ServerTransaction<D> | undefined;
   #state: ClientState;
   #interval = 0;
   #ack: Uint8Array | undefined;
-  readonly #request: OutgoingRequest;
+  /** What it sends and retransmits; let go once a final response came (nothing to resend). */
+  #request: OutgoingRequest | undefined;
   readonly #host: TransactionHost<D>;
 
   constructor(
@@ -65,16 +78,11 @@ export class ClientTransaction<D> {
     this.#state = "terminated";
   }
 
-  /** The bytes this transaction sends and retransmits. */
-  get requestBytes(): Uint8Array {
-    return this.#request.bytes;
-  }
-
   /** @internal Sends the request and starts the timers of Calling / Trying. */
   start(now: number, out: ActionList<D>): void {
-    this.#send(this.#request.bytes, out);
-    this.#interval = this.#host.armTimer(this, "retransmit", this.isInvite ? "A" : "E", now);
-    this.#host.armTimer(this, "state", this.isInvite ? "B" : "F", now);
+    this.#send(this.#request!.bytes, out);
+    this.#interval = this.#host.armTimer(this, "retransmitTimer", this.isInvite ? "A" : "E", now);
+    this.#host.armTimer(this, "stateTimer", this.isInvite ? "B" : "F", now);
   }
 
   /**
@@ -100,21 +108,23 @@ export class ClientTransaction<D> {
         // periodic 1xx is what keeps the proxy's Timer C from firing.
         if (st === "calling") {
           this.#state = "proceeding";
-          this.#host.disarm(this, "retransmit");
-          this.#host.disarm(this, "state"); // Timer B only guards Calling
+          this.#host.disarm(this, "retransmitTimer");
+          this.#host.disarm(this, "stateTimer"); // Timer B only guards Calling
         }
         return this.#deliver(r);
       }
-      this.#host.disarm(this, "retransmit");
-      this.#host.disarm(this, "state");
+      this.#host.disarm(this, "retransmitTimer");
+      this.#host.disarm(this, "stateTimer");
       if (r.status < 300) {
         // RFC 6026: stay around so that 2xx retransmissions are recognised as ours.
         this.#state = "accepted";
-        this.#host.armTimer(this, "state", "M", now);
+        this.#request = undefined;
+        this.#host.armTimer(this, "stateTimer", "M", now);
         return this.#deliver(r);
       }
       this.#state = "completed";
-      this.#ack = this.#request.buildAck!(r, bytes);
+      this.#ack = this.#request!.buildAck!(r, bytes);
+      this.#request = undefined; // Completed resends only the ACK
       this.#send(this.#ack, out);
       this.#enterOrFinish("D", now, out);
       return this.#deliver(r);
@@ -136,9 +146,10 @@ export class ClientTransaction<D> {
       this.#state = "proceeding";
       return this.#deliver(r);
     }
-    this.#host.disarm(this, "retransmit");
-    this.#host.disarm(this, "state");
+    this.#host.disarm(this, "retransmitTimer");
+    this.#host.disarm(this, "stateTimer");
     this.#state = "completed";
+    this.#request = undefined;
     this.#enterOrFinish("K", now, out);
     return this.#deliver(r);
   }
@@ -149,16 +160,16 @@ export class ClientTransaction<D> {
     switch (name) {
       case "A":
         if (this.#state !== "calling") return;
-        this.#send(this.#request.bytes, out);
+        this.#send(this.#request!.bytes, out);
         this.#interval *= 2; // A doubles without a cap; Timer B ends it
-        this.#host.arm(this, "retransmit", "A", this.#interval, now);
+        this.#host.arm(this, "retransmitTimer", "A", this.#interval, now);
         return;
       case "E":
         if (this.#state !== "trying" && this.#state !== "proceeding") return;
-        this.#send(this.#request.bytes, out);
+        this.#send(this.#request!.bytes, out);
         // In Proceeding the request is only kept alive, at the slowest pace.
         this.#interval = this.#state === "trying" ? Math.min(2 * this.#interval, s.t2) : s.t2;
-        this.#host.arm(this, "retransmit", "E", this.#interval, now);
+        this.#host.arm(this, "retransmitTimer", "E", this.#interval, now);
         return;
     }
   }
@@ -179,7 +190,7 @@ export class ClientTransaction<D> {
 
   /** Enters the absorbing state guarded by `name`, or leaves at once when it lasts 0 ms. */
   #enterOrFinish(name: TimerName, now: number, out: ActionList<D>): void {
-    if (this.#host.armTimer(this, "state", name, now) === 0) this.#host.finish(this, out);
+    if (this.#host.armTimer(this, "stateTimer", name, now) === 0) this.#host.finish(this, out);
   }
 
   #send(bytes: Uint8Array, out: ActionList<D>): void {

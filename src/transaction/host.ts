@@ -6,15 +6,17 @@ import type { ActionList, Transaction } from "./actions.ts";
 import type { TimerHandle } from "./timer-queue.ts";
 import type { TimerName, TimerSettings } from "./timer-values.ts";
 
-/** A transaction runs at most two timers at once: one retransmits, one ends a state. */
-export type TimerSlot = "retransmit" | "state";
+/**
+ * A transaction runs at most two heap timers at once: one retransmits, one ends a state.
+ * The slot names are the transaction's own fields holding the handles (no handle object
+ * per transaction: most live transactions are lingering ones, see linger-queue.ts).
+ */
+export type TimerSlot = "retransmitTimer" | "stateTimer";
 
-/** A transaction's handles in the layer's timer queue, one per slot. */
-export type TimerHandles = Record<TimerSlot, TimerHandle | undefined>;
-
-/** The handles of a transaction that runs no timer yet. */
-export function noTimers(): TimerHandles {
-  return { retransmit: undefined, state: undefined };
+/** What a transaction carries for the layer's timers. */
+export interface TimerFields {
+  retransmitTimer: TimerHandle | undefined;
+  stateTimer: TimerHandle | undefined;
 }
 
 export interface TransactionHost<D> {

@@ -8,6 +8,7 @@ import { ClientTransaction } from "./client-transaction.ts";
 import type { OutgoingRequest, OutgoingResponse, RequestFacts, ResponseFacts } from "./facts.ts";
 import type { TimerSlot, TransactionHost } from "./host.ts";
 import { clientKey, hasRfc3261Branch, rfc2543AckKey, rfc2543Key, serverKey } from "./keys.ts";
+import { LingerQueue } from "./linger-queue.ts";
 import { ServerTransaction } from "./server-transaction.ts";
 import { type TimerHandle, TimerQueue } from "./timer-queue.ts";
 import {
@@ -68,6 +69,9 @@ type Due<D, U> =
   }
   | { readonly kind: "user"; readonly payload: U };
 
+/** The absorbing states' timers: fixed duration, never restarted, always end the transaction. */
+const LINGER_TIMERS: readonly TimerName[] = ["D", "I", "J", "K", "L", "M"];
+
 function checkPositive(name: string, v: number): number {
   if (!Number.isFinite(v) || v <= 0) {
     throw new RangeError(`${name} must be a positive number of ms`);
@@ -84,6 +88,11 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
   #servers = new Map<string, ServerTransaction<D>>();
   #serverCount = 0;
   #nextId = 1;
+  #lingeringCount = 0;
+  /** The absorbing states' timers, one FIFO per timer (see linger-queue.ts). */
+  readonly #lingering = new Map<TimerName, LingerQueue<Transaction<D>>>(
+    LINGER_TIMERS.map((name) => [name, new LingerQueue<Transaction<D>>()]),
+  );
 
   constructor(options: TransactionLayerOptions = {}) {
     const d = DEFAULT_TIMER_SETTINGS;
@@ -111,9 +120,17 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
     return this.#clients.size + this.#serverCount;
   }
 
-  /** Pending timers, including the TU's. */
+  /** Pending timers, including the TU's and the absorbing states'. */
   get pendingTimers(): number {
-    return this.#queue.size;
+    return this.#queue.size + this.lingeringCount;
+  }
+
+  /**
+   * Live transactions that only absorb retransmissions (their final response is out):
+   * Timers D, I, J, K, L, M run. Most of `size` under load.
+   */
+  get lingeringCount(): number {
+    return this.#lingeringCount;
   }
 
   /**
@@ -194,17 +211,12 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
     if (this.#servers.has(key)) {
       throw new Error("server transaction exists; use receiveRequest first");
     }
-    const tx = new ServerTransaction<D>(
-      this.#nextId++,
-      request.method,
-      request.branch,
-      dest,
-      reliable,
-      this,
-    );
-    this.#file(tx, key);
+    const tx = new ServerTransaction<D>(this.#nextId++, request.method, dest, reliable, this);
+    tx.key = key;
+    this.#servers.set(key, tx);
     if (request.method === "INVITE" && !hasRfc3261Branch(request.branch)) {
-      this.#file(tx, rfc2543AckKey(request));
+      tx.ackKey = rfc2543AckKey(request);
+      this.#servers.set(tx.ackKey, tx);
     }
     this.#serverCount++;
     return tx;
@@ -248,7 +260,12 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
 
   /** When the glue must call `tick` next; undefined when nothing is pending. */
   nextDeadline(): number | undefined {
-    return this.#queue.nextDeadline();
+    let next = this.#queue.nextDeadline();
+    for (const q of this.#lingering.values()) {
+      const d = q.nextDeadline();
+      if (d !== undefined && (next === undefined || d < next)) next = d;
+    }
+    return next;
   }
 
   /** Fires every timer due at `now`, earliest first, and returns what they caused. */
@@ -260,12 +277,18 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
         actions.push({ kind: "user-timer", payload: due.payload });
         continue;
       }
-      due.tx.timerHandles[due.slot] = undefined;
+      due.tx[due.slot] = undefined;
       // A state timer always ends the transaction: B, F and H give up (a timeout for the
       // TU), the others end a state that absorbed retransmissions. Retransmission timers
       // are the state machine's.
-      if (due.slot === "state") this.finish(due.tx, actions, due.name);
+      if (due.slot === "stateTimer") this.finish(due.tx, actions, due.name);
       else due.tx.onRetransmitTimer(due.name, now, actions);
+    }
+    for (const [name, q] of this.#lingering) {
+      for (let tx = q.popDue(now); tx !== undefined; tx = q.popDue(now)) {
+        this.#lingeringCount--;
+        this.finish(tx, actions, name);
+      }
     }
     return actions;
   }
@@ -285,22 +308,33 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
   /** @internal */
   arm(tx: Transaction<D>, slot: TimerSlot, name: TimerName, delay: number, now: number): void {
     this.disarm(tx, slot);
-    tx.timerHandles[slot] = this.#queue.schedule(now + delay, { kind: "tx", tx, name, slot });
+    tx[slot] = this.#queue.schedule(now + delay, { kind: "tx", tx, name, slot });
   }
 
   /** @internal */
   armTimer(tx: Transaction<D>, slot: TimerSlot, name: TimerName, now: number): number {
     const delay = timerDuration(name, tx.reliable, this.settings);
-    if (delay > 0) this.arm(tx, slot, name, delay, now);
+    if (delay <= 0) return delay;
+    const lingering = slot === "stateTimer" ? this.#lingering.get(name) : undefined;
+    if (lingering === undefined) this.arm(tx, slot, name, delay, now);
+    else {
+      this.disarm(tx, slot);
+      lingering.push(tx, now + delay);
+      this.#lingeringCount++;
+    }
     return delay;
   }
 
   /** @internal */
   disarm(tx: Transaction<D>, slot: TimerSlot): void {
-    const h = tx.timerHandles[slot];
+    if (slot === "stateTimer" && tx.lingerUntil !== 0) {
+      tx.lingerUntil = 0; // its queue entry is stale now
+      this.#lingeringCount--;
+    }
+    const h = tx[slot];
     if (h !== undefined) {
       this.#queue.cancel(h);
-      tx.timerHandles[slot] = undefined;
+      tx[slot] = undefined;
     }
   }
 
@@ -308,12 +342,14 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
   finish(tx: Transaction<D>, out: ActionList<D>, timer?: TimerName): void {
     tx.markTerminated();
     if (timer !== undefined && isTimeout(timer)) out.push({ kind: "timeout", tx, timer });
-    this.disarm(tx, "retransmit");
-    this.disarm(tx, "state");
+    this.disarm(tx, "retransmitTimer");
+    this.disarm(tx, "stateTimer");
     if (tx.role === "client") {
       if (this.#clients.get(tx.key) === tx) this.#clients.delete(tx.key);
     } else {
-      for (const key of tx.keys) if (this.#servers.get(key) === tx) this.#servers.delete(key);
+      if (this.#servers.get(tx.key) === tx) this.#servers.delete(tx.key);
+      const ack = tx.ackKey;
+      if (ack !== undefined && this.#servers.get(ack) === tx) this.#servers.delete(ack);
       this.#serverCount--;
     }
     out.push({ kind: "terminated", tx });
@@ -332,10 +368,5 @@ export class TransactionLayer<D = unknown, U = unknown> implements TransactionHo
       return undefined;
     }
     return tx;
-  }
-
-  #file(tx: ServerTransaction<D>, key: string): void {
-    this.#servers.set(key, tx);
-    tx.keys.push(key);
   }
 }

@@ -7,7 +7,8 @@
  */
 import type { ActionList, Verdict } from "./actions.ts";
 import type { OutgoingResponse } from "./facts.ts";
-import { noTimers, type TimerHandles, type TransactionHost } from "./host.ts";
+import type { TransactionHost } from "./host.ts";
+import type { TimerHandle } from "./timer-queue.ts";
 import type { TimerName } from "./timer-values.ts";
 
 export type ServerState =
@@ -23,12 +24,18 @@ export class ServerTransaction<D> {
   readonly isInvite: boolean;
   /** Status of the last response sent; 0 before any. */
   lastStatus = 0;
-  /** To tag of the final response sent; used to match RFC 2543 ACKs. */
+  /** To tag of the final response sent; kept only to match RFC 2543 ACKs (ackKey). */
   finalToTag: string | undefined;
-  /** @internal handles in the layer's timer queue */
-  readonly timerHandles: TimerHandles = noTimers();
-  /** @internal matching keys this transaction is filed under */
-  readonly keys: string[] = [];
+  /** @internal handles in the layer's timer queue (TimerSlot) */
+  retransmitTimer: TimerHandle | undefined = undefined;
+  /** @internal */
+  stateTimer: TimerHandle | undefined = undefined;
+  /** @internal matching key this transaction is filed under */
+  key = "";
+  /** @internal the RFC 2543 ACK key of an INVITE without an RFC 3261 branch */
+  ackKey: string | undefined = undefined;
+  /** @internal deadline of its absorbing state (L, I, J), 0 otherwise: see linger-queue.ts */
+  lingerUntil = 0;
   #state: ServerState;
   #interval = 0;
   #lastResponse: Uint8Array | undefined;
@@ -38,7 +45,6 @@ export class ServerTransaction<D> {
     /** Unique per layer; handy as a log and map key. */
     readonly id: number,
     readonly method: string,
-    readonly branch: string,
     /** Where responses go; opaque, chosen by the caller (RFC 3261 §18.2.2). */
     readonly dest: D,
     /** Reliable transports (TCP, TLS) get no retransmissions. */
@@ -82,9 +88,10 @@ export class ServerTransaction<D> {
   onAck(now: number, out: ActionList<D>): Verdict {
     if (this.#state === "accepted") return "deliver";
     if (this.#state === "completed") {
-      this.#host.disarm(this, "retransmit");
-      this.#host.disarm(this, "state");
+      this.#host.disarm(this, "retransmitTimer");
+      this.#host.disarm(this, "stateTimer");
       this.#state = "confirmed";
+      this.#lastResponse = undefined; // Confirmed absorbs ACKs silently
       this.#enterOrFinish("I", now, out);
     }
     return "absorb";
@@ -98,7 +105,7 @@ export class ServerTransaction<D> {
     if (st === "accepted") {
       // RFC 6026: the TU's 2xx retransmissions pass through; nothing else does.
       if (!this.isInvite || !is2xx) return false;
-      this.#record(r);
+      this.lastStatus = r.status;
       this.#send(r.bytes, out);
       return true;
     }
@@ -109,17 +116,20 @@ export class ServerTransaction<D> {
       this.#state = "proceeding";
       return true;
     }
-    if (r.toTag !== undefined) this.finalToTag = r.toTag;
+    if (r.toTag !== undefined && this.ackKey !== undefined) this.finalToTag = r.toTag;
     if (!this.isInvite) {
       this.#state = "completed";
       this.#enterOrFinish("J", now, out);
     } else if (is2xx) {
+      // Accepted answers nothing itself (the UAS's 2xx retransmissions do): the bytes
+      // are not kept for the 32 s it lingers.
+      this.#lastResponse = undefined;
       this.#state = "accepted";
-      this.#host.armTimer(this, "state", "L", now);
+      this.#host.armTimer(this, "stateTimer", "L", now);
     } else {
       this.#state = "completed";
-      this.#interval = this.#host.armTimer(this, "retransmit", "G", now);
-      this.#host.armTimer(this, "state", "H", now);
+      this.#interval = this.#host.armTimer(this, "retransmitTimer", "G", now);
+      this.#host.armTimer(this, "stateTimer", "H", now);
     }
     return true;
   }
@@ -129,7 +139,7 @@ export class ServerTransaction<D> {
     if (name !== "G" || this.#state !== "completed") return;
     this.#send(this.#lastResponse!, out);
     this.#interval = Math.min(2 * this.#interval, this.#host.settings.t2);
-    this.#host.arm(this, "retransmit", "G", this.#interval, now);
+    this.#host.arm(this, "retransmitTimer", "G", this.#interval, now);
   }
 
   /** @internal A send of this transaction failed. */
@@ -148,7 +158,7 @@ export class ServerTransaction<D> {
 
   /** Enters the absorbing state guarded by `name`, or leaves at once when it lasts 0 ms. */
   #enterOrFinish(name: TimerName, now: number, out: ActionList<D>): void {
-    if (this.#host.armTimer(this, "state", name, now) === 0) this.#host.finish(this, out);
+    if (this.#host.armTimer(this, "stateTimer", name, now) === 0) this.#host.finish(this, out);
   }
 
   #send(bytes: Uint8Array, out: ActionList<D>): void {
