@@ -63,7 +63,12 @@ export interface ProxyHooks {
   onProbeResponse?(branch: string, status: number, src: Source): void;
   /** True while the served pair has an active member (OPTIONS to vipless: 200, else 503). */
   servedPairReady(): boolean;
+  /** A new request was refused with 503 because a bound was reached (load shedding). */
+  onOverload?(reason: OverloadReason): void;
 }
+
+/** Which bound shed a request: `sip.max_transactions`, or `overload.max_invite_rate`. */
+export type OverloadReason = "transactions" | "invite-rate";
 
 export class ProxyCore {
   readonly txl: TransactionLayer<Dest, TimerPayload>;
@@ -224,7 +229,10 @@ export class ProxyCore {
     if (r.kind === "absorbed") return;
     if (r.kind === "ack") return this.#forwardStateless(req, src, decoded!, fromMember);
 
-    if (!this.txl.canCreate(2)) return this.#responder.stateless(req, src, serviceUnavailable());
+    if (!this.txl.canCreate(2)) {
+      this.#hooks.onOverload?.("transactions");
+      return this.#responder.stateless(req, src, serviceUnavailable());
+    }
     if (method === "CANCEL" && !r.cancelTarget) {
       // §16.10: no response context to apply it to: forward the CANCEL statelessly.
       const cancelRouting = this.#decodeOrReject(req, src, fromMember);
@@ -245,7 +253,10 @@ export class ProxyCore {
       }
       if (method === "INVITE") {
         respond(answer(100));
-        if (this.#limiter.exceeded(now)) return respond(serviceUnavailable());
+        if (this.#limiter.exceeded(now)) {
+          this.#hooks.onOverload?.("invite-rate");
+          return respond(serviceUnavailable());
+        }
       }
       const hash = requestLoopHash(req, req.topVia);
       if (isLooped(req, this.#self)) return respond(answer(482));
@@ -369,7 +380,11 @@ export class ProxyCore {
       this.#out.send(new MessageEditor(res).popVia().toBytes(), nextViaDest(vias[1]!));
       return;
     }
-    if (b) this.#contexts.onResponse(b, res, now); // else: a response to one of our CANCELs
+    if (b) return this.#contexts.onResponse(b, res, now);
+    // No branch: a 2xx on a transaction whose call already went up (relayed through its
+    // server transaction), or a response to one of our CANCELs (it ends there).
+    const stx = r.tx.upstream;
+    if (stx && res.status >= 200 && res.status < 300) this.#contexts.relayLate2xx(stx, res, now);
   }
 
   // ------------------------------------------------------------------ actions

@@ -14,68 +14,16 @@ import {
   parseMessage,
   type SipMessage,
 } from "../sip/index.ts";
-import type {
-  Action,
-  ClientTransaction,
-  ServerTransaction,
-  TimerHandle,
-  TransactionLayer,
-} from "../transaction/index.ts";
+import type { Action, ServerTransaction, TransactionLayer } from "../transaction/index.ts";
 import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
 import { type ForwardPlan, forwardRequest } from "./forward.ts";
+import { better, type Branch, done, type ResponseContext, type TimerPayload } from "./branch.ts";
 import type { Hop } from "./router.ts";
 import type { Dest } from "./types.ts";
 
+export type { TimerPayload } from "./branch.ts";
+
 const TIMER_C_MS = 181_000; // RFC 3261 §16.8: longer than 3 minutes
-
-export type TimerPayload =
-  | { kind: "failover"; branch: Branch }
-  | { kind: "timer-c"; branch: Branch }
-  | { kind: "cancel-wait"; branch: Branch };
-
-/**
- * Where a branch is in its life:
- * * `trying`: sent, nothing heard yet (its failover timer runs while a hop is left);
- * * `proceeding`: a provisional came (an INVITE then waits on Timer C);
- * * `abandoned`: the failover timer gave up on it and the call went on to the next
- *   hop, but its transaction still runs: it is cancelled as soon as it answers (else
- *   the member would ring a second destination), and only a 2xx from it still counts;
- * * `completed`: a final response came, or it failed.
- */
-export type BranchPhase = "trying" | "proceeding" | "abandoned" | "completed";
-
-/** A CANCEL is owed as soon as a provisional arrives (§9.1: never before one). */
-export type BranchCancel = "none" | "pending" | "sent";
-
-export interface Branch {
-  readonly ctx: ResponseContext;
-  readonly hop: Hop;
-  /** Which of the context's hops this branch tried. */
-  readonly hopIndex: number;
-  readonly tx: ClientTransaction<Dest>;
-  readonly bytes: Uint8Array;
-  /** Sent over TCP only because it was too large for the hop's UDP (§18.1.1). */
-  readonly movedToTcp: boolean;
-  phase: BranchPhase;
-  cancel: BranchCancel;
-  failoverTimer: TimerHandle | null;
-  timerC: TimerHandle | null;
-}
-
-export interface ResponseContext {
-  readonly stx: ServerTransaction<Dest>;
-  /** What the forwarded copies are made from; null once the final answer went up. */
-  plan: ForwardPlan | null;
-  hops: Hop[];
-  next: number;
-  readonly branches: Branch[];
-  best: { status: number; msg: SipMessage | null } | null;
-  finalSent: boolean;
-  cancelled: boolean;
-  readonly hash: string;
-  /** The pair the hops belong to, or null for a plain URI target. */
-  readonly pair: string | null;
-}
 
 /** What the contexts need from the proxy around them. */
 export interface ContextEnv {
@@ -87,23 +35,6 @@ export interface ContextEnv {
   cancelWaitMs(): number;
   newBranch(hash: string): string;
   onForwardFailure?(member: { host: string; port: number }, why: string): void;
-}
-
-function done(b: Branch): boolean {
-  return b.phase === "completed" || b.phase === "abandoned";
-}
-
-function statusClass(s: number): number {
-  return Math.floor(s / 100);
-}
-
-/** §16.7 step 6: any 6xx, else the lowest class; within a class the first one kept. */
-function better(a: { status: number }, b: { status: number } | null): boolean {
-  if (b === null) return true;
-  const ca = statusClass(a.status), cb = statusClass(b.status);
-  if (cb === 6) return false;
-  if (ca === 6) return true;
-  return ca < cb;
 }
 
 export class ResponseContexts {
@@ -218,7 +149,7 @@ export class ResponseContexts {
     if (b.phase === "abandoned") {
       // The call went on without it: a provisional means it rings, so CANCEL it now.
       if (status < 200) return this.#sendCancel(b, now);
-      b.phase = "completed";
+      this.#settle(b);
       if (status >= 300) return;
     }
     if (status < 200) {
@@ -234,8 +165,7 @@ export class ResponseContexts {
       if (status === 100 || ctx.finalSent) return;
       return this.#sendUp(ctx, res, now);
     }
-    b.phase = "completed";
-    this.#clearTimer(b, "timerC");
+    this.#settle(b);
     if (status < 300) {
       // Every 2xx goes up at once (§16.7 step 5, RFC 6026), even after another 2xx.
       ctx.finalSent = true;
@@ -311,6 +241,27 @@ export class ResponseContexts {
     this.#clearTimer(b, "timerC");
   }
 
+  /**
+   * A final response came on the branch: its transaction now only absorbs
+   * retransmissions (Timers D, K, M) and the branch is let go at once, with the
+   * forwarded bytes and, once its last branch goes, the context. A 2xx retransmission
+   * still goes up through the transaction's `upstream` (relayLate2xx).
+   */
+  #settle(b: Branch): void {
+    b.phase = "completed";
+    this.#clearTimer(b, "timerC");
+    this.#branches.delete(b.tx.id);
+  }
+
+  /**
+   * A 2xx (a retransmission, or another fork's) on a client transaction whose branch
+   * was let go: it goes up through the server transaction it was forwarded for, which
+   * in Accepted passes 2xx through (RFC 6026).
+   */
+  relayLate2xx(stx: ServerTransaction<Dest>, res: SipMessage, now: number): void {
+    this.#respondWith(stx, res, now);
+  }
+
   /** Forwards to the next hop of the context, or answers when none is left. */
   #tryNext(ctx: ResponseContext, now: number): void {
     if (ctx.finalSent) return;
@@ -338,6 +289,7 @@ export class ResponseContexts {
       dest.transport !== "udp",
       now,
     );
+    tx.upstream = ctx.stx;
     const b: Branch = {
       ctx,
       hop: { ...hop, dest },
@@ -432,9 +384,14 @@ export class ResponseContexts {
   }
 
   #sendUp(ctx: ResponseContext, res: SipMessage, now: number): void {
+    this.#respondWith(ctx.stx, res, now);
+  }
+
+  /** Sends a downstream response up through `stx`, without our Via (§16.7 step 9). */
+  #respondWith(stx: ServerTransaction<Dest>, res: SipMessage, now: number): void {
     const bytes = new MessageEditor(res).popVia().toBytes();
     const toTag = res.to?.tag ?? undefined;
-    this.#env.run(this.#env.txl.respond(ctx.stx, { status: res.status, bytes, toTag }, now), now);
+    this.#env.run(this.#env.txl.respond(stx, { status: res.status, bytes, toTag }, now), now);
   }
 
   #clearTimer(b: Branch, which: "failoverTimer" | "timerC"): void {

@@ -10,7 +10,7 @@
  */
 import { PairRegistry } from "../../src/ha/pair-registry.ts";
 import type { HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
-import { ProxyCore, type ProxyHooks } from "../../src/proxy/proxy-core.ts";
+import { type OverloadReason, ProxyCore, type ProxyHooks } from "../../src/proxy/proxy-core.ts";
 import { Router } from "../../src/proxy/router.ts";
 import type { Dest, DropReason, ProxySettings, Source } from "../../src/proxy/types.ts";
 import { parseMessage, type SipMessage } from "../../src/sip/index.ts";
@@ -60,6 +60,8 @@ export class Harness {
   readonly localResponses: number[] = [];
   readonly forwardFailures: Array<{ host: string; port: number; why: string }> = [];
   readonly haEvents: HaEvent[] = [];
+  /** Every request shed because a bound was reached, by reason. */
+  readonly overloads: OverloadReason[] = [];
   #taken = 0;
 
   constructor(options: HarnessOptions = {}) {
@@ -95,6 +97,7 @@ export class Harness {
         this.ha.onForwardFailure(m, this.haNow);
       },
       servedPairReady: () => this.ha.isInService(this.serve),
+      onOverload: (reason) => this.overloads.push(reason),
     };
     this.core = new ProxyCore(
       settings,
