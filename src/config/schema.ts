@@ -189,7 +189,7 @@ const failoverSchema = strict({
 
 const sipSchema = strict({
   t1: duration(500, 10, 60_000),
-  max_transactions: integer(1, 10_000_000).default(50_000),
+  max_transactions: integer(1, 10_000_000).default(500_000),
   max_message_bytes: integer(1024, 16_777_216).default(65_535),
   user_agent: z
     .string()

@@ -21,6 +21,7 @@ import { haConfigOf } from "./ha-config.ts";
 import { haEventLogger } from "./ha-log.ts";
 import { MemberAddresses } from "./member-addresses.ts";
 import type { ServiceMetrics } from "./metrics.ts";
+import { OverloadReport } from "./overload-report.ts";
 import { probeRequests } from "./probe-request.ts";
 import { WakeTimer } from "./wake-timer.ts";
 
@@ -80,6 +81,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     (host, address) => registry.learnAddress(host, address),
   );
   const probeRequest = probeRequests();
+  const overload = new OverloadReport(log, metrics.overload);
 
   const proxy = new ProxyCore(proxySettings(config, []), router, {
     send(bytes, to) {
@@ -111,6 +113,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       timer.arm();
     },
     servedPairReady: () => registry.isInService(config.serve),
+    onOverload: (reason) => overload.record(reason, mono()),
   });
 
   /**

@@ -67,7 +67,7 @@ describe("defaults", () => {
       failover: { timeout: 1000 },
       sip: {
         t1: 500,
-        max_transactions: 50000,
+        max_transactions: 500000,
         max_message_bytes: 65535,
         user_agent: "vipless",
         udp_buffer_bytes: "auto",
@@ -114,7 +114,7 @@ describe("defaults", () => {
       up_codes: "100-407,409-499,600-699",
     });
     assert.equal(config.sip.t1, 1000);
-    assert.equal(config.sip.max_transactions, 50000);
+    assert.equal(config.sip.max_transactions, 500000);
   });
 
   it("treats a section with every key commented out as all defaults", () => {

@@ -1,0 +1,46 @@
+/**
+ * Load shedding made visible. Every refusal is counted by reason; the log gets one
+ * `overload` line per reason when shedding starts and then at most one every
+ * LOG_EVERY_MS with the count since the previous line, so that a flood of refusals
+ * (thousands a second) is one line an operator can read, not a flood of its own.
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Counter } from "../metrics/registry.ts";
+import type { OverloadReason } from "../proxy/proxy-core.ts";
+
+const LOG_EVERY_MS = 10_000;
+
+const WHAT: Record<OverloadReason, string> = {
+  transactions: "sip.max_transactions reached",
+  "invite-rate": "overload.max_invite_rate exceeded",
+};
+
+export class OverloadReport {
+  readonly #log: Logger;
+  readonly #counter: Counter;
+  readonly #last = new Map<OverloadReason, { at: number; unlogged: number }>();
+
+  constructor(log: Logger, counter: Counter) {
+    this.#log = log;
+    this.#counter = counter;
+  }
+
+  /** A request was refused with 503 for `reason` at monotonic time `now`. */
+  record(reason: OverloadReason, now: number): void {
+    this.#counter.inc({ reason });
+    const last = this.#last.get(reason);
+    if (last !== undefined && now - last.at < LOG_EVERY_MS) {
+      last.unlogged++;
+      return;
+    }
+    const refused = (last?.unlogged ?? 0) + 1;
+    this.#last.set(reason, { at: now, unlogged: 0 });
+    this.#log.warning("overload: {what}; {refused} new request(s) refused with 503 since {since}", {
+      event: "overload",
+      reason,
+      what: WHAT[reason],
+      refused,
+      since: last === undefined ? "now" : `${Math.round((now - last.at) / 1000)} s`,
+    });
+  }
+}

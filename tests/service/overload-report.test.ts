@@ -1,0 +1,45 @@
+// Load shedding is counted by reason and logged once, then at most every 10 s with
+// the count of refusals since the last line (issue 10: "log one overload event").
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Logger } from "@logtape/logtape";
+import { Registry } from "../../src/metrics/registry.ts";
+import { OverloadReport } from "../../src/service/overload-report.ts";
+import { Harness, request } from "../proxy/harness.ts";
+
+function recorder() {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = { warning: (_m: string, f: Record<string, unknown>) => lines.push(f) };
+  return { lines, log: log as unknown as Logger };
+}
+
+describe("overload report", () => {
+  test("a flood of refusals is every one counted and one log line per 10 s", () => {
+    const { lines, log } = recorder();
+    const counter = new Registry().counter("vipless_overload_rejections_total", "x");
+    const report = new OverloadReport(log, counter);
+    for (let t = 0; t < 25_000; t += 10) report.record("transactions", t);
+    assert.equal(counter.get({ reason: "transactions" }), 2500);
+    assert.deepEqual(lines.map((l) => [l.event, l.reason, l.refused]), [
+      ["overload", "transactions", 1],
+      ["overload", "transactions", 1000],
+      ["overload", "transactions", 1000],
+    ]);
+    report.record("invite-rate", 25_000);
+    assert.equal(lines.at(-1)!.reason, "invite-rate", "each reason has its own line");
+  });
+
+  test("the proxy reports each bound when it sheds a request", () => {
+    const h = new Harness({ settings: { maxTransactions: 3 } });
+    h.allUp();
+    h.receive(request("INVITE"));
+    const refused = h.receive(request("INVITE"));
+    assert.deepEqual(refused.map((s) => s.msg.status), [503]);
+    assert.deepEqual(h.overloads, ["transactions"]);
+    const limited = new Harness({ settings: { maxInviteRate: 1 } });
+    limited.allUp();
+    limited.receive(request("INVITE"));
+    limited.receive(request("INVITE"));
+    assert.deepEqual(limited.overloads.slice(0, 1), ["invite-rate"]);
+  });
+});
