@@ -65,6 +65,7 @@ export function registerCoreMetrics(
         })),
     ),
   );
+  r.add(core.lag.histogram);
   r.add(
     new Gauge(
       "vipless_transactions",

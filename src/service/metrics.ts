@@ -31,6 +31,10 @@ export function createServiceMetrics(rt: Runtime, startedAtMs: number) {
       "vipless_dropped_total",
       "SIP messages dropped without an answer, by reason.",
     ),
+    excused: registry.counter(
+      "vipless_excused_timeouts_total",
+      "Timeouts not counted against a member because vipless's own event loop stalled.",
+    ),
     overload: registry.counter(
       "vipless_overload_rejections_total",
       "New SIP requests refused with 503 because a bound was reached, by reason.",

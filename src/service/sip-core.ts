@@ -19,6 +19,7 @@ import type { SipTransport } from "../transport/sip-transport.ts";
 import type { Endpoint, InboundSource, OpenedListener } from "../transport/types.ts";
 import { haConfigOf } from "./ha-config.ts";
 import { haEventLogger } from "./ha-log.ts";
+import { LoopLag } from "./loop-lag.ts";
 import { MemberAddresses } from "./member-addresses.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import { OverloadReport } from "./overload-report.ts";
@@ -37,7 +38,15 @@ export interface SipCore {
   stop(): void;
   readonly registry: PairRegistry;
   readonly proxy: ProxyCore;
+  /** vipless's own event-loop delay, and the active clock HA runs on. */
+  readonly lag: LoopLag;
 }
+
+/**
+ * Stall time of our own within a forward's failover window that excuses its timeout:
+ * the answer may have been waiting unread in the socket.
+ */
+const STALL_EXCUSES_MS = 50;
 
 export interface SipCoreDeps {
   rt: Runtime;
@@ -67,10 +76,14 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   let listeners: OpenedListener[] = [];
   let stopped = false;
   const mono = () => rt.monotonic();
-  const wallOffset = () => rt.now() - rt.monotonic();
+  // HA judges on the loop's active time: a stall of vipless's own is no member's fault
+  // (loop-lag.ts). The proxy's transaction timers keep the real clock.
+  const lag = new LoopLag(rt);
+  const haNow = () => lag.catchUp();
+  const wallOffset = () => rt.now() - lag.activeNow();
 
   const registry = new PairRegistry(haConfigOf(config), {
-    now: mono(),
+    now: haNow(),
     branchPrefix: PROBE_BRANCH_PREFIX,
     onEvent: haEventLogger(deps.log.getChild("ha"), wallOffset),
   });
@@ -94,20 +107,28 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     onLocalResponse: (status) => metrics.sent.inc({ status: String(status) }),
     // Both get the sender as the transport saw it (proxy/upstream.ts senderOf); a member
     // host that names no member is routed like a member but switches nothing.
-    onRequestFrom: (sender, method) => registry.onRequestFrom(sender, method, mono()),
+    onRequestFrom: (sender, method) => registry.onRequestFrom(sender, method, haNow()),
     isMember: (sender) => registry.identify(sender) !== null,
     onForwardFailure: (member, why) => {
+      // A timeout across a stall of our own says nothing about the member: the call
+      // still moves on, but the member is not made suspect for it.
+      const now = mono();
+      const ours = lag.stalledWithin(now - config.failover.timeout, now);
+      const counted = why === "transport-error" || ours < STALL_EXCUSES_MS;
       log.info("forward to {host}:{port} failed ({why})", {
         event: "forward-failure",
         ...member,
         why,
+        counted,
+        stalledMs: Math.round(ours),
       });
-      registry.onForwardFailure(member, mono());
+      if (counted) registry.onForwardFailure(member, haNow());
+      else metrics.excused.inc({ what: "forward-timeout" });
     },
     // The proxy hands a probe answer over as the last thing it does with it, so acting
     // on the events (which calls back into the proxy) is safe here.
     onProbeResponse(branch, status, src) {
-      const events = registry.probeAnswer(branch, status, src, mono());
+      const events = registry.probeAnswer(branch, status, src, haNow());
       if (events === null) return metrics.dropped.inc({ reason: "stale-probe-response" });
       actOn(events);
       timer.arm();
@@ -131,10 +152,12 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
 
   const timer = new WakeTimer(
     rt,
-    () => Math.min(proxy.nextDeadline() ?? Infinity, registry.nextProbeDeadline()),
+    // HA deadlines are on the active clock: monotonic = active + stall time so far.
+    () =>
+      Math.min(proxy.nextDeadline() ?? Infinity, registry.nextProbeDeadline() + lag.stalledMs()),
     (now) => {
       proxy.tick(now);
-      const { probes, events } = registry.probesDue(now);
+      const { probes, events } = registry.probesDue(haNow());
       for (const p of probes) {
         memberAddresses.refresh(p.member.host);
         transport.send(probeRequest(p, config), p.dest);
@@ -154,7 +177,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
         error: error.message,
       });
       // A probe whose connection failed is a miss at once, not after its timeout.
-      const events = registry.probeTransportError(to, mono());
+      const events = registry.probeTransportError(to, haNow());
       proxy.onSendError(to as Dest, mono());
       actOn(events);
       timer.arm();
@@ -162,12 +185,13 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     start(opened) {
       listeners = opened;
       proxy.reconfigure(proxySettings(config, listeners), router);
+      lag.start();
       timer.fire();
     },
     ready: () => registry.isInService(config.serve),
-    pairsStatus: () => registry.snapshot(mono(), rt.now()).pairs,
+    pairsStatus: () => registry.snapshot(haNow(), rt.now()).pairs,
     switchover(pair, force) {
-      const r = registry.switchover(pair, { force }, mono());
+      const r = registry.switchover(pair, { force }, haNow());
       timer.arm();
       if (!r.ok) {
         return {
@@ -178,12 +202,12 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
             : `the other member of '${pair}' is down; add ?force=1 to switch anyway`,
         };
       }
-      const status = registry.snapshot(mono(), rt.now()).pairs.find((p) => p.name === pair);
+      const status = registry.snapshot(haNow(), rt.now()).pairs.find((p) => p.name === pair);
       return { ok: true, status };
     },
     reconfigure(next) {
       config = next;
-      registry.reconfigure(haConfigOf(next), mono());
+      registry.reconfigure(haConfigOf(next), haNow());
       router.servedPair = next.serve;
       proxy.reconfigure(proxySettings(next, listeners), router);
       timer.arm();
@@ -191,8 +215,10 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     stop() {
       stopped = true;
       timer.stop();
+      lag.stop();
     },
     registry,
     proxy,
+    lag,
   };
 }

@@ -1,0 +1,132 @@
+/**
+ * vipless's own delay: how late the event loop runs a timer (a GC pause, a burst of
+ * work, a busy machine). While the loop is stalled nothing reads the sockets, so an
+ * answer that arrived in time waits unread; judging a probe or a forwarded request as
+ * timed out across such a stall would blame a member for vipless's own pause. The HA
+ * judgement therefore runs on `activeNow()`: the monotonic clock minus the time the
+ * loop spent stalled, and a forward timeout that overlaps a stall counts against no one.
+ *
+ * Measured by a sampling timer every SAMPLE_MS: its lateness is the loop lag, observed
+ * into a histogram for /metrics; lateness beyond STALL_SLACK_MS is stall time.
+ */
+import { Histogram } from "../metrics/registry.ts";
+import type { Runtime, TimerHandle } from "../runtime/types.ts";
+
+export const SAMPLE_MS = 20;
+/** Lateness below this is ordinary timer jitter, not a stall. */
+export const STALL_SLACK_MS = 10;
+/** Stalls older than this are forgotten (longer than any probe or failover timeout). */
+const KEEP_MS = 5 * 60_000;
+
+/** Upper bounds in seconds for the loop lag histogram. */
+export const LAG_BUCKETS_SECONDS: readonly number[] = [
+  0.001,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+];
+
+export type LagClock = Pick<Runtime, "monotonic" | "setTimer" | "clearTimer">;
+
+export class LoopLag {
+  readonly histogram = new Histogram(
+    "vipless_event_loop_lag_seconds",
+    "How late vipless's event loop ran a 20 ms sampling timer (GC pauses, bursts of work).",
+    LAG_BUCKETS_SECONDS,
+  );
+  readonly #clock: LagClock;
+  #timer: TimerHandle | null = null;
+  #expected = 0;
+  /** Total stall time since start, ms. */
+  #stalled = 0;
+  /** Recent stalls as [start, end] monotonic ms, oldest first. */
+  #stalls: Array<[number, number]> = [];
+  /** The largest lag of the current and the previous second, for load shedding. */
+  #recentMax = 0;
+  #previousMax = 0;
+  #secondStart = 0;
+
+  constructor(clock: LagClock) {
+    this.#clock = clock;
+  }
+
+  start(): void {
+    this.#expected = this.#clock.monotonic() + SAMPLE_MS;
+    this.#secondStart = this.#expected;
+    this.#timer = this.#clock.setTimer(SAMPLE_MS, () => this.sample());
+  }
+
+  stop(): void {
+    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
+    this.#timer = null;
+  }
+
+  /** The sampling timer fired (public for tests on a fake clock). */
+  sample(): void {
+    const now = this.#clock.monotonic();
+    this.record(this.#expected, now);
+    this.#expected = now + SAMPLE_MS;
+    this.#timer = this.#clock.setTimer(SAMPLE_MS, () => this.sample());
+  }
+
+  /** A timer due at `due` ran at `now`. */
+  record(due: number, now: number): void {
+    const lag = Math.max(0, now - due);
+    this.histogram.observe(lag / 1000);
+    if (now - this.#secondStart >= 1000) {
+      this.#previousMax = this.#recentMax;
+      this.#recentMax = 0;
+      this.#secondStart = now;
+    }
+    if (lag > this.#recentMax) this.#recentMax = lag;
+    if (lag <= STALL_SLACK_MS) return;
+    const stall = lag - STALL_SLACK_MS;
+    this.#stalled += stall;
+    this.#stalls.push([now - stall, now]);
+    while (this.#stalls.length > 0 && this.#stalls[0]![1] < now - KEEP_MS) this.#stalls.shift();
+  }
+
+  /**
+   * Records a stall that ends now, before the sampling timer could (a timer due before it
+   * may run first after a pause), and returns activeNow(). HA calls this for its time.
+   */
+  catchUp(): number {
+    const now = this.#clock.monotonic();
+    if (this.#timer !== null && now - this.#expected > STALL_SLACK_MS) {
+      this.record(this.#expected, now);
+      this.#expected = now; // the sampling timer, when it fires, measures from here
+    }
+    return now - this.#stalled;
+  }
+
+  /** Monotonic ms minus the stall time so far: the clock HA judges timeouts on. */
+  activeNow(): number {
+    return this.#clock.monotonic() - this.#stalled;
+  }
+
+  /** The stall time so far, ms (activeNow() + stalledMs() == monotonic()). */
+  stalledMs(): number {
+    return this.#stalled;
+  }
+
+  /** Stall time within [from, to] (monotonic ms). */
+  stalledWithin(from: number, to: number): number {
+    let sum = 0;
+    for (const [s, e] of this.#stalls) {
+      const a = Math.max(s, from), b = Math.min(e, to);
+      if (b > a) sum += b - a;
+    }
+    return sum;
+  }
+
+  /** The largest loop lag seen in the last one to two seconds, ms. */
+  recentMaxMs(): number {
+    return Math.max(this.#recentMax, this.#previousMax);
+  }
+}
