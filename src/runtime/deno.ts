@@ -95,13 +95,13 @@ export function createDenoRuntime(): Runtime {
       let buffers: UdpBuffers | undefined;
       if (options?.bufferBytes) {
         // Deno.listenDatagram has no buffer option and hides its descriptor: find it
-        // in /proc and setsockopt on it through FFI.
+        // by its port and setsockopt on it through FFI.
         const libc = await loadDenoLibc();
-        const fd = typeof libc === "string" ? null : findUdpSocketFd(local.host, local.port);
+        const fd = typeof libc === "string" ? null : findUdpSocketFd(libc, local.port);
         buffers = typeof libc === "string"
           ? { ok: false, reason: libc }
           : fd === null
-          ? { ok: false, reason: "socket descriptor not found in /proc/self/fd" }
+          ? { ok: false, reason: "socket descriptor not found" }
           : setUdpBuffers(libc, fd, options.bufferBytes);
       }
       let open = true;
@@ -173,18 +173,33 @@ export function createDenoRuntime(): Runtime {
 
     serveHttp(addr, fetch) {
       return new Promise((resolve) => {
-        const server = Deno.serve({
-          hostname: addr.host,
-          port: addr.port,
-          onListen(local) {
-            resolve({
-              local: { host: stripBrackets(local.hostname), port: local.port },
-              async stop() {
-                await server.shutdown();
-              },
-            });
-          },
-        }, fetch);
+        let server: Deno.HttpServer;
+        let stopped = false;
+        let port = addr.port;
+        // Deno.serve's accept loop ends on an error such as EMFILE (descriptors run out),
+        // and its `finished` rejection would end the process: serve again instead, so
+        // /health comes back once descriptors are free.
+        const serve = (onListen: (local: Deno.NetAddr) => void) => {
+          try {
+            server = Deno.serve({ hostname: addr.host, port, onListen }, fetch);
+          } catch {
+            if (!stopped) setTimeout(() => serve(() => {}), 250);
+            return;
+          }
+          server.finished.catch(() => {
+            if (!stopped) setTimeout(() => serve(() => {}), 250);
+          });
+        };
+        serve((local) => {
+          port = local.port;
+          resolve({
+            local: { host: stripBrackets(local.hostname), port: local.port },
+            async stop() {
+              stopped = true;
+              await server.shutdown().catch(() => {});
+            },
+          });
+        });
       });
     },
 

@@ -1,5 +1,5 @@
 /** libc through bun:ffi (built into Bun, also into a compiled executable; no permission). */
-import { type Libc, LIBC_NAMES } from "./libc.ts";
+import { type Libc, LIBC_NAMES, portOf, rlimitOf } from "./libc.ts";
 
 let loaded: Promise<Libc | string> | null = null;
 
@@ -22,6 +22,8 @@ async function load(): Promise<Libc | string> {
     setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
     getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
     setrlimit: { args: ["i32", "ptr"], returns: "i32" },
+    getrlimit: { args: ["i32", "ptr"], returns: "i32" },
+    getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
   } as const;
   let lib: ReturnType<typeof ffi.dlopen<typeof symbols>> | null = null;
   let why = "";
@@ -34,7 +36,7 @@ async function load(): Promise<Libc | string> {
     }
   }
   if (!lib) return `libc not loadable: ${why}`;
-  const { setsockopt, getsockopt, setrlimit } = lib.symbols;
+  const { setsockopt, getsockopt, setrlimit, getrlimit, getsockname } = lib.symbols;
   return {
     setIntOption(fd, level, name, value) {
       return setsockopt(fd, level, name, ffi.ptr(new Int32Array([value])), 4);
@@ -47,6 +49,15 @@ async function load(): Promise<Libc | string> {
     setOpenFileLimit(soft, hard) {
       // RLIMIT_NOFILE is 7 on Linux; struct rlimit is two 64-bit counts.
       return setrlimit(7, ffi.ptr(new BigUint64Array([BigInt(soft), BigInt(hard)])));
+    },
+    getOpenFileLimit() {
+      const out = new BigUint64Array(2);
+      return getrlimit(7, ffi.ptr(out)) === 0 ? rlimitOf(out) : null;
+    },
+    localPort(fd) {
+      const addr = new Uint8Array(128);
+      const len = new Uint32Array([128]);
+      return getsockname(fd, ffi.ptr(addr), ffi.ptr(len)) === 0 ? portOf(addr) : -1;
     },
   };
 }

@@ -2,7 +2,7 @@
  * libc through Deno.dlopen. FFI needs `--allow-ffi`; without it this says so instead
  * of asking (a permission prompt would stall a service started from a terminal).
  */
-import { type Libc, LIBC_NAMES } from "./libc.ts";
+import { type Libc, LIBC_NAMES, portOf, rlimitOf } from "./libc.ts";
 
 let loaded: Libc | string | null = null;
 
@@ -19,6 +19,8 @@ function load(): Libc | string {
     setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
     getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
     setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+    getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+    getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   } as const;
   let lib: Deno.DynamicLibrary<typeof symbols> | null = null;
   let why = "";
@@ -31,7 +33,7 @@ function load(): Libc | string {
     }
   }
   if (!lib) return `libc not loadable: ${why}`;
-  const { setsockopt, getsockopt, setrlimit } = lib.symbols;
+  const { setsockopt, getsockopt, setrlimit, getrlimit, getsockname } = lib.symbols;
   return {
     setIntOption: (fd, level, name, value) =>
       setsockopt(fd, level, name, new Int32Array([value]), 4),
@@ -42,5 +44,13 @@ function load(): Libc | string {
     // RLIMIT_NOFILE is 7 on Linux; struct rlimit is two 64-bit counts.
     setOpenFileLimit: (soft, hard) =>
       setrlimit(7, new BigUint64Array([BigInt(soft), BigInt(hard)])),
+    getOpenFileLimit() {
+      const out = new BigUint64Array(2);
+      return getrlimit(7, out) === 0 ? rlimitOf(out) : null;
+    },
+    localPort(fd) {
+      const addr = new Uint8Array(128);
+      return getsockname(fd, addr, new Uint32Array([128])) === 0 ? portOf(addr) : -1;
+    },
   };
 }

@@ -5,7 +5,7 @@
  * to do with them is written once, here. Linux only: elsewhere the loaders fail and the
  * callers report why.
  */
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 
 export interface Libc {
   /** setsockopt(fd, level, name, &int, 4); returns 0 or -1. */
@@ -14,14 +14,34 @@ export interface Libc {
   getIntOption(fd: number, level: number, name: number): number;
   /** setrlimit(RLIMIT_NOFILE, {soft, hard}); returns 0 or -1. */
   setOpenFileLimit(soft: number, hard: number): number;
+  /** getrlimit(RLIMIT_NOFILE), or null on failure. */
+  getOpenFileLimit(): { soft: number; hard: number } | null;
+  /** The local port of socket `fd` (getsockname), or -1 when it is no socket. */
+  localPort(fd: number): number;
 }
 
 /** Shared object names tried in order: glibc, then musl. */
 export const LIBC_NAMES = ["libc.so.6", "libc.so"];
 
+/** struct rlimit as two counts; RLIM_INFINITY reads as MAX_SAFE_INTEGER. */
+export function rlimitOf(raw: BigUint64Array): { soft: number; hard: number } {
+  const num = (
+    v: bigint,
+  ) => (v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v));
+  return { soft: num(raw[0]), hard: num(raw[1]) };
+}
+
+/** The port of a sockaddr_in or sockaddr_in6 (family AF_INET 2 or AF_INET6 10), else -1. */
+export function portOf(addr: Uint8Array): number {
+  const family = addr[0] | (addr[1] << 8); // sa_family_t, host order (little-endian)
+  return family === 2 || family === 10 ? (addr[2] << 8) | addr[3] : -1;
+}
+
 const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
+const SO_TYPE = 3;
+const SOCK_DGRAM = 2;
 
 /** What a UDP socket's buffers are after bind: the kernel's figures, or why unknown. */
 export type UdpBuffers =
@@ -80,42 +100,39 @@ export interface OpenFileLimit {
 export async function raiseOpenFileLimit(
   load: () => Promise<Libc | string>,
 ): Promise<OpenFileLimit | null> {
-  const before = readOpenFileLimit();
+  // /proc first (no FFI needed); Deno guards /proc behind --allow-all, so getrlimit next.
+  let libc: Libc | string | null = null;
+  const read = async () => {
+    const proc = readOpenFileLimit();
+    if (proc) return proc;
+    libc ??= await load();
+    return typeof libc === "string" ? null : libc.getOpenFileLimit();
+  };
+  const before = await read();
   if (!before) return null;
   if (before.soft >= before.hard) return { ...before, raised: false, note: null };
-  const libc = await load();
+  libc ??= await load();
   if (typeof libc === "string") return { ...before, raised: false, note: libc };
   if (libc.setOpenFileLimit(before.hard, before.hard) !== 0) {
     return { ...before, raised: false, note: "setrlimit failed" };
   }
-  const after = readOpenFileLimit() ?? before;
+  const after = (await read()) ?? before;
   return { ...after, raised: after.soft > before.soft, note: null };
 }
 
 /**
- * The descriptor of this process's UDP socket bound to `port` (and `host` unless a
- * wildcard), for runtimes that do not expose it: the socket's inode from
- * /proc/net/udp{,6}, then the /proc/self/fd entry that links to it.
+ * The descriptor of this process's socket bound to `port`, for runtimes that do not
+ * expose it, found with getsockname over the open descriptors (no /proc needed, which
+ * Deno guards behind --allow-all). The newest (highest) match is the one just bound.
  */
-export function findUdpSocketFd(host: string, port: number): number | null {
-  const inodes = new Set<string>();
-  const v6 = host.includes(":");
-  for (const row of udpTableRows(v6 ? "/proc/net/udp6" : "/proc/net/udp")) {
-    if (row.localPort === port) inodes.add(row.inode);
-  }
-  if (inodes.size === 0) return null;
+export function findUdpSocketFd(libc: Libc, port: number): number | null {
+  const limit = Math.min(libc.getOpenFileLimit()?.soft ?? 1024, 65_536);
   let found: number | null = null;
-  for (const name of readdirSync("/proc/self/fd")) {
-    let link: string;
-    try {
-      link = readlinkSync(`/proc/self/fd/${name}`);
-    } catch {
-      continue; // closed between the listing and the read
+  for (let fd = 3; fd < limit; fd++) {
+    // A TCP listener may share the port number: only a datagram socket counts.
+    if (libc.localPort(fd) === port && libc.getIntOption(fd, SOL_SOCKET, SO_TYPE) === SOCK_DGRAM) {
+      found = fd;
     }
-    const m = link.match(/^socket:\[(\d+)\]$/);
-    // Several sockets of this process on one port (workers' twins bind port 0, so
-    // only a shared port can repeat): the newest descriptor is the one just bound.
-    if (m && inodes.has(m[1])) found = Math.max(found ?? -1, Number(name));
   }
   return found;
 }

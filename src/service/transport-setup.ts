@@ -23,6 +23,8 @@ interface Core {
 export const AUTO_UDP_BUFFER_MAX = 8 * 1024 * 1024;
 /** Sources the per-source limiter tracks at most (about 100 bytes each). */
 const MAX_TRACKED_SOURCES = 65_536;
+/** The open-files limit assumed where it cannot be read: the usual default soft limit. */
+export const UNKNOWN_FILE_LIMIT = 1024;
 /** A refusal from one source is logged once per this. */
 const REFUSAL_LOG_WINDOW_MS = 60_000;
 
@@ -42,7 +44,8 @@ export function transportLimitsOf(
   isExempt: (host: string) => boolean,
 ): TransportLimits {
   const t = config.tcp;
-  const byDescriptors = files ? files.soft - descriptorReserve(files.soft) : Infinity;
+  const soft = files?.soft ?? UNKNOWN_FILE_LIMIT;
+  const byDescriptors = soft - descriptorReserve(soft);
   const asked = config.sip.udp_buffer_bytes;
   const auto = asked === "auto";
   return {
@@ -191,10 +194,11 @@ export async function setUpTransport(
 
 function logFileLimit(log: Logger, files: OpenFileLimit | null, cap: number, asked: number) {
   if (!files) {
-    log.info("open-files limit unknown; TCP connections capped at {cap}", {
-      event: "descriptor-limit",
-      cap,
-    });
+    log.warning(
+      "open-files limit unknown (no /proc/self/limits, no getrlimit through FFI: under " +
+        "Deno, run with --allow-ffi); assuming {assumed}, TCP connections capped at {cap}",
+      { event: "descriptor-limit", assumed: UNKNOWN_FILE_LIMIT, cap },
+    );
     return;
   }
   const fields = {

@@ -250,7 +250,15 @@ export class SipTransport {
   #accept(conn: TcpConnection): void {
     const host = conn.remote.host;
     const exempt = this.#limits.isExempt?.(host) ?? false;
-    const refusal = this.#closed ? null : this.#streams.refusal(sourceOf(host), exempt);
+    let refusal = this.#closed ? null : this.#streams.refusal(sourceOf(host), exempt);
+    const idle = refusal === "connection-limit" ? this.#streams.evictable() : undefined;
+    if (idle) {
+      // Full: the oldest connection that never sent a message makes room.
+      this.#streams.remove(idle);
+      idle.conn.close();
+      this.#refused("connection-limit", idle.conn);
+      refusal = this.#streams.refusal(sourceOf(host), exempt);
+    }
     if (this.#closed || refusal) {
       conn.close();
       if (refusal) this.#refused(refusal, conn);
@@ -316,7 +324,7 @@ export class SipTransport {
     };
     for (const ev of state.framer.push(data)) {
       if (ev.type === "message") {
-        state.delivered = true;
+        if (!state.delivered) this.#streams.delivered(state);
         this.#h.onMessage(ev.bytes, src);
       } else if (ev.type === "pong") conn.write(PONG);
       else {

@@ -63,6 +63,8 @@ export class StreamTable<E extends StreamEntry> {
   readonly #byKey = new Map<string, E>();
   /** Inbound connections per source address, exempt ones left out. */
   readonly #perSource = new Map<string, number>();
+  /** Inbound connections that have not delivered a whole message yet, oldest first. */
+  readonly #waitingFirst = new Set<E>();
 
   constructor(public limits: TcpLimits) {}
 
@@ -72,16 +74,34 @@ export class StreamTable<E extends StreamEntry> {
 
   /** Why a new inbound connection from `source` is refused, or null to accept it. */
   refusal(source: string, exempt: boolean): TcpRefusal | null {
-    if (this.#all.size >= this.limits.maxConnections) return "connection-limit";
+    // Per source first: a source over its cap must not evict anyone (see evictable).
     const perSource = this.limits.maxConnectionsPerSource;
     if (!exempt && perSource > 0 && (this.#perSource.get(source) ?? 0) >= perSource) {
       return "source-connection-limit";
     }
+    if (this.#all.size >= this.limits.maxConnections) return "connection-limit";
     return null;
+  }
+
+  /**
+   * The connection to close so that a new one fits under the total cap: the oldest
+   * inbound one that has not delivered a message yet (a flood of idle connections from
+   * many sources must not lock callers out), or none when every connection is in use.
+   */
+  evictable(): E | undefined {
+    return this.#waitingFirst.values().next().value;
+  }
+
+  /** A whole message arrived on `e`. */
+  delivered(e: E): void {
+    e.delivered = true;
+    this.#waitingFirst.delete(e);
   }
 
   add(e: E): void {
     this.#all.add(e);
+    // A member's connection is never evicted.
+    if (!e.outbound && !e.delivered && !e.exempt) this.#waitingFirst.add(e);
     this.#byKey.set(e.key, e);
     if (!e.outbound && !e.exempt) {
       this.#perSource.set(e.source, (this.#perSource.get(e.source) ?? 0) + 1);
@@ -91,6 +111,7 @@ export class StreamTable<E extends StreamEntry> {
   /** Forgets a connection; safe to call more than once. */
   remove(e: E): void {
     if (!this.#all.delete(e)) return;
+    this.#waitingFirst.delete(e);
     if (this.#byKey.get(e.key) === e) this.#byKey.delete(e.key);
     if (!e.outbound && !e.exempt) {
       const n = (this.#perSource.get(e.source) ?? 1) - 1;

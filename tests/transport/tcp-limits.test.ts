@@ -112,7 +112,14 @@ describe("TCP limits of the SIP transport", () => {
   it("caps open connections in total: past the cap a new one is closed at once and counted", async () => {
     const h = await harness({ maxConnections: 5 });
     const conns = [];
-    for (let i = 0; i < 8; i++) conns.push(await connect(h.port));
+    // Five in use (each delivered a message), then three more.
+    for (let i = 0; i < 5; i++) {
+      const c = await connect(h.port);
+      c.sock.write(OPTIONS);
+      conns.push(c);
+    }
+    await until(() => h.messages.length === 5, 3000, "5 messages");
+    for (let i = 0; i < 3; i++) conns.push(await connect(h.port));
     await until(() => h.refusals.length === 3, 3000, "3 refusals");
     assert.equal(h.transport.connections, 5);
     assert.equal(count(h, "connection-limit"), 3);
@@ -128,6 +135,25 @@ describe("TCP limits of the SIP transport", () => {
     await sleep(50);
     assert.equal(again.isClosed(), false);
     assert.equal(h.transport.connections, 5);
+  });
+
+  it("at the total cap, the oldest connection that never sent a message makes room for a new one", async () => {
+    const h = await harness({ maxConnections: 5 });
+    const busy = await connect(h.port);
+    busy.sock.write(OPTIONS);
+    await until(() => h.messages.length === 1, 3000, "the message");
+    const idle = [];
+    for (let i = 0; i < 4; i++) idle.push(await connect(h.port));
+    await until(() => h.transport.connections === 5, 3000, "5 connections");
+    // A caller arrives: the oldest idle one goes, the caller's call gets through.
+    const caller = await connect(h.port);
+    await withTimeout(idle[0].closed, 3000, "oldest idle closed");
+    caller.sock.write(OPTIONS);
+    await until(() => h.messages.length === 2, 3000, "the caller's message");
+    assert.equal(h.transport.connections, 5);
+    assert.equal(count(h, "connection-limit"), 1);
+    assert.equal(busy.isClosed(), false);
+    assert.equal(idle.slice(1).filter((c) => c.isClosed()).length, 0);
   });
 
   it("caps connections per source address, but never a pair member's", async () => {
