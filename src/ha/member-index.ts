@@ -7,8 +7,10 @@
 // (its Via): the source address of a datagram; over a stream, the connection vipless
 // opened to a member, or else the peer's IP when that IP is exactly one member's. The
 // port of a connection a member opened is ephemeral (RFC 3261 §18.1.1), so it names no
-// one, and where several members share an IP such a connection is from "a member
-// host" but from no member in particular.
+// one. Where several members share an IP, such a connection is from "a member host" but
+// from no member in particular, and only when its Via claims one of those members: an
+// endpoint on that host (its Via names itself) stays an endpoint. The claim can narrow
+// what the transport allows, never widen it.
 
 import { addressKey, normaliseHost } from "./address.ts";
 import type { HaMemberSpec } from "./types.ts";
@@ -21,6 +23,8 @@ export interface TransportSender {
   port: number;
   /** True when it came on a stream vipless opened to host:port. */
   outbound?: boolean;
+  /** What the message says its sender is (a request's top Via sent-by); a claim only. */
+  claimed?: { host: string; port: number } | null;
 }
 
 /**
@@ -69,7 +73,9 @@ export class MemberIndex<T extends { spec: HaMemberSpec }> {
     if (s.outbound && exact) return { member: exact };
     const onHost = this.#byHost.get(normaliseHost(s.host));
     if (!onHost) return null;
-    return { member: onHost.length === 1 ? onHost[0]! : null };
+    if (onHost.length === 1) return { member: onHost[0]! };
+    const claimed = s.claimed ? this.at(s.claimed.host, s.claimed.port) : null;
+    return claimed && onHost.includes(claimed) ? { member: null } : null;
   }
 
   /**

@@ -211,7 +211,7 @@ export class ProxyCore {
     if (method === "OPTIONS" && (rejection !== null || this.#isAddressedToUs(req))) {
       return this.#answerOptions(req, src);
     }
-    const sender = senderOf(src);
+    const sender = senderOf(req, src);
     const fromMember = this.#hooks.isMember(sender);
     // The error boundary: everything routing decodes is decoded here, while no state
     // exists (no transaction, no 100, no HA change), so a malformed header costs one

@@ -1,6 +1,6 @@
 /** Where responses go, and who sent a request (RFC 3261 §18.2.2, RFC 3581). */
 import { stripBrackets } from "../net/address.ts";
-import type { Via } from "../sip/index.ts";
+import type { SipMessage, Via } from "../sip/index.ts";
 import type { Dest, Source } from "./types.ts";
 
 function viaTransport(t: string): "udp" | "tcp" {
@@ -26,19 +26,31 @@ export function nextViaDest(via: Via): Dest {
   return { transport: viaTransport(via.transport.toLowerCase()), host, port };
 }
 
-/** Who sent a request, as the transport alone tells it (see `senderOf`). */
+/** Who sent a request, as the transport tells it, with what its top Via claims. */
 export interface Sender extends Source {
   /** True when it came on a TCP connection vipless opened to host:port. */
   outbound: boolean;
+  /**
+   * The top Via's sent-by: the sender's say-so, which anyone can write. It never makes a
+   * sender a member; it only lets a stream from an IP several members share count as
+   * from "a member host" (see src/ha/member-index.ts).
+   */
+  claimed: { host: string; port: number } | null;
 }
 
 /**
- * The sender of a request as its transport tells it, and nothing the request says
- * about itself: a Via's sent-by is the sender's say-so and anyone can write any. Pair
- * membership is decided from this (the registry's `identify`); over a stream the source
- * port is an ephemeral one (RFC 3261 §18.1.1), so the registry goes by the connection
- * vipless opened or by the peer's IP there.
+ * The sender of a request as its transport tells it. Pair membership is decided from
+ * this (the registry's `identify`); over a stream the source port is an ephemeral one
+ * (RFC 3261 §18.1.1), so the registry goes by the connection vipless opened or by the
+ * peer's IP there, never by the port a Via names.
  */
-export function senderOf(src: Source & { outbound?: boolean }): Sender {
-  return { transport: src.transport, host: src.host, port: src.port, outbound: !!src.outbound };
+export function senderOf(req: SipMessage, src: Source & { outbound?: boolean }): Sender {
+  const via = req.topVia;
+  return {
+    transport: src.transport,
+    host: src.host,
+    port: src.port,
+    outbound: src.outbound === true,
+    claimed: via ? { host: stripBrackets(via.host), port: via.port ?? 5060 } : null,
+  };
 }

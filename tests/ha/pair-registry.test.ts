@@ -73,9 +73,21 @@ describe("PairRegistry: locating members", () => {
     assert.equal(shared.identify(udp("127.0.0.1", 40000)), null);
     assert.equal(shared.identify(tcp("127.0.0.1", 5072, true))?.member?.role, "backup");
     // The peer port of a connection it opened is ephemeral, even when it equals a
-    // member's: a member host, no member in particular.
-    assert.deepEqual(shared.identify(tcp("127.0.0.1", 5072)), { member: null });
-    assert.deepEqual(shared.identify(tcp("127.0.0.1", 40000)), { member: null });
+    // member's. Claiming (in its Via) to be one of the members there makes it a member
+    // host, no member in particular; claiming to be itself leaves it an endpoint.
+    const claiming = (port: number, claimed: number) => ({
+      ...tcp("127.0.0.1", port),
+      claimed: { host: "127.0.0.1", port: claimed },
+    });
+    assert.deepEqual(shared.identify(claiming(5072, 5072)), { member: null });
+    assert.deepEqual(shared.identify(claiming(40000, 5071)), { member: null });
+    assert.equal(shared.identify(claiming(40000, 40000)), null);
+    assert.equal(shared.identify(tcp("127.0.0.1", 40000)), null);
+    // Where one member has the IP, the claim changes nothing: the IP names it.
+    assert.equal(
+      ha.identify({ ...tcp("10.1.0.12", 40000), claimed: null })?.member?.role,
+      "backup",
+    );
   });
 
   it("knows a member configured by name by the address the glue learnt for it", () => {

@@ -190,6 +190,20 @@ describe("sip-core: member identity over TCP", () => {
     assert.deepEqual(sent.map((o) => o.to.host), [FOREIGN]);
   });
 
+  it("an endpoint on the members' IP, its Via naming itself, is an endpoint", async () => {
+    const g = new Glue();
+    await g.run(1_500);
+    const mark = g.out.length;
+    g.receive(
+      invite(BOB, "SIP/2.0/TCP 10.0.0.1:40000", [["X-Genesys-Route", `<sip:${FOREIGN}:5080>`]]),
+      { transport: "tcp", host: "10.0.0.1", port: 40_000, outbound: false },
+    );
+    const sent = g.forwarded(mark);
+    assert.deepEqual(sent.map((o) => `${o.to.host}:${o.to.port}`), ["10.0.0.1:5060"]);
+    assert.equal(sent[0].msg.get("x-genesys-route"), undefined);
+    assert.equal(g.activeRole("shared"), "primary");
+  });
+
   it("a request on the connection vipless opened to the backup is the backup's: it takes over", async () => {
     const g = new Glue();
     await g.run(1_500);
