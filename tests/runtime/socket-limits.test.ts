@@ -2,7 +2,7 @@
 // the runtime the test runs in (both, through npm test).
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { detectRuntime, type Runtime, type UdpSocket } from "../../src/runtime/index.ts";
+import { detectRuntime, type Runtime } from "../../src/runtime/index.ts";
 import { type Libc, readOpenFileLimit } from "../../src/runtime/libc.ts";
 import { loadBunLibc } from "../../src/runtime/libc-bun.ts";
 import { loadDenoLibc } from "../../src/runtime/libc-deno.ts";
