@@ -2,6 +2,7 @@
 import type { Config } from "../config/index.ts";
 import type { DueProbe } from "../ha/index.ts";
 import { buildRequest } from "../sip/index.ts";
+import { randomToken } from "../sip/random-token.ts";
 
 /** Our host[:port] as members see it: the Via sent-by and the From host. */
 export function sentBy(c: Config): string {
@@ -10,12 +11,12 @@ export function sentBy(c: Config): string {
 }
 
 /**
- * A builder of probe requests. Call-IDs are unique per process: a random instance part
- * (so that several vipless instances probing one member never share one) and a count.
+ * A builder of probe requests. Everything vipless generates is unpredictable (RFC 3261
+ * §8.1.1.4 recommends cryptographically random Call-IDs, §8.1.1.7 and §19.3 ask it of
+ * branches and tags): the branch is the registry's (random), the From tag 32 random
+ * bits and the Call-ID 96, which also keep instances probing one member apart.
  */
 export function probeRequests(): (probe: DueProbe, config: Config) => Uint8Array {
-  const callIdBase = Math.random().toString(36).slice(2, 10);
-  let seq = 0;
   return (probe, config) => {
     const m = probe.member;
     const t = probe.dest.transport;
@@ -23,9 +24,9 @@ export function probeRequests(): (probe: DueProbe, config: Config) => Uint8Array
       method: "OPTIONS",
       uri: m.uri.replace(/;.*$/, "") + (t === "tcp" ? ";transport=tcp" : ""),
       via: `SIP/2.0/${t.toUpperCase()} ${sentBy(config)};branch=${probe.branch};rport`,
-      from: `<sip:vipless@${sentBy(config)}>;tag=${probe.branch.slice(-8)}`,
+      from: `<sip:vipless@${sentBy(config)}>;tag=${randomToken(4)}`,
       to: `<${m.uri}>`,
-      callId: `probe-${callIdBase}-${++seq}@vipless`,
+      callId: `probe-${randomToken(12)}@vipless`,
       cseq: 1,
       maxForwards: 70,
       userAgent: config.sip.user_agent,

@@ -327,3 +327,50 @@ describe("sip-core: probe answers only from the probed member", () => {
     assert.equal(g.member("shared", "backup").status, "up");
   });
 });
+
+describe("sip-core: what vipless generates cannot be guessed (RFC 3261 §8.1.1.7, §19.3)", () => {
+  it("probes carry random branches, From tags and Call-IDs, never repeated", async () => {
+    const g = new Glue();
+    await g.run(3_000);
+    const probes = g.probes();
+    assert.ok(probes.length >= 12, `${probes.length} probes`);
+    const field = (re: RegExp, header: string) =>
+      probes.map((p) => re.exec(p.msg.get(header) ?? "")?.[1]);
+    const branches = field(/branch=(z9hG4bKvp[0-9a-f]{16})(?:;|$)/, "via");
+    const tags = field(/;tag=([0-9a-f]{8})$/, "from");
+    const callIds = field(/^(probe-[0-9a-f]{24}@vipless)$/, "call-id");
+    for (const values of [branches, tags, callIds]) {
+      assert.ok(values.every((v) => v !== undefined), JSON.stringify(values.slice(0, 3)));
+      assert.equal(new Set(values).size, probes.length);
+    }
+  });
+
+  it("a forwarded request's branch and vipless's own answers' To tags are random; a 100 has none", async () => {
+    const g = new Glue();
+    await g.run(1_500);
+    const mark = g.out.length;
+    const from = { transport: "udp", host: "192.0.2.1", port: 5062 } as const;
+    g.receive(invite("sip:bob@example.com", "SIP/2.0/UDP 192.0.2.1:5062"), from);
+    g.receive(invite("sip:bob@example.com", "SIP/2.0/UDP 192.0.2.1:5062"), from);
+    const [a, b] = g.forwarded(mark).map((o) => o.msg.get("via")!);
+    const ours = /branch=z9hG4bKvl[0-9a-f]{8}\.[0-9a-z]{4}\.([0-9a-f]{16})/;
+    assert.match(a, ours);
+    assert.notEqual(ours.exec(a)![1], ours.exec(b)![1]);
+    const trying = g.out.slice(mark).filter((o) => o.msg.status === 100);
+    assert.equal(trying.length, 2);
+    for (const t of trying) assert.doesNotMatch(t.msg.get("to")!, /;tag=/);
+    // With the served pair out of service vipless answers 503 itself, through the
+    // transaction: a To tag of its own, fresh each time.
+    g.silent.add("10.0.0.1");
+    await g.run(6_000);
+    assert.equal(g.activeRole("shared"), null);
+    const mark2 = g.out.length;
+    g.receive(invite("sip:bob@example.com", "SIP/2.0/UDP 192.0.2.1:5062"), from);
+    g.receive(invite("sip:bob@example.com", "SIP/2.0/UDP 192.0.2.1:5062"), from);
+    const finals = g.out.slice(mark2).filter((o) => o.msg.status === 503);
+    const toTags = finals.map((o) => /;tag=vl([0-9a-f]{12})$/.exec(o.msg.get("to")!)?.[1]);
+    assert.equal(toTags.length, 2);
+    assert.ok(toTags.every((t) => t !== undefined), JSON.stringify(toTags));
+    assert.notEqual(toTags[0], toTags[1]);
+  });
+});
