@@ -184,6 +184,7 @@ function restartOnlyChanges(a: Config, b: Config): string[] {
   if (JSON.stringify(a.listen) !== JSON.stringify(b.listen)) out.push("listen");
   if (JSON.stringify(a.http.listen) !== JSON.stringify(b.http.listen)) out.push("http.listen");
   if (a.sip.max_message_bytes !== b.sip.max_message_bytes) out.push("sip.max_message_bytes");
+  if (a.sip.udp_buffer_bytes !== b.sip.udp_buffer_bytes) out.push("sip.udp_buffer_bytes");
   if (a.workers !== b.workers) out.push("workers");
   return out;
 }

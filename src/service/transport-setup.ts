@@ -57,9 +57,10 @@ export function transportLimitsOf(
       idleTimeoutMs: t.idle_timeout,
       maxHeaderBytes: t.max_header_bytes,
     },
-    udpBufferBytes: asked === 0 || (auto && !bufferMax) ? null : {
-      receive: auto ? Math.min(AUTO_UDP_BUFFER_MAX, bufferMax!.receive) : asked,
-      send: auto ? Math.min(AUTO_UDP_BUFFER_MAX, bufferMax!.send) : asked,
+    // With the ceilings unknown (Deno guards /proc), ask the most: the kernel caps it.
+    udpBufferBytes: asked === 0 ? null : {
+      receive: auto ? Math.min(AUTO_UDP_BUFFER_MAX, bufferMax?.receive ?? Infinity) : asked,
+      send: auto ? Math.min(AUTO_UDP_BUFFER_MAX, bufferMax?.send ?? Infinity) : asked,
     },
     isExempt,
   };
