@@ -1,6 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { HostResolver } from "../../src/transport/resolver.ts";
+import {
+  HostResolver,
+  MAX_CACHED_NAMES,
+  MAX_PENDING_LOOKUPS,
+} from "../../src/transport/resolver.ts";
 
 describe("host resolution for outbound messages", () => {
   it("passes IP literals through synchronously", () => {
@@ -36,5 +40,34 @@ describe("host resolution for outbound messages", () => {
     );
     await assert.rejects(Promise.resolve(r.resolve("nope.invalid")), /cannot resolve/);
     assert.equal(calls, 1);
+  });
+});
+
+describe("host resolution is bounded against names from message content", () => {
+  it("keeps at most MAX_CACHED_NAMES names, the oldest going first", async () => {
+    const r = new HostResolver((h) => Promise.resolve(`192.0.2.${h.length % 250}`), () => 0);
+    for (let i = 0; i < MAX_CACHED_NAMES + 50; i++) await r.resolve(`n${i}.example`);
+    assert.equal(r.cached, MAX_CACHED_NAMES);
+  });
+
+  it("fails a lookup at once when MAX_PENDING_LOOKUPS are in flight, and takes new ones after", async () => {
+    const waiting: Array<(a: string) => void> = [];
+    let hold = true;
+    const r = new HostResolver(
+      () =>
+        hold
+          ? new Promise<string>((resolve) => waiting.push(resolve))
+          : Promise.resolve("192.0.2.9"),
+      () => 0,
+    );
+    const inFlight = [];
+    for (let i = 0; i < MAX_PENDING_LOOKUPS; i++) inFlight.push(r.resolve(`slow${i}.example`));
+    await assert.rejects(r.resolve("one-more.example") as Promise<string>, /too many lookups/);
+    // The same name as one in flight joins it rather than counting again.
+    assert.equal(r.resolve("slow0.example"), inFlight[0]);
+    hold = false;
+    for (const w of waiting) w("192.0.2.1");
+    await Promise.all(inFlight);
+    assert.equal(await r.resolve("one-more.example"), "192.0.2.9");
   });
 });
