@@ -158,6 +158,7 @@ const probeSchema = strict({
   force_interval: duration(500, 100, 3_600_000),
   timeout: duration(500, 10, 3_600_000),
   failures: integer(1, 100).default(2),
+  rise: integer(1, 100).default(2),
   // A comma list or a YAML list; kept as the normalised comma text.
   up_codes: z
     .unknown()

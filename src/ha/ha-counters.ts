@@ -10,6 +10,8 @@ export type ProbeResultLabel = "ok" | ProbeMissCause;
 /** One member's probe counters; they live as long as the member stays configured. */
 export class ProbeStats {
   readonly rtt = new Histogram();
+  /** Times the member was reported flapping. */
+  flaps = 0;
   readonly #results = new Map<ProbeResultLabel, number>();
 
   count(result: ProbeResultLabel): void {
@@ -75,4 +77,21 @@ export function probeResultsOf(members: Iterable<CountedMember>): ProbeResultCou
   return [...members].flatMap(({ pair, role, member, stats }) =>
     [...stats.results()].map(([result, count]) => ({ pair, role, member, result, count }))
   );
+}
+
+export interface FlapCount {
+  pair: string;
+  role: Role;
+  member: string;
+  count: number;
+}
+
+/** Times each member was reported flapping (state changes > 4 in a minute). */
+export function flapsOf(members: Iterable<CountedMember>): FlapCount[] {
+  return [...members].map(({ pair, role, member, stats }) => ({
+    pair,
+    role,
+    member,
+    count: stats.flaps,
+  }));
 }

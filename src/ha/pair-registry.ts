@@ -12,16 +12,16 @@
 // the INVITEs still ringing on that member). Listeners added with `onEvent` see every
 // event as well, for logging; nothing that steers traffic hangs off a listener.
 //
-// Forward failures: the proxy already retries the failed call on the other member, so
-// the call itself keeps flowing without a switch. A single failed transaction is weak
-// evidence (a slow INVITE, one lost datagram), and switching on it would flap the
-// whole pair. So a forward failure marks the member suspect and probes it at once; if
-// that probe misses too, the member is down immediately (no need to wait for
-// `probe.failures` misses) and the pair switches with reason `forward-failure`. If the
-// probe answers, the suspicion is cleared and nothing changes. The cost is at most one
-// probe timeout during which calls still go to the suspect first and are retried.
+// Forward failures: the proxy already retries the failed call on the other member. One
+// failed transaction is weak evidence, so it marks the member suspect and probes it at
+// once; if that probe misses too and the other member is up, the member is down at once
+// and the pair switches (`forward-failure`). Without a live other member, suspicion
+// shortens nothing: only `probe.failures` misses against both take a pair out of
+// service (member-health.ts), as vipless's own load can fail forwards to both.
 
 import {
+  type FlapCount,
+  flapsOf,
   type ProbeResultCount,
   probeResultsOf,
   type ProbeRtt,
@@ -38,7 +38,7 @@ import {
   ROLES,
 } from "./pair-entry.ts";
 import { planSwitchover } from "./operator-switchover.ts";
-import { ProbeBranches, type ProbeDest } from "./probe-branches.ts";
+import { ProbeBranches, type ProbeDest, probeDest } from "./probe-branches.ts";
 import { type ProbeOutcome, Prober } from "./prober.ts";
 import { type RejectedAnswerCount, RejectedAnswers } from "./rejected-answers.ts";
 import { type ProbeSettings, probeSettings } from "./probe-settings.ts";
@@ -180,7 +180,7 @@ export class PairRegistry {
     if (method.toUpperCase() === "OPTIONS") return { ...location, switched: false };
     const pair = entry.pair;
     if (pair.machine.activeRole === entry.role) return { ...location, switched: false };
-    if (entry.health.markAlive() === "up") this.#emitMemberUp(entry, now);
+    if (entry.health.markAlive(now) === "up") this.#changed(entry, "up", now);
     this.#apply(pair, pair.machine.onTrafficFrom(entry.role, now));
     return { ...location, switched: true };
   }
@@ -297,6 +297,11 @@ export class PairRegistry {
     return probeResultsOf(this.#counted());
   }
 
+  /** Times each member was reported flapping. */
+  flapCounts(): FlapCount[] {
+    return flapsOf(this.#counted());
+  }
+
   /** Probe answers dropped for their source, by probed member; monotonic across reloads. */
   rejectedProbeAnswers(): RejectedAnswerCount[] {
     return this.#rejected.list();
@@ -354,8 +359,9 @@ export class PairRegistry {
     if (outcome.kind === "answer") m.stats.rtt.observe(outcome.rttMs / 1000);
     if (outcome.kind === "answer" && this.#settings.isUp(outcome.statusCode)) {
       m.stats.count("ok");
-      if (m.health.recordAnswer(now, outcome.rttMs, outcome.statusCode) === "up") {
-        this.#emitMemberUp(m, now);
+      const rise = this.#settings.rise;
+      if (m.health.recordAnswer(now, outcome.rttMs, outcome.statusCode, rise) === "up") {
+        this.#changed(m, "up", now);
         this.#apply(m.pair, m.pair.machine.onMemberUp(m.role, now));
       }
       return;
@@ -365,17 +371,11 @@ export class PairRegistry {
     const answer = outcome.kind === "answer"
       ? { statusCode: outcome.statusCode, rttMs: outcome.rttMs }
       : undefined;
-    if (m.health.recordMiss(now, cause, this.#settings.failures, answer) !== "down") return;
-    this.#emit({
-      type: "member-down",
-      pair: m.pair.name,
-      member: m.spec.uri,
-      role: m.role,
-      cause,
-      at: now,
-    });
-    const reason: SwitchReason = m.health.downWhileSuspect ? "forward-failure" : "probe-timeout";
     const other = m.pair.members[otherRole(m.role)].health.status;
+    const failures = this.#settings.failures;
+    if (m.health.recordMiss(now, cause, failures, answer, other === "up") !== "down") return;
+    this.#changed(m, "down", now, cause);
+    const reason: SwitchReason = m.health.downWhileSuspect ? "forward-failure" : "probe-timeout";
     this.#apply(m.pair, m.pair.machine.onMemberDown(m.role, other, reason, now));
   }
 
@@ -403,8 +403,15 @@ export class PairRegistry {
     }
   }
 
-  #emitMemberUp(m: MemberEntry, now: number): void {
-    this.#emit({ type: "member-up", pair: m.pair.name, member: m.spec.uri, role: m.role, at: now });
+  /** A member's health changed: its event, and a flapping one once per window. */
+  #changed(m: MemberEntry, to: "up" | "down", now: number, cause?: ProbeMissCause): void {
+    const who = { pair: m.pair.name, member: m.spec.uri, role: m.role, at: now };
+    if (to === "up") this.#emit({ type: "member-up", ...who });
+    else this.#emit({ type: "member-down", ...who, cause: cause! });
+    const changes = m.health.flappingNow(now);
+    if (changes === 0) return;
+    m.stats.flaps++;
+    this.#emit({ type: "member-flapping", ...who, changes });
   }
 
   /** Runs a probe step and returns the events it caused. */
@@ -439,9 +446,4 @@ export class PairRegistry {
       stats: m.stats,
     }));
   }
-}
-
-/** Probes go where requests for the member go: TLS is not built, so TCP or UDP. */
-function probeDest(m: HaMemberSpec): ProbeDest {
-  return { transport: m.transport === "tcp" ? "tcp" : "udp", host: m.host, port: m.port };
 }

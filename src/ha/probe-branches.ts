@@ -8,6 +8,7 @@
 
 import { addressKey } from "./address.ts";
 import type { PlainTransport } from "../net/transport.ts";
+import type { HaMemberSpec } from "./types.ts";
 
 /** Where a probe goes; TLS is not built, so a probe travels over UDP or TCP. */
 export interface ProbeDest {
@@ -92,4 +93,9 @@ function randomHex(bytes: number): string {
   let out = "";
   for (const b of buf) out += b.toString(16).padStart(2, "0");
   return out;
+}
+
+/** Probes go where requests for the member go: TLS is not built, so TCP or UDP. */
+export function probeDest(m: HaMemberSpec): ProbeDest {
+  return { transport: m.transport === "tcp" ? "tcp" : "udp", host: m.host, port: m.port };
 }

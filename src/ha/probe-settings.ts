@@ -8,6 +8,8 @@ export interface ProbeSettings {
   timing: ProbeTiming;
   /** Consecutive misses that mark a member down. */
   failures: number;
+  /** Consecutive good answers that bring a down member up. */
+  rise: number;
   /** True for an answer that proves the member alive (`probe.up_codes`). */
   isUp(statusCode: number): boolean;
 }
@@ -17,8 +19,10 @@ export function probeSettings(probe: HaProbeSpec): ProbeSettings {
   for (const k of ["interval", "force_interval", "timeout"] as const) {
     if (!(probe[k] > 0)) throw new Error(`probe.${k} must be a positive duration`);
   }
-  if (!Number.isInteger(probe.failures) || probe.failures < 1) {
-    throw new Error("probe.failures must be a whole number of at least 1");
+  for (const k of ["failures", "rise"] as const) {
+    if (!Number.isInteger(probe[k]) || probe[k] < 1) {
+      throw new Error(`probe.${k} must be a whole number of at least 1`);
+    }
   }
   const ranges = checkRanges(probe.up_codes);
   return {
@@ -28,6 +32,7 @@ export function probeSettings(probe: HaProbeSpec): ProbeSettings {
       timeout: probe.timeout,
     },
     failures: probe.failures,
+    rise: probe.rise,
     isUp: (code) => ranges.some((r) => code >= r.from && code <= r.to),
   };
 }

@@ -34,6 +34,8 @@ export interface HaProbeSpec {
   force_interval: number;
   timeout: number;
   failures: number;
+  /** Consecutive good answers before a down member is up again (HAProxy's `rise`). */
+  rise: number;
   up_codes: readonly CodeRange[];
 }
 
@@ -108,6 +110,15 @@ export type HaEvent =
     pair: string;
     from: string | null;
     reason: SwitchReason;
+    at: number;
+  }
+  /** The member changed state `changes` times within a minute (reported once a minute). */
+  | {
+    type: "member-flapping";
+    pair: string;
+    member: string;
+    role: Role;
+    changes: number;
     at: number;
   };
 

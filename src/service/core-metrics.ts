@@ -65,6 +65,14 @@ export function registerCoreMetrics(
         })),
     ),
   );
+  r.add(
+    new Gauge(
+      "vipless_member_flaps_total",
+      "Times a member was reported flapping (more than 4 state changes in a minute).",
+      () => core.registry.flapCounts().map((f) => [{ pair: f.pair, member: f.member }, f.count]),
+      "counter",
+    ),
+  );
   r.add(core.lag.histogram);
   r.add(
     new Gauge(

@@ -15,6 +15,11 @@ export function haEventLogger(log: Logger, wallOffset: () => number): HaEventLis
       log.warning("pair {pair}: switchover from {from} to {to} ({reason})", fields);
     } else if (type === "pair-out-of-service") {
       log.error("pair {pair} is out of service ({reason})", fields);
+    } else if (type === "member-flapping") {
+      log.warning(
+        "pair {pair}: {role} {member} is flapping ({changes} changes in a minute)",
+        fields,
+      );
     } else if (type === "member-down") {
       log.warning("pair {pair}: {role} {member} is down ({cause})", fields);
     } else {

@@ -33,11 +33,26 @@ interface ContractConfig {
     force_interval: number;
     timeout: number;
     failures: number;
+    rise: number;
     up_codes: string;
   };
   failover: { timeout: number };
-  sip: { t1: number; max_transactions: number; max_message_bytes: number; user_agent: string };
+  sip: {
+    t1: number;
+    max_transactions: number;
+    max_message_bytes: number;
+    user_agent: string;
+    udp_buffer_bytes: number | "auto";
+  };
   overload: { max_invite_rate: number };
+  tcp: {
+    max_connections: number;
+    max_connections_per_source: number;
+    message_timeout: number;
+    idle_timeout: number;
+    max_header_bytes: number;
+  };
+  protect: { max_requests_per_source: number; block_time: number };
   workers: number;
   pairs: PairSpec[];
   log: {
@@ -62,6 +77,7 @@ describe("defaults", () => {
         force_interval: 500,
         timeout: 500,
         failures: 2,
+        rise: 2,
         up_codes: "100-407,409-499,600-699",
       },
       failover: { timeout: 1000 },
@@ -111,6 +127,7 @@ describe("defaults", () => {
       force_interval: 500,
       timeout: 500,
       failures: 2,
+      rise: 2,
       up_codes: "100-407,409-499,600-699",
     });
     assert.equal(config.sip.t1, 1000);

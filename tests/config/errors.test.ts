@@ -26,6 +26,11 @@ describe("errors point at line and column", () => {
     expectError(errors, 7, 13, /probe\.failures: expected a number, got 'many'/);
   });
 
+  it("probe.rise below 1: at the value", () => {
+    const errors = parseErrors(yaml(...MINIMAL, "probe:", "  rise: 0"));
+    expectError(errors, 7, 9, /probe\.rise/);
+  });
+
   it("a mapping where a list belongs", () => {
     const errors = parseErrors(yaml("advertise: p", "pairs:", "  name: a"));
     expectError(errors, 3, 3, /pairs: expected a list/);

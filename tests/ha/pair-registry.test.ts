@@ -249,20 +249,26 @@ describe("PairRegistry: forward failure", () => {
     assert.ok(s!.at <= t + 500, "one probe timeout, not probe.failures misses");
   });
 
-  it("goes out of service when the other member is down too", () => {
+  it("with the other member down, a forward failure shortens nothing: probe.failures misses decide", () => {
     const sim = warmSim();
     sim.set(B, silent);
     sim.runUntilEvent((e) => e.type === "member-down" && e.member === B, 5000);
     sim.set(P, silent);
-    sim.ha.onForwardFailure(SITE_A.primary, sim.now);
-    const e = sim.runUntilEvent((x) => x.type === "pair-out-of-service", 1000);
+    const t = sim.now;
+    sim.ha.onForwardFailure(SITE_A.primary, t);
+    // The suspect probe misses (one probe timeout): the pair stays in service.
+    sim.runFor(600);
+    assert.equal(sim.ha.snapshot(sim.now).pairs[0].members[0].consecutiveFailures, 1);
+    assert.deepEqual(sim.ha.nextHops("site-a").length > 0, true, "still in service");
+    const e = sim.runUntilEvent((x) => x.type === "pair-out-of-service", 5000);
     assert.deepEqual(e && { ...e, at: 0 }, {
       type: "pair-out-of-service",
       pair: "site-a",
       from: P,
-      reason: "forward-failure",
+      reason: "probe-timeout",
       at: 0,
     });
+    assert.equal(sim.ha.snapshot(sim.now).pairs[0].members[0].consecutiveFailures, 2);
     assert.deepEqual(sim.ha.nextHops("site-a"), []);
   });
 

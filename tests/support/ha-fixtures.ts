@@ -38,6 +38,7 @@ export function config(overrides: Partial<HaConfig["probe"]> = {}, pairs = [SITE
       force_interval: 500,
       timeout: 500,
       failures: 2,
+      rise: 2,
       up_codes: [{ from: 100, to: 407 }, { from: 409, to: 499 }, { from: 600, to: 699 }],
       ...overrides,
     },
