@@ -128,6 +128,15 @@ route[RELAY] {
   exit;
 }
 
+# A destination's state change, logged for the bench to count (ha-events.ts).
+event_route[dispatcher:dst-down] {
+  xlog("L_ERR", "bench-ha dst-down $ru\n");
+}
+
+event_route[dispatcher:dst-up] {
+  xlog("L_ERR", "bench-ha dst-up $ru\n");
+}
+
 failure_route[FAILOVER] {
   if (t_is_canceled()) exit;
   if (t_check_status("503") || (t_branch_timeout() && !t_branch_replied())) {

@@ -2,21 +2,20 @@
 /**
  * Whole-proxy benchmark: SIPp calls through vipless (compiled, Bun), vipless under Deno
  * and Kamailio as the equivalent proxy, on loopback, in front of a pair of SIPp UAS.
+ * vipless runs as a user runs it (`vipless-defaults`: the shipped defaults, only the
+ * addresses given) and tuned (`vipless`: sip.max_transactions raised); every table
+ * states each target's configuration. See USAGE below for the modes.
  *
- *   bun scripts/bench/proxy.ts [--only vipless,deno,kamailio] [--duration S]
- *                              [--max-rate R] [--start-rate R] [--quick]
- *   bun scripts/bench/proxy.ts --soak [--rate R] [--soak-duration S] [--only vipless|deno]
- *   bun scripts/bench/proxy.ts --failover [--rate R] [--only ...]
- *
- * Default: a rate search per proxy (start at 500 calls/s, double while clean, then
- * bisect 3 times; each step `--duration` s, 10 by default; clean = at most 0.1 % of the
- * calls failed and SIPp offered the full rate). The proxies take turns step by step,
- * so a change in the machine's background load touches all of them alike. Every step
- * starts fresh processes; every process is stopped at the end, on error and on Ctrl-C.
- * The result is a Markdown table: highest clean rate, ratio to Kamailio, INVITE->200
- * p50/p99 (SIPp -trace_rtt), proxy CPU seconds per 10,000 calls (/proc/PID/stat
- * utime+stime over the load, summed over Kamailio's processes), peak RSS (VmHWM,
- * summed over Kamailio's processes: that counts its shared memory once per process).
+ * Rate search (default): start at 500 calls/s, double while clean, then bisect 3 times;
+ * each step `--duration` s, 10 by default; clean = at most 0.1 % of the calls failed
+ * and SIPp offered the full rate. The proxies take turns step by step, so a change in
+ * the machine's background load touches all of them alike. Every step starts fresh
+ * processes; every process is stopped at the end, on error and on Ctrl-C. The result
+ * is a Markdown table: highest clean rate, ratio to Kamailio, INVITE->200 p50/p99 (SIPp
+ * -trace_rtt), INVITE retransmissions (-trace_counts), proxy CPU seconds per 10,000
+ * calls (/proc/PID/stat utime+stime over the load, summed over Kamailio's processes),
+ * peak RSS (VmHWM, summed over Kamailio's processes: that counts its shared memory once
+ * per process).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -31,6 +30,8 @@ import { machineLines, resultTable, stepLine } from "./proxy/report.ts";
 import { RateSearch } from "./proxy/search.ts";
 import { runSoak } from "./proxy/soak.ts";
 import { SIPP, sippVersion } from "./proxy/sipp.ts";
+import { runSustain } from "./proxy/sustain.ts";
+import { PROBE_PROFILES } from "./proxy/vipless-config.ts";
 import {
   BUN,
   DIST_BIN,
@@ -44,19 +45,33 @@ import {
 } from "./proxy/targets.ts";
 
 const USAGE = `usage: bun scripts/bench/proxy.ts [options]
-  (rate search)   --only LIST        vipless, vipless-w2, deno, kamailio (comma list; default all)
+  targets: vipless-defaults  dist/vipless, the shipped defaults (only addresses, pair, JSON log)
+           vipless           dist/vipless, sip.max_transactions=--max-transactions, probe 1s/500ms/2
+           vipless-w2        as vipless, workers: 2
+           deno              dist/vipless.js under Deno, as vipless
+           deno-defaults     dist/vipless.js under Deno, the shipped defaults
+           kamailio          Kamailio as the equivalent proxy (scripts/bench/kamailio.cfg.ts)
+  (rate search)   --only LIST        comma list (default: all but deno-defaults)
                   --duration S       seconds per step (10; --quick: 3)
                   --start-rate R     first rate tried (500 calls/s)
                   --max-rate R       never offer more (20000 calls/s)
                   --bisections N     bisection steps after the first failure (3; --quick: 1)
-                  --budget S         stop searching after S seconds (540)
+                  --budget S         stop searching after S seconds (135 per target)
                   --quick            short smoke run
+  --sustain RATE  one run at RATE calls/s for --duration S (60) through each target in turn
+                  (default --only vipless-defaults,kamailio): failed calls, INVITE
+                  retransmissions, p50/p99, peak RSS, CPU per 10k calls, HA events, overload
+                  rejections, UDP drops (/metrics, kernel RcvbufErrors), and every 5 s RSS,
+                  live transactions, failures and retransmissions so far
   --soak          RSS at --steady-rate (2000/s) for --steady-duration (30 s), then a soak
-                  at half --rate for --soak-duration (600 s): RSS and live transactions
-  --failover      at half --rate for --failover-duration (20 s), kill -9 the primary in
-                  the middle: failed calls and time until new calls reach the backup
+                  at --soak-rate (half --rate) for --soak-duration (600 s): RSS, live
+                  transactions, failed calls, HA events (default --only vipless-defaults)
+  --failover      at --failover-rate (half --rate) for --failover-duration (20 s), kill -9
+                  the primary in the middle: failed calls, HA events, switchover time from
+                  the logged event (default --only vipless-defaults,kamailio)
   common          --rate R (the highest clean rate, for --soak/--failover; searched if absent)
-                  --kamailio-children N (4)  --max-transactions N (1000000)
+                  --probe-profile subsecond  every vipless target probes 500ms/300ms/2
+                  --kamailio-children N (4)  --max-transactions N (1000000; tuned targets)
                   --keep (keep logs)  --rebuild (bun build.ts first)`;
 
 const { values: opt } = parseArgs({
@@ -67,15 +82,19 @@ const { values: opt } = parseArgs({
     "start-rate": { type: "string", default: "500" },
     "max-rate": { type: "string", default: "20000" },
     bisections: { type: "string" },
-    budget: { type: "string", default: "540" },
+    budget: { type: "string" },
     quick: { type: "boolean", default: false },
+    sustain: { type: "string" },
     soak: { type: "boolean", default: false },
     "steady-rate": { type: "string", default: "2000" },
     "steady-duration": { type: "string", default: "30" },
+    "soak-rate": { type: "string" },
     "soak-duration": { type: "string", default: "600" },
     failover: { type: "boolean", default: false },
+    "failover-rate": { type: "string" },
     "failover-duration": { type: "string", default: "20" },
     rate: { type: "string" },
+    "probe-profile": { type: "string" },
     "kamailio-children": { type: "string", default: "4" },
     "max-transactions": { type: "string", default: "1000000" },
     keep: { type: "boolean", default: false },
@@ -83,6 +102,15 @@ const { values: opt } = parseArgs({
     help: { type: "boolean", short: "h", default: false },
   },
 });
+
+/** The rate search's targets when --only is not given. */
+const SEARCH_DEFAULT: TargetId[] = [
+  "vipless-defaults",
+  "vipless",
+  "vipless-w2",
+  "deno",
+  "kamailio",
+];
 
 function num(text: string | undefined, name: string, fallback?: number): number {
   if (text === undefined && fallback !== undefined) return fallback;
@@ -102,9 +130,9 @@ function ensureBuilt(): void {
   if (r.status !== 0) throw new Error("bun build.ts failed");
 }
 
-/** The targets asked for that can run here; the others are reported and left out. */
-function chooseTargets(allowed: TargetId[]): Target[] {
-  const asked = (opt.only ?? allowed.join(",")).split(",").map((s) => s.trim());
+/** The targets asked for (--only, else `fallback`) that can run here; others are reported. */
+function chooseTargets(fallback: TargetId[]): Target[] {
+  const asked = (opt.only ?? fallback.join(",")).split(",").map((s) => s.trim());
   const out: Target[] = [];
   for (const id of asked) {
     if (!(TARGET_IDS as string[]).includes(id)) {
@@ -112,10 +140,6 @@ function chooseTargets(allowed: TargetId[]): Target[] {
       process.exit(2);
     }
     const t = TARGETS[id as TargetId];
-    if (!allowed.includes(t.id)) {
-      console.log(`bench: ${t.title} is not part of this measurement; left out`);
-      continue;
-    }
     const why = t.unavailable();
     if (why) console.log(`bench: ${t.title} left out: ${why}`);
     else out.push(t);
@@ -132,7 +156,7 @@ interface SearchOutcome {
 async function searchRates(targets: Target[], s: Settings, dir: string): Promise<SearchOutcome> {
   const quick = opt.quick;
   const seconds = num(opt.duration, "duration", quick ? 3 : 10);
-  const budgetMs = num(opt.budget, "budget") * 1000;
+  const budgetMs = num(opt.budget, "budget", 135 * targets.length) * 1000;
   const searches = new Map(targets.map((t) => [
     t,
     new RateSearch({
@@ -160,7 +184,7 @@ async function searchRates(targets: Target[], s: Settings, dir: string): Promise
       try {
         step = await runStep(t, { rate, seconds, settings: s, dir });
       } catch (e) {
-        console.log(`ERROR  ${t.id.padEnd(8)} ${rate}/s: ${(e as Error).message}`);
+        console.log(`ERROR  ${t.id.padEnd(16)} ${rate}/s: ${(e as Error).message}`);
         search.record(rate, false);
         continue;
       }
@@ -182,11 +206,24 @@ async function main(): Promise<number> {
     console.log(`bench: ${SIPP} not found; install the Debian package sip-tester`);
     return 1;
   }
+  const profileName = opt["probe-profile"];
+  const probe = profileName === undefined ? undefined : PROBE_PROFILES[profileName];
+  if (profileName !== undefined && !probe) {
+    console.error(
+      `bench: --probe-profile takes ${Object.keys(PROBE_PROFILES).join(", ")}; got ${profileName}`,
+    );
+    return 2;
+  }
+  if ([opt.soak, opt.failover, opt.sustain !== undefined].filter(Boolean).length > 1) {
+    console.error("bench: --sustain, --soak and --failover are separate runs; give one");
+    return 2;
+  }
   installCleanup();
   ensureBuilt();
   const settings: Settings = {
     failoverMs: 1000,
     maxTransactions: num(opt["max-transactions"], "max-transactions"),
+    probe,
     kamailioChildren: num(opt["kamailio-children"], "kamailio-children"),
     kamailioShmMiB: 1024,
     kamailioPkgMiB: 16,
@@ -195,46 +232,55 @@ async function main(): Promise<number> {
   const command = `bun scripts/bench/proxy.ts ${process.argv.slice(2).join(" ")}`.trim();
   let ok = true;
   try {
-    if (opt.soak || opt.failover) {
-      const allowed: TargetId[] = opt.soak
-        ? ["vipless", "vipless-w2", "deno"]
-        : ["vipless", "vipless-w2", "deno", "kamailio"];
-      const only = opt.only ?? (opt.soak ? "vipless" : "vipless,kamailio");
-      opt.only = only;
-      const targets = chooseTargets(allowed);
-      if (targets.length === 0) return 1;
-      console.log(machineLines(targets, command).join("\n"));
-      const rate = await highestRate(targets, settings, dir);
-      if (opt.soak) {
-        await runSoak(targets, {
-          steadyRate: num(opt["steady-rate"], "steady-rate"),
-          steadySeconds: num(opt["steady-duration"], "steady-duration"),
-          soakRate: Math.round(rate / 2),
-          soakSeconds: num(opt["soak-duration"], "soak-duration"),
-          settings,
-          dir,
-        });
-      }
-      if (opt.failover) {
-        await runFailover(targets, {
-          rate: Math.round(rate / 2),
-          seconds: num(opt["failover-duration"], "failover-duration"),
-          settings,
-          dir,
-        });
-      }
-      return 0;
-    }
-    const targets = chooseTargets(TARGET_IDS);
+    const fallback: TargetId[] = opt.soak
+      ? ["vipless-defaults"]
+      : opt.failover || opt.sustain !== undefined
+      ? ["vipless-defaults", "kamailio"]
+      : SEARCH_DEFAULT;
+    const targets = chooseTargets(fallback);
     if (targets.length === 0) {
       console.log("bench: nothing to measure");
       return 1;
     }
-    const header = machineLines(targets, command);
-    console.log(header.join("\n"));
+    console.log(machineLines(targets, command, settings).join("\n"));
     console.log(`bench: logs and SIPp files in ${dir}\n`);
+    if (opt.sustain !== undefined) {
+      ok = await runSustain(targets, {
+        rate: num(opt.sustain, "sustain"),
+        seconds: num(opt.duration, "duration", opt.quick ? 10 : 60),
+        settings,
+        dir,
+      });
+      return ok ? 0 : 1;
+    }
+    if (opt.soak) {
+      const soakRate = opt["soak-rate"] !== undefined
+        ? num(opt["soak-rate"], "soak-rate")
+        : Math.round((await highestRate(targets, settings, dir)) / 2);
+      await runSoak(targets, {
+        steadyRate: num(opt["steady-rate"], "steady-rate"),
+        steadySeconds: num(opt["steady-duration"], "steady-duration"),
+        soakRate,
+        soakSeconds: num(opt["soak-duration"], "soak-duration"),
+        settings,
+        dir,
+      });
+      return 0;
+    }
+    if (opt.failover) {
+      const rate = opt["failover-rate"] !== undefined
+        ? num(opt["failover-rate"], "failover-rate")
+        : Math.round((await highestRate(targets, settings, dir)) / 2);
+      await runFailover(targets, {
+        rate,
+        seconds: num(opt["failover-duration"], "failover-duration"),
+        settings,
+        dir,
+      });
+      return 0;
+    }
     const { best, cut } = await searchRates(targets, settings, dir);
-    console.log("\n" + resultTable(best, cut).join("\n"));
+    console.log("\n" + resultTable(best, cut, settings).join("\n"));
     ok = [...best.values()].every((b) => b !== undefined);
     return ok ? 0 : 1;
   } catch (e) {

@@ -17,6 +17,7 @@ export class Child {
   readonly startedAt = Date.now();
   #tail = "";
   #waiters: Array<() => void> = [];
+  #lineListeners: Array<(line: string) => void> = [];
 
   /** `cwd` also receives `<label>.log` with the tail of the output when it exits. */
   constructor(readonly label: string, cmd: string, args: string[], readonly cwd?: string) {
@@ -27,6 +28,18 @@ export class Child {
     };
     this.proc.stdout?.on("data", keep);
     this.proc.stderr?.on("data", keep);
+    // Whole lines for onLine(): stdout and stderr each keep their own partial line.
+    for (const stream of [this.proc.stdout, this.proc.stderr]) {
+      let partial = "";
+      stream?.on("data", (chunk: Buffer | string) => {
+        if (this.#lineListeners.length === 0) return;
+        const lines = (partial + chunk.toString()).split("\n");
+        partial = lines.pop() ?? "";
+        // A runaway line without a newline must not grow without bound.
+        if (partial.length > 65_536) partial = "";
+        for (const line of lines) for (const l of this.#lineListeners) l(line);
+      });
+    }
     live.add(this);
     this.exited = new Promise((resolve) => {
       this.proc.on("exit", (code) => {
@@ -40,6 +53,15 @@ export class Child {
         resolve(null);
       });
     });
+  }
+
+  /**
+   * Calls `listener` with every complete output line from now on (the tail keeps only
+   * 8,000 characters; a long run's events must all be seen). Attach it right after the
+   * constructor, in the same tick, and no line is missed.
+   */
+  onLine(listener: (line: string) => void): void {
+    this.#lineListeners.push(listener);
   }
 
   get pid(): number {

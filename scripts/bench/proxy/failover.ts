@@ -1,20 +1,26 @@
 /**
- * `--failover`: calls at half the highest clean rate; in the middle of the run the
- * primary UAS is killed with SIGKILL (no goodbye: it just stops answering). Reported
- * per proxy, side by side:
+ * `--failover`: calls at half the highest clean rate (or --failover-rate); in the middle
+ * of the run the primary UAS is killed with SIGKILL (no goodbye: it just stops
+ * answering). Reported per proxy, side by side with Kamailio:
  * - failed calls (calls established on the primary lose their BYE; calls sent to it
  *   before the proxy notices fail unless the proxy retries them on the backup),
  * - slow calls: INVITE->200 above half the failover timeout, i.e. retried on the backup,
- * - switch time: from the kill to the start of the last new call that did not go
- *   straight to the backup (it failed or needed the retry). After it, every new call
- *   reached the backup directly. Call start times come from SIPp: the rtt file gives
- *   200-time minus response time; a failed call's start is its call number over the rate.
+ * - the HA events in the proxy's log, and the switchover time: from the kill to the
+ *   `at` of vipless's `switchover` event (Kamailio: the arrival of its dispatcher's
+ *   dst-down line for the primary). A healthy judgement logs one member-down and one
+ *   switchover; more (the backup down, out of service) is a false one.
+ * - the time SIPp sees: from the kill to the start of the last new call that did not go
+ *   straight to the backup (it failed or needed the retry). Call start times come from
+ *   SIPp: the rtt file gives 200-time minus response time; a failed call's start is its
+ *   call number over the rate. Under load this misreads (a slow proxy looks like a slow
+ *   switch), hence the event.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sleep } from "./children.ts";
+import { eventCounts, type LoggedEvent } from "./ha-events.ts";
 import { runStep, type StepResult } from "./measure.ts";
-import { stepLine } from "./report.ts";
+import { fix, KAMAILIO_NOTE, stepLine } from "./report.ts";
 import type { UacResult } from "./sipp.ts";
 import type { Settings, Target } from "./targets.ts";
 
@@ -30,8 +36,26 @@ interface FailoverResult {
   killedAt: number;
   slow: number;
   failedAfterKill: number;
-  /** Seconds from the kill until every new call went straight to the backup. */
+  /** Seconds from the kill until every new call went straight to the backup (SIPp). */
   switchSeconds: number;
+  /** Seconds from the kill to the logged switchover; NaN when none was logged. */
+  eventSeconds: number;
+}
+
+/**
+ * The logged moment traffic left the primary: vipless's switchover event; Kamailio has
+ * none, its dispatcher marking the primary down is the switch.
+ */
+function switchEvent(
+  events: LoggedEvent[],
+  killedAtMs: number,
+  primaryPort: number,
+): LoggedEvent | undefined {
+  // `at` is vipless's clock read when it decided; allow for the two processes reading
+  // the same wall clock a few ms apart.
+  const after = events.filter((e) => e.at >= killedAtMs - 50);
+  return after.find((e) => e.type === "switchover") ??
+    after.find((e) => e.type === "member-down" && e.member?.endsWith(`:${primaryPort}`));
 }
 
 /** SIPp's start time (epoch seconds) from the CurrentTime-style "date\ttime\tepoch" cell. */
@@ -61,7 +85,7 @@ function analyse(
   rate: number,
   failoverMs: number,
   errors: string,
-): Omit<FailoverResult, "step" | "killedAt"> {
+): Omit<FailoverResult, "step" | "killedAt" | "eventSeconds"> {
   const sippStart = epoch(uac.rows[0]?.["StartTime"]);
   let last = killedAt;
   let slow = 0;
@@ -89,6 +113,7 @@ export async function runFailover(targets: Target[], o: FailoverOptions): Promis
         `${o.seconds / 2} s`,
     );
     let killedAt = NaN;
+    let primaryPort = 0;
     let analysis: ReturnType<typeof analyse> | undefined;
     try {
       const step = await runStep(t, {
@@ -96,7 +121,8 @@ export async function runFailover(targets: Target[], o: FailoverOptions): Promis
         seconds: o.seconds,
         settings: o.settings,
         dir: o.dir,
-        during: async ({ primary }) => {
+        during: async ({ primary, ports }) => {
+          primaryPort = ports.primary;
           await sleep((o.seconds / 2) * 1000);
           killedAt = Date.now() / 1000;
           primary.signal("SIGKILL");
@@ -108,26 +134,33 @@ export async function runFailover(targets: Target[], o: FailoverOptions): Promis
       });
       console.log(stepLine(step));
       if (!analysis) throw new Error("no SIPp results to analyse");
-      results.push([t, { step, killedAt, ...analysis }]);
+      const e = switchEvent(step.events, killedAt * 1000, primaryPort);
+      const eventSeconds = e ? (e.at - killedAt * 1000) / 1000 : NaN;
+      results.push([t, { step, killedAt, eventSeconds, ...analysis }]);
     } catch (e) {
       console.log(`ERROR ${t.id}: ${(e as Error).message}`);
       results.push([t, (e as Error).message]);
     }
   }
   console.log(
-    "\n| proxy | calls/s | calls | failed | failed, started after the kill | " +
-      "retried on the backup (slow) | new calls straight to the backup after |",
+    "\n| proxy | configuration | calls/s | calls | failed | failed, started after the kill | " +
+      "retried on the backup (slow) | HA events in the log | switchover logged after the " +
+      "kill | new calls straight to the backup after (SIPp) |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
   for (const [t, r] of results) {
+    const config = t.config(o.settings);
     if (typeof r === "string") {
-      console.log(`| ${t.title} | ${o.rate} | error: ${r} | | | | |`);
+      console.log(`| ${t.title} | ${config} | ${o.rate} | error: ${r} | | | | | | |`);
       continue;
     }
     const u = r.step.uac;
     console.log(
-      `| ${t.title} | ${o.rate} | ${u.calls} | ${u.failed} | ${r.failedAfterKill} | ${r.slow} | ` +
+      `| ${t.title} | ${config} | ${o.rate} | ${u.calls} | ${u.failed} | ` +
+        `${r.failedAfterKill} | ${r.slow} | ${eventCounts(r.step.events)} | ` +
+        `${Number.isFinite(r.eventSeconds) ? `${fix(r.eventSeconds, 3)} s` : "none logged"} | ` +
         `${r.switchSeconds.toFixed(2)} s |`,
     );
   }
+  if (results.some(([t]) => t.id === "kamailio")) console.log(KAMAILIO_NOTE);
 }

@@ -3,8 +3,9 @@
  * `rate` calls/s for `seconds`; then the proxy's CPU time and peak memory, SIPp's
  * counters and the INVITE->200 times. Everything it starts is stopped before it returns.
  */
-import { cpuSeconds, peakRssKiB } from "./procfs.ts";
+import { cpuSeconds, peakRssKiB, udpRcvbufErrors } from "./procfs.ts";
 import { Child } from "./children.ts";
+import type { LoggedEvent } from "./ha-events.ts";
 import { percentile, startUac, startUas, type UacResult } from "./sipp.ts";
 import type { Ports, RunningProxy, Settings, Target } from "./targets.ts";
 import { freePort } from "../../../tests/support/vipless-process.ts";
@@ -34,6 +35,14 @@ export interface StepResult {
   sippCpu: number;
   /** Selected vipless counters after the run. */
   counters: string;
+  /** vipless /metrics right after the load (undefined for Kamailio or if unreadable). */
+  metrics?: Map<string, number>;
+  /** HA events the proxy logged from the load's start until it was stopped. */
+  events: LoggedEvent[];
+  /** Wall-clock ms when the UAC started. */
+  loadStartedAt: number;
+  /** Growth of the kernel's UDP RcvbufErrors over the run (machine-wide), or NaN. */
+  rcvbufErrors: number;
 }
 
 export async function ports(): Promise<Ports> {
@@ -45,26 +54,44 @@ export async function ports(): Promise<Ports> {
   };
 }
 
+/** The sum of every series of a metric (all labels); undefined when it is absent. */
+export function metricSum(m: Map<string, number> | undefined, name: string): number | undefined {
+  let sum: number | undefined;
+  for (const [k, v] of m ?? []) {
+    if (k === name || k.startsWith(`${name}{`)) sum = (sum ?? 0) + v;
+  }
+  return sum;
+}
+
 /** vipless counters that explain failures: shed or dropped messages, live transactions. */
-async function counters(proxy: RunningProxy): Promise<string> {
-  if (!proxy.metrics) return "";
+function counters(m: Map<string, number> | undefined): string {
+  if (!m) return "";
+  const sum = (name: string) => metricSum(m, name) ?? 0;
+  // By label: which status vipless answered itself, why it dropped messages.
+  const byLabel = (name: string) =>
+    [...m].filter(([k, v]) => k.startsWith(`${name}{`) && v > 0)
+      .map(([k, v]) => `${/="([^"]*)"/.exec(k)?.[1] ?? k}:${v}`).join(",") || "0";
+  return `transactions=${sum("vipless_transactions")} ` +
+    `local_responses=${byLabel("vipless_local_responses_total")} ` +
+    `dropped=${byLabel("vipless_dropped_total")}` +
+    (metricSum(m, "vipless_udp_receive_drops_total") !== undefined
+      ? ` udp_drops=${sum("vipless_udp_receive_drops_total")}`
+      : "") +
+    (sum("vipless_overload_rejections_total") > 0
+      ? ` overload=${byLabel("vipless_overload_rejections_total")}`
+      : "");
+}
+
+async function readMetrics(proxy: RunningProxy): Promise<Map<string, number> | undefined> {
   try {
-    const m = await proxy.metrics();
-    const sum = (prefix: string) =>
-      [...m].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
-    // By label: which status vipless answered itself, why it dropped messages.
-    const byLabel = (prefix: string) =>
-      [...m].filter(([k, v]) => k.startsWith(prefix) && v > 0)
-        .map(([k, v]) => `${/="([^"]*)"/.exec(k)?.[1] ?? k}:${v}`).join(",") || "0";
-    return `transactions=${sum("vipless_transactions")} ` +
-      `local_responses=${byLabel("vipless_local_responses_total")} ` +
-      `dropped=${byLabel("vipless_dropped_total")}`;
-  } catch (e) {
-    return `metrics unavailable: ${(e as Error).message}`;
+    return await proxy.metrics?.();
+  } catch {
+    return undefined;
   }
 }
 
 export interface StepContext {
+  ports: Ports;
   primary: Child;
   backup: Child;
   proxy: RunningProxy;
@@ -96,6 +123,8 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
 
     const pids = proxy.pids();
     const cpu0 = cpuSeconds(pids);
+    const rcvbuf0 = udpRcvbufErrors() ?? NaN;
+    const loadStartedAt = Date.now();
     const calls = Math.round(o.rate * o.seconds);
     const uac = startUac({
       target: p.sip,
@@ -115,14 +144,15 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
     const sampler = setInterval(() => {
       sippCpu = Math.max(sippCpu, cpuSeconds(sippPids) - sipp0);
     }, 250);
-    const during = o.during?.({ primary, backup, proxy, uac: uac.child });
+    const during = o.during?.({ ports: p, primary, backup, proxy, uac: uac.child });
     const r = await uac.finish().finally(() => clearInterval(sampler));
     await during;
     // Read before the proxy stops: its workers are gone afterwards.
     const now = proxy.pids();
     const cpu = cpuSeconds(now) - cpu0;
     const peak = peakRssKiB(now) / 1024;
-    const info = await counters(proxy);
+    const metrics = await readMetrics(proxy);
+    const rcvbufErrors = (udpRcvbufErrors() ?? NaN) - rcvbuf0;
     o.inspect?.(r);
 
     const sorted = r.rtt.map((s) => s.ms).sort((a, b) => a - b);
@@ -148,7 +178,11 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
       peakRssMiB: peak,
       cores: cpu / Math.max(1, r.wallSeconds),
       sippCpu,
-      counters: info,
+      counters: proxy.metrics && !metrics ? "metrics unavailable" : counters(metrics),
+      metrics,
+      events: proxy.events.between(loadStartedAt),
+      loadStartedAt,
+      rcvbufErrors,
     };
   } finally {
     for (const c of started.reverse()) await c.stop();

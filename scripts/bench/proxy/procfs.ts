@@ -73,3 +73,22 @@ export function peakRssKiB(pids: number[]): number {
 export function rssKiB(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + statusKiB(pid, "VmRSS"), 0);
 }
+
+/**
+ * The kernel's UDP RcvbufErrors (datagrams dropped for a full receive buffer) from
+ * /proc/net/snmp: machine-wide, every socket of every process, so a delta over a run
+ * includes SIPp's sockets and anything else running. undefined where unreadable.
+ */
+export function udpRcvbufErrors(): number | undefined {
+  try {
+    const lines = readFileSync("/proc/net/snmp", "utf8").split("\n")
+      .filter((l) => l.startsWith("Udp:"));
+    if (lines.length < 2) return undefined;
+    const head = lines[0].split(/\s+/);
+    const values = lines[1].split(/\s+/);
+    const i = head.indexOf("RcvbufErrors");
+    return i < 0 ? undefined : Number(values[i]);
+  } catch {
+    return undefined;
+  }
+}

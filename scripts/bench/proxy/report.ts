@@ -2,9 +2,10 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
+import { eventCounts } from "./ha-events.ts";
 import type { StepResult } from "./measure.ts";
 import { SIPP, sippVersion } from "./sipp.ts";
-import { DIST_BIN, ROOT, type Target } from "./targets.ts";
+import { DIST_BIN, ROOT, type Settings, type Target } from "./targets.ts";
 
 /** When dist/vipless was built: the binary measured may be older than the tree. */
 function builtAt(): string {
@@ -31,7 +32,7 @@ export function load1(): number {
 }
 
 /** Lines describing where and with what the numbers were measured. */
-export function machineLines(targets: Target[], command: string): string[] {
+export function machineLines(targets: Target[], command: string, settings: Settings): string[] {
   const la = loadavg().map((x) => x.toFixed(2)).join(", ");
   const lines = [
     `- date: ${new Date().toISOString()}`,
@@ -41,34 +42,42 @@ export function machineLines(targets: Target[], command: string): string[] {
     (load1() > 1 ? " (above 1: the machine was shared, numbers are provisional)" : ""),
     `- vipless: tree ${sh("git", ["describe", "--always", "--dirty"])}, ` +
     `dist/ built ${builtAt()}`,
-    ...targets.map((t) => `- ${t.title}: ${t.version()}`),
+    ...targets.map((t) => `- ${t.title}: ${t.version()}; configuration: ${t.config(settings)}`),
     `- load: ${sippVersion(sh(SIPP, ["-v"])) ?? "SIPp"}, UDP on 127.0.0.1`,
     `- command: \`${command}\``,
   ];
   return lines;
 }
 
-const fix = (n: number, d = 1) => Number.isFinite(n) ? n.toFixed(d) : "–";
+export const fix = (n: number, d = 1) => Number.isFinite(n) ? n.toFixed(d) : "–";
 
-/** The result table: the best clean step of each target. */
-export function resultTable(best: Map<Target, StepResult | undefined>, cut: Set<Target>) {
+/** Proxy CPU seconds per 10,000 successful calls. */
+export const cpuPer10k = (s: StepResult) => s.cpu / Math.max(1, s.uac.successful) * 10_000;
+
+/** The result table: the best clean step of each target, with its configuration. */
+export function resultTable(
+  best: Map<Target, StepResult | undefined>,
+  cut: Set<Target>,
+  settings: Settings,
+) {
   const kam = [...best].find(([t]) => t.id === "kamailio")?.[1];
   const rows = [
-    "| proxy | highest clean calls/s | vs Kamailio | INVITE→200 p50 / p99 ms | " +
-    "CPU s per 10k calls | proxy CPU (cores) | peak RSS MiB |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| proxy | configuration | highest clean calls/s | vs Kamailio | INVITE→200 p50 / p99 ms | " +
+    "INVITE retrans | CPU s per 10k calls | proxy CPU (cores) | peak RSS MiB |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const [t, s] of best) {
     const note = cut.has(t) ? " (search cut short)" : "";
+    const config = t.config(settings);
     if (!s) {
-      rows.push(`| ${t.title} | none clean${note} | – | – | – | – | – |`);
+      rows.push(`| ${t.title} | ${config} | none clean${note} | – | – | – | – | – | – |`);
       continue;
     }
     const ratio = kam ? fix(s.rate / kam.rate, 2) : "–";
-    const per10k = s.cpu / Math.max(1, s.uac.successful) * 10_000;
     rows.push(
-      `| ${t.title} | ${s.rate}${note} | ${ratio} | ${fix(s.p50, 0)} / ${fix(s.p99, 0)} | ` +
-        `${fix(per10k, 2)} | ${fix(s.cores, 2)} | ${fix(s.peakRssMiB, 1)} |`,
+      `| ${t.title} | ${config} | ${s.rate}${note} | ${ratio} | ` +
+        `${fix(s.p50, 0)} / ${fix(s.p99, 0)} | ${fix(s.uac.inviteRetransmissions, 0)} | ` +
+        `${fix(cpuPer10k(s), 2)} | ${fix(s.cores, 2)} | ${fix(s.peakRssMiB, 1)} |`,
     );
   }
   return rows;
@@ -77,14 +86,21 @@ export function resultTable(best: Map<Target, StepResult | undefined>, cut: Set<
 /** One line per measurement, printed as the search runs. */
 export function stepLine(s: StepResult): string {
   const u = s.uac;
-  return `${s.clean ? "clean " : "FAILED"} ${s.target.id.padEnd(8)} ${
+  return `${s.clean ? "clean " : "FAILED"} ${s.target.id.padEnd(16)} ${
     String(s.rate).padStart(5)
   }/s ` +
-    `${u.successful}/${u.calls} ok, ${u.retransmissions} retrans, ` +
+    `${u.successful}/${u.calls} ok, ${u.retransmissions} retrans ` +
+    `(${fix(u.inviteRetransmissions, 0)} INVITE), ` +
     `p50/p99 ${fix(s.p50, 0)}/${fix(s.p99, 0)} ms, proxy ${fix(s.cpu, 2)} s CPU ` +
     `(${fix(s.cores, 2)} cores), SIPp ${fix(s.sippCpu, 2)} s, ` +
     `peak ${fix(s.peakRssMiB, 0)} MiB` +
     (s.counters ? `, ${s.counters}` : "") +
+    (s.events.length ? `, HA events: ${eventCounts(s.events)}` : "") +
     (u.reasons.length ? `, ${u.reasons.join(" ")}` : "") +
     (s.why ? ` — ${s.why}` : "");
 }
+
+/** Printed under a table with Kamailio in it: what its columns mean there. */
+export const KAMAILIO_NOTE = "\nKamailio: HA events are its dispatcher's dst-down/dst-up " +
+  "event routes (timed when the log line arrived); RSS is VmRSS/VmHWM summed over its " +
+  "processes, which counts its shared memory once per process; no live-transaction gauge.";

@@ -115,6 +115,8 @@ export interface UacResult {
   /** calls - successful: failed and never finished alike. */
   failed: number;
   retransmissions: number;
+  /** Of those, INVITE retransmissions (-trace_counts): each one a response slower than T1. */
+  inviteRetransmissions: number;
   /** Nonzero SIPp failure counters, e.g. "FailedTimeoutOnRecv=12". */
   reasons: string[];
   /** From the first call sent to SIPp's exit, seconds. */
@@ -166,6 +168,7 @@ export function startUac(o: UacOptions): { child: Child; finish(): Promise<UacRe
     stat,
     "-fd",
     "1",
+    "-trace_counts",
     "-trace_rtt",
     "-rtt_freq",
     "50",
@@ -188,6 +191,7 @@ export function startUac(o: UacOptions): { child: Child; finish(): Promise<UacRe
       successful,
       failed: o.calls - successful,
       retransmissions: Number(last["Retransmissions(C)"] ?? 0),
+      inviteRetransmissions: messageCount(o.dir, child.pid, /^\d+_INVITE_Retrans$/),
       reasons,
       wallSeconds,
       exitCode: code ?? null,
@@ -209,6 +213,19 @@ export function statRows(file: string): Array<Record<string, string>> {
     const cells = l.split(";");
     return Object.fromEntries(head.map((h, i) => [h, cells[i] ?? ""]));
   });
+}
+
+/**
+ * A per-message counter from the last row of the -trace_counts file SIPp wrote as
+ * uac_<pid>_counts.csv (columns like "0_INVITE_Retrans"); NaN when it is missing.
+ */
+function messageCount(dir: string, pid: number, column: RegExp): number {
+  const name = readdirSync(dir).find((f) => f.endsWith(`_${pid}_counts.csv`));
+  if (!name) return NaN;
+  const rows = statRows(join(dir, name));
+  const last = rows[rows.length - 1];
+  const key = last && Object.keys(last).find((k) => column.test(k));
+  return key ? Number(last[key]) : NaN;
 }
 
 /** The -trace_rtt file SIPp wrote as uac_<pid>_rtt.csv in its working directory. */

@@ -1,14 +1,17 @@
 /**
- * `--soak`: does vipless's memory settle under load? First the resident set at a fixed
- * steady rate (2,000 calls/s by default), then a long run at half the highest clean
- * rate, printing RSS and vipless_transactions (from /metrics) as it goes, and the start
- * and end values. Transactions stay up to 64*T1 = 32 s after a call (RFC 6026 Timer L/M,
- * Timer J), so "start" is taken once that time has passed and the count is steady.
+ * `--soak`: does the proxy's memory settle under load, and does it keep judging a
+ * healthy pair healthy? First the resident set at a fixed steady rate (2,000 calls/s
+ * by default), then a long run at half the highest clean rate (or --soak-rate),
+ * printing RSS and vipless_transactions (from /metrics) as it goes; the table gives the
+ * start and end values, failed calls and the HA events counted from the log (any one
+ * is a false judgement: both members stay up). Transactions stay up to 64*T1 = 32 s
+ * after a call (RFC 6026 Timer L/M, Timer J), so "start" is taken once that time has
+ * passed and the count is steady.
  */
-import { sleep } from "./children.ts";
-import { runStep, type StepContext } from "./measure.ts";
-import { rssKiB } from "./procfs.ts";
-import { stepLine } from "./report.ts";
+import { eventCounts } from "./ha-events.ts";
+import { runStep, type StepResult } from "./measure.ts";
+import { fix, KAMAILIO_NOTE, stepLine } from "./report.ts";
+import { median, type Sample, sampler } from "./samples.ts";
 import type { Settings, Target } from "./targets.ts";
 
 export interface SoakOptions {
@@ -20,47 +23,26 @@ export interface SoakOptions {
   dir: string;
 }
 
-interface Sample {
-  /** Seconds since the load started. */
-  t: number;
-  rssMiB: number;
-  transactions: number;
-}
-
 /** Seconds after which the live transaction count no longer grows at a steady rate. */
 const SETTLED_SECONDS = 35;
 
-/** Samples RSS and live transactions every `everyMs` while the UAC runs. */
-function sampler(samples: Sample[], everyMs: number, print: boolean) {
-  return async (ctx: StepContext): Promise<void> => {
-    const t0 = Date.now();
-    for (let i = 0; i < 100_000 && ctx.uac.running; i++) {
-      await sleep(everyMs);
-      if (!ctx.uac.running) break;
-      let transactions = NaN;
-      try {
-        transactions = (await ctx.proxy.metrics?.())?.get("vipless_transactions") ?? NaN;
-      } catch {
-        // the HTTP side did not answer in time: keep the RSS sample
-      }
-      const s = {
-        t: Math.round((Date.now() - t0) / 1000),
-        rssMiB: rssKiB(ctx.proxy.pids()) / 1024,
-        transactions,
-      };
-      samples.push(s);
-      if (print) {
-        console.log(`  t=${s.t}s  RSS ${s.rssMiB.toFixed(1)} MiB  transactions ${s.transactions}`);
-      }
-    }
-  };
+interface SoakRow {
+  target: Target;
+  steadyRssMiB: number;
+  steadyPeakMiB: number;
+  steadyTransactions: number;
+  start?: Sample;
+  end?: Sample;
+  soak: StepResult;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
 export async function runSoak(targets: Target[], o: SoakOptions): Promise<void> {
+  const rows: SoakRow[] = [];
   for (const t of targets) {
-    console.log(`\n## ${t.title}: RSS at ${o.steadyRate} calls/s for ${o.steadySeconds} s`);
+    const config = t.config(o.settings);
+    console.log(
+      `\n## ${t.title} (${config}): RSS at ${o.steadyRate} calls/s for ${o.steadySeconds} s`,
+    );
     const steady: Sample[] = [];
     const s1 = await runStep(t, {
       rate: o.steadyRate,
@@ -72,13 +54,16 @@ export async function runSoak(targets: Target[], o: SoakOptions): Promise<void> 
     console.log(stepLine(s1));
     // Steady state: the last third of the load, when transactions have piled up.
     const tail = steady.slice(Math.floor((steady.length * 2) / 3));
+    const steadyRssMiB = median(tail.map((s) => s.rssMiB));
+    const steadyTransactions = median(tail.map((s) => s.transactions));
     console.log(
-      `steady RSS ${median(tail.map((s) => s.rssMiB)).toFixed(1)} MiB (median of the last ` +
-        `${tail.length} s), peak ${s1.peakRssMiB.toFixed(1)} MiB, live transactions ` +
-        `${median(tail.map((s) => s.transactions))}`,
+      `steady RSS ${fix(steadyRssMiB)} MiB (median of the last ${tail.length} s), peak ` +
+        `${fix(s1.peakRssMiB)} MiB, live transactions ${steadyTransactions}`,
     );
 
-    console.log(`\n## ${t.title}: soak at ${o.soakRate} calls/s for ${o.soakSeconds} s`);
+    console.log(
+      `\n## ${t.title} (${config}): soak at ${o.soakRate} calls/s for ${o.soakSeconds} s`,
+    );
     const soak: Sample[] = [];
     const every = Math.max(5, Math.round(o.soakSeconds / 20)) * 1000;
     const s2 = await runStep(t, {
@@ -91,16 +76,35 @@ export async function runSoak(targets: Target[], o: SoakOptions): Promise<void> 
     console.log(stepLine(s2));
     const start = soak.find((s) => s.t >= SETTLED_SECONDS) ?? soak[0];
     const end = soak[soak.length - 1];
-    if (!start || !end) {
-      console.log("soak: no samples (the load ended at once?)");
-      continue;
-    }
+    rows.push({
+      target: t,
+      steadyRssMiB,
+      steadyPeakMiB: s1.peakRssMiB,
+      steadyTransactions,
+      start,
+      end,
+      soak: s2,
+    });
+  }
+  console.log(
+    `\n| proxy | configuration | steady RSS MiB at ${o.steadyRate}/s (peak) | live transactions | ` +
+      `soak calls/s × s | RSS MiB after ${SETTLED_SECONDS} s → end | failed calls | ` +
+      "HA events in the log |",
+  );
+  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |");
+  for (const r of rows) {
+    const u = r.soak.uac;
+    const rss = r.start && r.end
+      ? `${fix(r.start.rssMiB)} → ${fix(r.end.rssMiB)} (${
+        fix((r.end.rssMiB / r.start.rssMiB - 1) * 100)
+      } %)`
+      : "no samples";
     console.log(
-      `soak: start (t=${start.t}s) RSS ${start.rssMiB.toFixed(1)} MiB, ${start.transactions} ` +
-        `transactions; end (t=${end.t}s) RSS ${end.rssMiB.toFixed(1)} MiB, ` +
-        `${end.transactions} transactions; RSS change ` +
-        `${(end.rssMiB - start.rssMiB).toFixed(1)} MiB; ${s2.uac.failed} of ${s2.uac.calls} ` +
-        `calls failed`,
+      `| ${r.target.title} | ${r.target.config(o.settings)} | ${fix(r.steadyRssMiB)} ` +
+        `(${fix(r.steadyPeakMiB)}) | ${fix(r.steadyTransactions, 0)} | ` +
+        `${o.soakRate} × ${o.soakSeconds} | ${rss} | ${u.failed} of ${u.calls} | ` +
+        `${eventCounts(r.soak.events)} |`,
     );
   }
+  if (rows.some((r) => r.target.id === "kamailio")) console.log(KAMAILIO_NOTE);
 }

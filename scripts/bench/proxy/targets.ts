@@ -1,7 +1,8 @@
 /**
- * The proxies under test: compiled vipless (Bun inside), vipless under Deno, and
- * Kamailio configured as the equivalent proxy (scripts/bench/kamailio.cfg.ts). Each
- * one is started fresh for a measurement on loopback ports, in front of the same pair.
+ * The proxies under test: compiled vipless (Bun inside), vipless under Deno, each with
+ * the shipped defaults (what a user runs) and tuned, and Kamailio configured as the
+ * equivalent proxy (scripts/bench/kamailio.cfg.ts). Each one is started fresh for a
+ * measurement on loopback ports, in front of the same pair.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
@@ -9,34 +10,43 @@ import { join, resolve } from "node:path";
 import process from "node:process";
 import { dispatcherList, kamailioCfg } from "../kamailio.cfg.ts";
 import { Child, sleep } from "./children.ts";
+import { EventLog, kamailioEvent, viplessEvent } from "./ha-events.ts";
 import { processTree } from "./procfs.ts";
 import { HOST, waitSip } from "./sipp.ts";
+import {
+  type Ports,
+  type Settings,
+  type Variant,
+  viplessConfigText,
+  viplessYaml,
+} from "./vipless-config.ts";
 
-export type TargetId = "vipless" | "vipless-w2" | "deno" | "kamailio";
-export const TARGET_IDS: TargetId[] = ["vipless", "vipless-w2", "deno", "kamailio"];
+export type TargetId =
+  | "vipless-defaults"
+  | "vipless"
+  | "vipless-w2"
+  | "deno"
+  | "deno-defaults"
+  | "kamailio";
+export const TARGET_IDS: TargetId[] = [
+  "vipless-defaults",
+  "vipless",
+  "vipless-w2",
+  "deno",
+  "deno-defaults",
+  "kamailio",
+];
 
 export const ROOT = resolve(import.meta.dirname ?? ".", "..", "..", "..");
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
 export const BUN = join(ROOT, "node_modules", ".bin", "bun");
 
-export interface Ports {
-  sip: number;
-  http: number;
-  primary: number;
-  backup: number;
-}
-
-export interface Settings {
-  /** No response this long: the request is retried on the other member. */
-  failoverMs: number;
-  maxTransactions: number;
-  kamailioChildren: number;
-  kamailioShmMiB: number;
-  kamailioPkgMiB: number;
-}
+export type { Ports, Settings };
 
 export interface RunningProxy {
   child: Child;
+  /** HA events from the proxy's log, collected from its start. */
+  events: EventLog;
   /** The proxy's processes now (Kamailio: the main process and its workers). */
   pids(): number[];
   /** vipless /metrics as name{labels} -> value; undefined for Kamailio. */
@@ -46,32 +56,13 @@ export interface RunningProxy {
 export interface Target {
   id: TargetId;
   title: string;
+  /** What it overrides or how it is set up, for every table ("defaults", keys set). */
+  config(s: Settings): string;
   /** Why it cannot run on this machine, or undefined. */
   unavailable(): string | undefined;
   /** The version string for the report. */
   version(): string;
   start(ports: Ports, dir: string, s: Settings): Promise<RunningProxy>;
-}
-
-function viplessYaml(p: Ports, s: Settings, workers = 1): string {
-  return [
-    `workers: ${workers}`,
-    `listen: [udp://${HOST}:${p.sip}]`,
-    `advertise: ${HOST}:${p.sip}`,
-    "serve: bench",
-    `http: { listen: "${HOST}:${p.http}", token_env: null }`,
-    "probe: { interval: 1s, timeout: 500ms, failures: 2, force_interval: 500ms }",
-    `failover: { timeout: ${s.failoverMs}ms }`,
-    // Transactions linger up to 64*T1 = 32 s after a call (RFC 6026 Timer L/M, Timer J):
-    // the bound must exceed rate x 32 s x ~3, as Kamailio gets enough shared memory.
-    `sip: { max_transactions: ${s.maxTransactions} }`,
-    "pairs:",
-    "  - name: bench",
-    `    primary: sip:${HOST}:${p.primary}`,
-    `    backup: sip:${HOST}:${p.backup}`,
-    "log: { level: warning, format: json }",
-    "",
-  ].join("\n");
 }
 
 async function viplessMetrics(httpPort: number): Promise<Map<string, number>> {
@@ -84,14 +75,25 @@ async function viplessMetrics(httpPort: number): Promise<Map<string, number>> {
   return out;
 }
 
-/** Waits for vipless's /ready (both members probed up); false after `ms`. */
-async function waitReady(child: Child, httpPort: number, ms: number): Promise<boolean> {
+/**
+ * Waits for vipless's /ready and for both members' member-up events; false after `ms`.
+ * /ready only says the pair is in service, which one member is enough for: a load
+ * started then would see the other member come up (and a switchover) in the middle.
+ */
+async function waitReady(
+  child: Child,
+  events: EventLog,
+  p: Ports,
+  ms: number,
+): Promise<boolean> {
   const deadline = Date.now() + ms;
+  const up = (port: number) =>
+    events.events.some((e) => e.type === "member-up" && e.member?.endsWith(`:${port}`));
   while (Date.now() < deadline && child.running) {
     try {
-      const res = await fetch(`http://${HOST}:${httpPort}/ready`);
+      const res = await fetch(`http://${HOST}:${p.http}/ready`);
       await res.body?.cancel();
-      if (res.status === 200) return true;
+      if (res.status === 200 && up(p.primary) && up(p.backup)) return true;
     } catch {
       // not listening yet
     }
@@ -101,29 +103,32 @@ async function waitReady(child: Child, httpPort: number, ms: number): Promise<bo
 }
 
 function viplessTarget(
-  id: "vipless" | "vipless-w2" | "deno",
+  id: Exclude<TargetId, "kamailio">,
   title: string,
   command: (config: string) => [string, string[]],
   unavailable: () => string | undefined,
   version: () => string,
-  workers = 1,
+  variant: Variant,
 ): Target {
   return {
     id,
     title,
+    config: (s) => viplessConfigText(s, variant),
     unavailable,
     version,
     async start(p, dir, s) {
       const config = join(dir, `${id}-${p.sip}.yaml`);
-      writeFileSync(config, viplessYaml(p, s, workers));
+      writeFileSync(config, viplessYaml(p, s, variant));
       const [cmd, args] = command(config);
       const child = new Child(`${id}-${p.sip}`, cmd, args, dir);
-      if (!(await waitReady(child, p.http, 20_000))) {
+      const events = new EventLog(child, viplessEvent);
+      if (!(await waitReady(child, events, p, 20_000))) {
         await child.stop();
         throw new Error(`${title} not ready (${cmd} ${args.join(" ")}): ${child.tail}`);
       }
       return {
         child,
+        events,
         pids: () => processTree(child.pid),
         metrics: () => viplessMetrics(p.http),
       };
@@ -139,30 +144,63 @@ function firstLine(cmd: string, args: string[]): string {
 export const DIST_BIN = join(ROOT, "dist", "vipless");
 export const DIST_JS = join(ROOT, "dist", "vipless.js");
 
+const hasBin = () => existsSync(DIST_BIN) ? undefined : "dist/vipless missing (bun build.ts)";
+const hasDeno = () => existsSync(DENO) ? undefined : `${DENO} missing (npm install)`;
+const bunVersion = () => `bun ${firstLine(BUN, ["--version"])}`;
+const denoVersion = () => firstLine(DENO, ["--version"]);
+const binCommand = (config: string): [string, string[]] => [DIST_BIN, ["--config", config]];
+const denoCommand = (config: string): [string, string[]] => [
+  DENO,
+  ["run", "-A", "--unstable-net", DIST_JS, "--config", config],
+];
+const TUNED: Variant = { defaults: false, workers: 1 };
+const DEFAULTS: Variant = { defaults: true, workers: 1 };
+
+/** What a user runs: the shipped defaults, only the addresses given. */
+const viplessDefaults = viplessTarget(
+  "vipless-defaults",
+  "vipless (dist/vipless, Bun, defaults)",
+  binCommand,
+  hasBin,
+  bunVersion,
+  DEFAULTS,
+);
+
 const viplessBun = viplessTarget(
   "vipless",
   "vipless (dist/vipless, Bun)",
-  (config) => [DIST_BIN, ["--config", config]],
-  () => existsSync(DIST_BIN) ? undefined : "dist/vipless missing (bun build.ts)",
-  () => `bun ${firstLine(BUN, ["--version"])}`,
+  binCommand,
+  hasBin,
+  bunVersion,
+  TUNED,
 );
 
 /** The same binary with two worker processes sharing the SIP port (`workers: 2`). */
 const viplessBunWorkers = viplessTarget(
   "vipless-w2",
   "vipless (dist/vipless, Bun, workers: 2)",
-  (config) => [DIST_BIN, ["--config", config]],
-  () => existsSync(DIST_BIN) ? undefined : "dist/vipless missing (bun build.ts)",
-  () => `bun ${firstLine(BUN, ["--version"])}`,
-  2,
+  binCommand,
+  hasBin,
+  bunVersion,
+  { defaults: false, workers: 2 },
 );
 
 const viplessDeno = viplessTarget(
   "deno",
   "vipless (dist/vipless.js, Deno)",
-  (config) => [DENO, ["run", "-A", "--unstable-net", DIST_JS, "--config", config]],
-  () => existsSync(DENO) ? undefined : `${DENO} missing (npm install)`,
-  () => firstLine(DENO, ["--version"]),
+  denoCommand,
+  hasDeno,
+  denoVersion,
+  TUNED,
+);
+
+const viplessDenoDefaults = viplessTarget(
+  "deno-defaults",
+  "vipless (dist/vipless.js, Deno, defaults)",
+  denoCommand,
+  hasDeno,
+  denoVersion,
+  DEFAULTS,
 );
 
 const KAMAILIO = process.env.KAMAILIO ?? "kamailio";
@@ -177,6 +215,9 @@ function kamailioModules(): string {
 const kamailio: Target = {
   id: "kamailio",
   title: "Kamailio (tm, rr, dispatcher alg 8)",
+  config: (s) =>
+    `${s.kamailioChildren} children, -m ${s.kamailioShmMiB}, fr_timer ${s.failoverMs}ms, ` +
+    "ds ping 1s/2",
   unavailable() {
     const r = spawnSync(KAMAILIO, ["-v"], { encoding: "utf8" });
     if (r.error) {
@@ -218,17 +259,20 @@ const kamailio: Target = {
       "-w",
       dir,
     ], dir);
+    const events = new EventLog(child, kamailioEvent);
     if (!(await waitSip(p.sip, 10_000, child))) {
       await child.stop();
       throw new Error(`kamailio did not answer OPTIONS on ${p.sip}: ${child.tail}`);
     }
-    return { child, pids: () => processTree(child.pid) };
+    return { child, events, pids: () => processTree(child.pid) };
   },
 };
 
 export const TARGETS: Record<TargetId, Target> = {
+  "vipless-defaults": viplessDefaults,
   vipless: viplessBun,
   "vipless-w2": viplessBunWorkers,
   deno: viplessDeno,
+  "deno-defaults": viplessDenoDefaults,
   kamailio,
 };
