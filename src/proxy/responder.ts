@@ -3,6 +3,7 @@
  * (so retransmissions are absorbed and the transaction ends on the RFC's timers), or
  * statelessly to where the Via says (§8.2.6, §18.2.2) when none may be created.
  */
+import { H_VIA } from "../sip/header-names.ts";
 import { buildResponse, type SipMessage, SipParseError } from "../sip/index.ts";
 import type { Action, ServerTransaction, TransactionLayer } from "../transaction/index.ts";
 import { randomToken } from "../sip/random-token.ts";
@@ -50,15 +51,17 @@ export class Responder<U> {
     this.#run(this.#txl.respond(stx, { status, bytes, toTag }, now), now);
   }
 
-  /** Answers without a transaction; dropped when the request cannot say where to. */
+  /**
+   * Answers without a transaction, where the top Via says (§18.2.2); when it is
+   * malformed, to the address the request came from (RFC 4475 §3.1.2.1 badinv01.dat:
+   * the 400 must still reach the sender). Dropped without any Via.
+   */
   stateless(req: SipMessage, src: Source, a: LocalAnswer): void {
-    this.#hooks.onLocalResponse?.(a.status);
     let bytes: Uint8Array;
     let dest: Dest;
     try {
-      const via = req.topVia;
-      if (via === null) return this.drop("malformed-request");
-      dest = upstreamDest(via, src);
+      if (req.firstLineOfId(H_VIA) < 0) return this.drop("malformed-request");
+      dest = viaDestOrSource(req, src);
       bytes = buildResponse(req, a.status, a.reason, {
         headers: [["Server", this.userAgent], ...a.headers],
       });
@@ -66,10 +69,21 @@ export class Responder<U> {
       if (!(e instanceof SipParseError)) throw e;
       return this.drop("malformed-request");
     }
+    this.#hooks.onLocalResponse?.(a.status);
     this.#out.send(bytes, dest);
   }
 
   drop(reason: DropReason): void {
     this.#hooks.onDrop?.(reason);
+  }
+}
+
+/** Where the top Via sends the answer, or the request's source when it cannot be read. */
+function viaDestOrSource(req: SipMessage, src: Source): Dest {
+  try {
+    return upstreamDest(req.topVia!, src);
+  } catch (e) {
+    if (!(e instanceof SipParseError)) throw e;
+    return { transport: src.transport, host: src.host, port: src.port, conn: src.conn };
   }
 }

@@ -49,15 +49,26 @@ class Pieces {
   }
 }
 
+/** NUL, and CR or LF outside a CRLF pair. */
+const UNSAFE_OCTETS = /\0|\r(?!\n)|(?<!\r)\n/g;
+
+/**
+ * Header text copied from msg: as received, unless the parser found octets a receiver
+ * could misread (the message is refused, and our answer must not carry them back).
+ */
+function copied(msg: SipMessage, text: string): string {
+  return msg.unsafeOctets ? text.replace(UNSAFE_OCTETS, " ") : text;
+}
+
 /** The raw lines (name, value, CRLF as received) of a header id, in order. */
 function copyLines(msg: SipMessage, id: number, into: Pieces): number {
-  let copied = 0;
+  let count = 0;
   for (const k of msg.linesOfId(id)) {
     const r = k * STRIDE;
-    into.add(msg.src.slice(msg.index[r + F_LINE], msg.index[r + F_LINE_END]));
-    copied++;
+    into.add(copied(msg, msg.src.slice(msg.index[r + F_LINE], msg.index[r + F_LINE_END])));
+    count++;
   }
-  return copied;
+  return count;
 }
 
 /** Top Via entry of a request as a byte string (value only). */
@@ -99,7 +110,7 @@ export function buildResponse(
     if (status > 100 && to !== null && to !== undefined && to.tag === null) {
       const tag = options.toTag ??
         stableTag(`${req.callId}|${safe(() => req.from?.tag)}|${safe(() => req.topVia?.branch)}`);
-      out.add(`To: ${req.valueAtRaw(toLine)};tag=${toByteString(tag)}\r\n`);
+      out.add(`To: ${copied(req, req.valueAtRaw(toLine))};tag=${toByteString(tag)}\r\n`);
     } else copyLines(req, H_TO, out);
   }
   copyLines(req, H_CALL_ID, out);

@@ -29,6 +29,7 @@ export class MessageEditor {
   #routePops = 0;
   #deleted: Set<number> | null = null;
   #mfLine = -2;
+  #lineDone = false;
 
   constructor(readonly msg: SipMessage) {}
 
@@ -165,6 +166,22 @@ export class MessageEditor {
     }
   }
 
+  /**
+   * Runs of spaces between the Request-Line's elements, or after it, and a version in
+   * lower case are accepted (RFC 4475 §3.1.2.9-10 allow it) but not passed on: what we
+   * send is `Method SP Request-URI SP SIP/2.0` exactly, as the grammar writes it.
+   */
+  #canonicalRequestLine(): void {
+    const msg = this.msg;
+    this.#lineDone = true;
+    const methodEnd = msg.start + msg.method.length;
+    if (msg.uriStart !== methodEnd + 1) this.#splice(methodEnd, msg.uriStart, " ");
+    const lineEnd = msg.headersStart - 2;
+    if (lineEnd - msg.uriEnd !== 8 || !msg.src.startsWith(" SIP/2.0", msg.uriEnd)) {
+      this.#splice(msg.uriEnd, lineEnd, " SIP/2.0");
+    }
+  }
+
   #deleteLine(k: number): void {
     const r = k * STRIDE;
     this.#splice(this.msg.index[r + F_LINE], this.msg.index[r + F_LINE_END], "");
@@ -176,6 +193,7 @@ export class MessageEditor {
     if (this.#viaPops > 0) this.#applyPops(H_VIA, this.#viaPops);
     if (this.#routePops > 0) this.#applyPops(H_ROUTE, this.#routePops);
     this.#viaPops = this.#routePops = 0;
+    if (msg.isRequest && !this.#lineDone) this.#canonicalRequestLine();
     if (this.#deleted !== null) {
       // A deleted line swallows the edits inside it.
       const spans = this.#spans;

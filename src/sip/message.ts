@@ -2,7 +2,7 @@
 // header line positions are computed when parsing; every typed view is decoded on first
 // use and cached.
 
-import { malformed, SipParseError } from "./errors.ts";
+import { malformed } from "./errors.ts";
 import {
   canonicalName,
   H_CALL_ID,
@@ -60,6 +60,8 @@ export class SipMessage {
   #recordRoutes: NameAddr[] | undefined;
   #contacts: NameAddr[] | undefined;
   #maxForwards: number | null | undefined;
+  /** A header holds NUL, bare CR or bare LF: refused; answers built from it blank them. */
+  unsafeOctets = false;
 
   /** @internal use parseMessage */
   constructor(
@@ -445,6 +447,3 @@ function isDigit(c: number): boolean {
 function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
-
-/** Re-exported for modules that build errors with a message attached. */
-export { SipParseError };

@@ -3,7 +3,7 @@
 import { SipParseError } from "./errors.ts";
 import { H_CONTENT_LENGTH, identify, isToken, TOKEN } from "./header-names.ts";
 import { digitsValue, isLws } from "./lists.ts";
-import { F_VALUE, F_VALUE_END, SipMessage, STRIDE } from "./message.ts";
+import { F_LINE_END, F_VALUE, F_VALUE_END, SipMessage, STRIDE } from "./message.ts";
 import { byteString } from "./text.ts";
 import { uriScheme } from "./uri.ts";
 
@@ -41,6 +41,10 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
   // Start line. Problems found here are thrown after indexing the headers, so the
   // error can carry the message a proxy needs to answer it.
   let deferred: SipParseError | null = null;
+  // Octets a receiver could misread (NUL, bare CR or LF) or a broken header line: the
+  // message is indexed on, so that the error carries it (a request's 400 is built from
+  // it, a response is counted as one), and refused once indexed.
+  let unsafe: string | null = null;
   let method = "", status = 0;
   let uriStart = 0, uriEnd = 0, reasonStart = 0, reasonEnd = 0;
   if (isResponse) {
@@ -61,9 +65,14 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
     status = d0 * 100 + d1 * 10 + d2;
     reasonStart = Math.min(after + 1, lineEnd);
     reasonEnd = lineEnd;
+    for (let i = reasonStart; i < reasonEnd; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0 || c === 0x0a || c === 0x0d) unsafe = "NUL, CR or LF in the reason phrase";
+    }
   } else {
     // Method SP Request-URI SP SIP-Version; runs of spaces are tolerated (RFC 4475
-    // §3.1.2.9/10 allow it), any other whitespace or a fourth element is not.
+    // §3.1.2.9/10 allow it; the editor forwards the canonical line), any other
+    // whitespace or a fourth element is not.
     const sp1 = s.indexOf(" ", p);
     if (sp1 < 0 || sp1 > lineEnd || !isToken(s, p, sp1)) {
       throw new SipParseError("malformed Request-Line", 400, true);
@@ -99,6 +108,8 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
   const headersStart = pos;
   let headersEnd = -1;
   let clRecord = -1, clCount = 0;
+  let badLine: string | null = null;
+  bareCrLf = false;
   while (pos < n) {
     if (s.charCodeAt(pos) === 0x0d && s.charCodeAt(pos + 1) === 0x0a) {
       headersEnd = pos;
@@ -116,12 +127,19 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
     let id: number;
     if (c === 0x3a && nameEnd > pos) id = identify(s, pos, nameEnd);
     else {
+      // A broken line is indexed as an unknown header (no value) and reported after.
       colon = s.indexOf(":", pos);
-      if (colon < 0 || colon > eol0) throw fail("header line without colon", isResponse);
-      nameEnd = colon;
-      while (nameEnd > pos && isWsp(s.charCodeAt(nameEnd - 1))) nameEnd--;
-      id = identify(s, pos, nameEnd);
-      if (id === 0 && !isToken(s, pos, nameEnd)) throw fail("bad header name", isResponse);
+      if (colon < 0 || colon > eol0) {
+        badLine ??= "header line without colon";
+        nameEnd = eol0;
+        colon = eol0 - 1;
+        id = 0;
+      } else {
+        nameEnd = colon;
+        while (nameEnd > pos && isWsp(s.charCodeAt(nameEnd - 1))) nameEnd--;
+        id = identify(s, pos, nameEnd);
+        if (id === 0 && !isToken(s, pos, nameEnd)) badLine ??= "bad header name";
+      }
     }
     let eol = eol0;
     while (isWsp(s.charCodeAt(eol + 2))) {
@@ -147,6 +165,19 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
   }
   if (headersEnd < 0) throw fail("no empty line after the headers", isResponse);
   const index = idx.slice(0, len);
+  if (bareCrLf) unsafe ??= "bare CR or LF in a header";
+  // A NUL is the grammar's only as a quoted-pair inside a quoted string. One native
+  // search over the rest of the message; NULs in the body are the body's business.
+  for (
+    let z = s.indexOf("\0", headersStart);
+    z >= 0 && z < headersEnd;
+    z = s.indexOf("\0", z + 1)
+  ) {
+    if (!isQuotedPair(s, index, z)) {
+      unsafe ??= "NUL in a header";
+      break;
+    }
+  }
 
   const bodyStart = headersEnd + 2;
   const msg = new SipMessage(
@@ -170,6 +201,11 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
     e.partial = msg;
     return e;
   };
+  if (unsafe !== null) {
+    msg.unsafeOctets = true;
+    deferred ??= fail(unsafe, isResponse);
+  }
+  if (badLine !== null) deferred ??= fail(badLine, isResponse);
   if (deferred !== null) throw withPartial(deferred);
 
   // Content-Length: at most one, 1 to 10 digits, and not past the end of the data. A bad
@@ -202,18 +238,40 @@ function fail(why: string, isResponse: boolean, status = 400): SipParseError {
   return new SipParseError(why, status, isResponse);
 }
 
+/** Set by lineEndAt when a header line holds a bare CR or LF. */
+let bareCrLf = false;
+
 /**
  * Offset of the CRLF ending the line at i, or -1 when there is none. Searching for the
- * single LF is faster than for "\r\n"; a bare LF is not a line end (RFC 3261 §7), so
- * the search skips past it.
+ * single LF is faster than for "\r\n". A bare LF or CR before it is no line end (RFC
+ * 3261 §7) but a receiver may take it for one (header injection): bareCrLf is set, and
+ * the search goes on past a bare LF as a lenient reader's would.
  */
 function lineEndAt(s: string, i: number): number {
-  for (;;) {
-    const lf = s.indexOf("\n", i);
-    if (lf <= 0) return -1;
-    if (s.charCodeAt(lf - 1) === 0x0d) return lf - 1;
-    i = lf + 1;
+  const lf = s.indexOf("\n", i);
+  if (lf < 0) return -1;
+  if (s.charCodeAt(lf - 1) === 0x0d && s.indexOf("\r", i) === lf - 1) return lf - 1;
+  bareCrLf = true;
+  for (let j = lf; j >= 0; j = s.indexOf("\n", j + 1)) {
+    if (s.charCodeAt(j - 1) === 0x0d) return j - 1;
   }
+  return -1;
+}
+
+/** Whether the NUL at z is escaped (`\\` NUL) inside a quoted string of its header line. */
+function isQuotedPair(s: string, index: number[], z: number): boolean {
+  for (let r = 0; r < index.length; r += STRIDE) {
+    if (z >= index[r + F_LINE_END]) continue;
+    let quoted = false;
+    for (let i = index[r + F_VALUE]; i < z; i++) {
+      const c = s.charCodeAt(i);
+      if (!quoted) quoted = c === 0x22;
+      else if (c === 0x22) quoted = false;
+      else if (c === 0x5c && ++i === z) return true;
+    }
+    return false;
+  }
+  return false;
 }
 
 /** "sip"/"sips"/"tel" when the URI at i starts with one (any case), without allocating. */

@@ -10,6 +10,7 @@ import {
   parseIpv4,
 } from "../net/address.ts";
 import { malformed } from "./errors.ts";
+import { isHostAt } from "./host.ts";
 import { digitsEnd, lowerSlice, portNumber } from "./lists.ts";
 
 /** A parsed URI. Text fields are %-unescaped; `raw` is the URI exactly as received. */
@@ -111,9 +112,11 @@ function parseSipRest(rest: string, uri: SipUri): void {
       if (c === 0x3a || c === 0x3b || c === 0x3f) break;
       hostEnd++;
     }
-    if (!isHostname(rest, i, hostEnd)) throw malformed("bad host in URI");
   }
   uri.host = lowerSlice(rest, i, hostEnd);
+  if (rest.charCodeAt(i) !== 0x5b && !isHostAt(uri.host, 0, uri.host.length)) {
+    throw malformed("bad host in URI");
+  }
   i = hostEnd;
   if (rest.charCodeAt(i) === 0x3a) {
     const digits = i + 1;
@@ -175,18 +178,6 @@ function uriParamName(s: string, a: number, b: number): string {
   }
   const raw = s.slice(a, b);
   return raw.indexOf("%") === -1 ? lowerSlice(s, a, b) : unescapeUri(raw).toLowerCase();
-}
-
-/** hostname / IPv4address: labels of alphanumerics and '-', dot separated. */
-function isHostname(s: string, a: number, b: number): boolean {
-  if (b <= a) return false;
-  for (let i = a; i < b; i++) {
-    const c = s.charCodeAt(i);
-    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
-      c === 0x2d || c === 0x2e || c === 0x5f;
-    if (!ok) return false;
-  }
-  return true;
 }
 
 /** The host as URIs compare it: sip's name for net's normaliseUriHost. */

@@ -13,6 +13,7 @@ import {
   SINGLE_VALUE_IDS,
 } from "./header-names.ts";
 import { type SipMessage, STRIDE } from "./message.ts";
+import { isUriHostStandard } from "./host.ts";
 import { isBroadcastOrMulticast } from "./uri.ts";
 
 /** Why a request is refused and what to answer. */
@@ -79,7 +80,7 @@ function overlargeScalar(msg: SipMessage, id: number): boolean {
 /**
  * What a proxy must answer instead of forwarding this request, or null to go on:
  * 400 (missing or repeated mandatory headers, malformed Via/From/To/CSeq/Max-Forwards/
- * Route/Request-URI, CSeq method ≠ method, overlarge scalars), 416 (unsupported
+ * Route URIs/Request-URI, CSeq method ≠ method, overlarge scalars), 416 (unsupported
  * Request-URI scheme), 483 (Max-Forwards 0; a caller may exempt OPTIONS to itself),
  * 420 with Unsupported listing the Proxy-Require tags not in supportedOptionTags.
  */
@@ -103,7 +104,11 @@ export function requestRejection(
     void msg.vias;
     void msg.from;
     void msg.to;
-    void msg.routes;
+    // Every Route URI's host, not only the one routing reads: the next hops read the
+    // others, and none may name one they could read differently (e.g. 0x0a.0.0.1).
+    for (const route of msg.routes) {
+      if (!isUriHostStandard(route.uri)) return bad("Route host is no hostname or standard IP");
+    }
     const cseq = msg.cseq!;
     if (cseq.method !== msg.method) return bad("CSeq method differs from the request method");
     mf = msg.maxForwards;

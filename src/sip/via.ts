@@ -1,6 +1,8 @@
 // Via header entries (RFC 3261 §20.42, RFC 3581 rport).
 
+import { isIpv6 } from "../net/address.ts";
 import { malformed } from "./errors.ts";
+import { isHost, isHostAt, isReceivedAddress } from "./host.ts";
 import {
   digitsEnd,
   digitsValue,
@@ -60,6 +62,8 @@ export function parseViaIn(s: string, a: number, n: number, raw: string): Via {
     e = tokenEnd(s, i, n);
     if (e === i) throw malformed("Via without protocol version");
     protocol = `${name}/${s.slice(i, e)}`;
+    // Any other protocol or version is not a hop this proxy can answer or relay.
+    if (protocol !== "SIP/2.0") throw malformed("Via protocol is not SIP/2.0");
     i = expectSlash(s, skipLws(s, e, n), n);
   }
   e = tokenEnd(s, i, n);
@@ -72,17 +76,20 @@ export function parseViaIn(s: string, a: number, n: number, raw: string): Via {
   if (i < n && s.charCodeAt(i) === 0x5b) {
     he = s.indexOf("]", i);
     if (he < 0 || he >= n) throw malformed("Via IPv6 sent-by without ]");
+    if (!isIpv6(s.slice(i + 1, he))) throw malformed("bad IPv6 reference in Via sent-by");
     he++;
   } else {
     while (he < n) {
       const c = s.charCodeAt(he);
       if (isLws(c) || c === 0x3a || c === 0x3b) break;
-      if (!isHostChar(c)) throw malformed("bad character in Via sent-by");
       he++;
     }
+    if (he === i) throw malformed("Via without sent-by host");
   }
-  if (he === i) throw malformed("Via without sent-by host");
   const host = lowerSlice(s, i, he);
+  if (s.charCodeAt(i) !== 0x5b && !isHostAt(host, 0, host.length)) {
+    throw malformed("Via sent-by is no hostname or standard IP address");
+  }
   i = skipLws(s, he, n);
   let port: number | null = null;
   if (i < n && s.charCodeAt(i) === 0x3a) {
@@ -108,15 +115,25 @@ export function parseViaIn(s: string, a: number, n: number, raw: string): Via {
     if (v < 0 || v > 255) throw malformed("bad ttl");
     ttl = v;
   }
+  // received and maddr name where responses go: standard forms only, or a resolver
+  // might read "0x10.0.0.1" as 16.0.0.1.
+  const received = params.get("received");
+  if (received !== undefined && (received === null || !isReceivedAddress(received))) {
+    throw malformed("Via received is no standard IP address");
+  }
+  const maddr = params.get("maddr");
+  if (maddr !== undefined && (maddr === null || !isHost(maddr))) {
+    throw malformed("Via maddr is no hostname or standard IP address");
+  }
   return {
     protocol,
     transport,
     host,
     port,
     branch: params.get("branch") ?? null,
-    received: params.get("received") ?? null,
+    received: received ?? null,
     rport,
-    maddr: params.get("maddr") ?? null,
+    maddr: maddr ?? null,
     ttl,
     params,
     raw,
@@ -126,9 +143,4 @@ export function parseViaIn(s: string, a: number, n: number, raw: string): Via {
 function expectSlash(s: string, i: number, n: number): number {
   if (i >= n || s.charCodeAt(i) !== 0x2f) throw malformed("Via sent-protocol without /");
   return skipLws(s, i + 1, n);
-}
-
-function isHostChar(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
-    c === 0x2d || c === 0x2e || c === 0x5f;
 }

@@ -64,7 +64,8 @@ function assertForwardsIntact(bytes: Uint8Array): void {
     assert.equal(added.length, 2);
     assert.deepEqual(after.filter(([, v]) => !v.includes("proxy.example.net")), before);
     assert.deepEqual(fwd.body, msg.body);
-    assert.equal(fwd.startLine, msg.startLine);
+    // Runs of spaces in a tolerated Request-Line are not passed on (lwsstart, trws).
+    assert.equal(fwd.startLine, `${msg.method} ${msg.requestUri} SIP/2.0`);
   } else {
     const out = new MessageEditor(msg).popVia().toBytes();
     const fwd = parseMessage(out);
