@@ -111,7 +111,7 @@ export async function setUpTransport(
   logFileLimit(log, files, limits.tcp.maxConnections, config.tcp.max_connections);
 
   /** Logs a refusal once per source and reason per minute, with what it held back. */
-  const logRefusal = (what: string, src: InboundSource, detail: Record<string, unknown>) => {
+  const logRefusal = (what: string, src: Endpoint, detail: Record<string, unknown>) => {
     const suppressed = once.pass(`${what}|${normaliseHost(src.host)}`, rt.monotonic());
     if (suppressed === null) return;
     log.warning("{transport} from {host}:{port} refused: {reason}", {

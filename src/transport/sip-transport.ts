@@ -26,7 +26,7 @@ export interface TransportHandlers {
   /** Sending to `to` failed at the transport (connection refused or reset). */
   onSendError?(to: Endpoint, error: Error): void;
   /** A TCP connection was refused or closed by a limit (TcpLimits). */
-  onRefuse?(reason: TcpRefusal, source: InboundSource): void;
+  onRefuse?(reason: TcpRefusal, source: Endpoint & { local: SocketAddress }): void;
   /** A UDP socket was bound with `udpBufferBytes`: what the kernel granted, or why not. */
   onUdpBuffers?(local: SocketAddress, buffers: UdpBuffers): void;
 }
