@@ -9,9 +9,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getRuntime } from "../support/peer-transport.ts";
 import { SipFramer } from "../support/sip-framer.ts";
-import { buildRequest, parseMessage, type SipMessage } from "../support/sip-text.ts";
+import { buildRequest, buildResponse, parseMessage, type SipMessage } from "../support/sip-text.ts";
 import { withTimeout } from "../support/wait.ts";
-import { RUNTIME, siteA, TEST_TIMEOUT_MS, withCleanup } from "./harness.ts";
+import { DETECTION_BOUND_MS, RUNTIME, siteA, TEST_TIMEOUT_MS, withCleanup } from "./harness.ts";
 
 /** A MESSAGE as the backup would send it, except that it comes from `from`. */
 function spoofedMessage(transport: "TCP" | "UDP", backupPort: number, uri: string, n: number) {
@@ -103,4 +103,45 @@ describe(`member identity from the transport, not the Via (${RUNTIME})`, () => {
         assert.deepEqual(vip.events().slice(mark).filter((e) => e.event === "switchover"), []);
       }),
   );
+
+  it("forged answers to a dead primary's probes, from another port, do not keep it up", {
+    timeout: TEST_TIMEOUT_MS,
+  }, () =>
+    withCleanup(async (c) => {
+      const { primary, vip } = await siteA(c);
+      const rt = await getRuntime();
+      const forger = await rt.bindUdp({ host: "127.0.0.1", port: 0 }, { onMessage() {} });
+      c.peer({ stop: () => forger.close() });
+      // The primary goes mute to probes, but whoever sees them (here: this test) answers
+      // 200 for it, with the right branch, from a port of its own.
+      let forged = 0;
+      primary.onRequest = (tx) => {
+        if (tx.req.method !== "OPTIONS") return false;
+        const r = tx.req;
+        const answer = buildResponse(200, "OK", [
+          ["Via", r.getAll("via").join(", ")],
+          ["From", r.get("from")!],
+          ["To", `${r.get("to")!};tag=forged`],
+          ["Call-ID", r.get("call-id")!],
+          ["CSeq", r.get("cseq")!],
+        ]);
+        forger.send(new TextEncoder().encode(answer), vip.sip);
+        forged++;
+        return true;
+      };
+      const mark = vip.events().length;
+      const { event } = await vip.waitForEvent(
+        { event: "member-down", pair: "site-a", role: "primary" },
+        DETECTION_BOUND_MS * 2,
+        mark,
+      );
+      assert.equal(event.cause, "timeout");
+      assert.ok(forged >= 2, `${forged} forged answers`);
+      assert.equal((await vip.pair("site-a")).activeRole, "backup");
+      const metrics = await (await vip.http("/metrics")).text();
+      const counted =
+        /^vipless_probe_answers_rejected_total\{pair="site-a",member="[^"]+"\} (\d+)$/m
+          .exec(metrics);
+      assert.ok(counted && Number(counted[1]) >= 2, `rejected answers counted: ${counted?.[0]}`);
+    }));
 });
