@@ -11,7 +11,7 @@ import {
   type TcpRefusal,
   type TransportLimits,
 } from "../../src/transport/sip-transport.ts";
-import type { InboundSource } from "../../src/transport/types.ts";
+import type { Endpoint } from "../../src/transport/types.ts";
 import { sleep, withTimeout } from "../support/wait.ts";
 
 const OPTIONS = "OPTIONS sip:a@127.0.0.1 SIP/2.0\r\n" +
@@ -32,7 +32,7 @@ interface Harness {
   port: number;
   ports: number[];
   messages: string[];
-  refusals: Array<{ reason: TcpRefusal; src: InboundSource }>;
+  refusals: Array<{ reason: TcpRefusal; src: Endpoint }>;
   drops: string[];
 }
 
