@@ -65,10 +65,15 @@ export interface ProxyHooks {
   servedPairReady(): boolean;
   /** A new request was refused with 503 because a bound was reached (load shedding). */
   onOverload?(reason: OverloadReason): void;
+  /** True while vipless is saturated: new INVITEs are refused before any work. */
+  saturated?(): boolean;
 }
 
-/** Which bound shed a request: `sip.max_transactions`, or `overload.max_invite_rate`. */
-export type OverloadReason = "transactions" | "invite-rate";
+/**
+ * Which bound shed a request: `sip.max_transactions`, `overload.max_invite_rate`, or
+ * `overload.max_loop_lag`.
+ */
+export type OverloadReason = "transactions" | "invite-rate" | "loop-lag";
 
 export class ProxyCore {
   readonly txl: TransactionLayer<Dest, TimerPayload>;
@@ -231,6 +236,12 @@ export class ProxyCore {
 
     if (!this.txl.canCreate(2)) {
       this.#hooks.onOverload?.("transactions");
+      return this.#responder.stateless(req, src, serviceUnavailable());
+    }
+    if (method === "INVITE" && this.#hooks.saturated?.()) {
+      // Refused early and cheaply, before a transaction or a 100 Trying, so that the
+      // calls already accepted (their ACKs, BYEs, CANCELs) keep the capacity.
+      this.#hooks.onOverload?.("loop-lag");
       return this.#responder.stateless(req, src, serviceUnavailable());
     }
     if (method === "CANCEL" && !r.cancelTarget) {

@@ -15,6 +15,8 @@ import type { Runtime, TimerHandle } from "../runtime/types.ts";
 export const SAMPLE_MS = 20;
 /** Lateness below this is ordinary timer jitter, not a stall. */
 export const STALL_SLACK_MS = 10;
+/** Weight of a new sample in smoothedMs(): 1/50, about one second of 20 ms samples. */
+const SMOOTHING = 1 / 50;
 /** Stalls older than this are forgotten (longer than any probe or failover timeout). */
 const KEEP_MS = 5 * 60_000;
 
@@ -51,6 +53,8 @@ export class LoopLag {
   #recentMax = 0;
   #previousMax = 0;
   #secondStart = 0;
+  /** Exponentially smoothed lag, ms (about the last second of samples). */
+  #smoothed = 0;
 
   constructor(clock: LagClock) {
     this.#clock = clock;
@@ -79,6 +83,7 @@ export class LoopLag {
   record(due: number, now: number): void {
     const lag = Math.max(0, now - due);
     this.histogram.observe(lag / 1000);
+    this.#smoothed += SMOOTHING * (lag - this.#smoothed);
     if (now - this.#secondStart >= 1000) {
       this.#previousMax = this.#recentMax;
       this.#recentMax = 0;
@@ -123,6 +128,14 @@ export class LoopLag {
       if (b > a) sum += b - a;
     }
     return sum;
+  }
+
+  /**
+   * The loop lag smoothed over about the last second, ms: high only while the loop is
+   * busy sample after sample (saturated), not after one GC pause.
+   */
+  smoothedMs(): number {
+    return this.#smoothed;
   }
 
   /** The largest loop lag seen in the last one to two seconds, ms. */

@@ -135,6 +135,8 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     },
     servedPairReady: () => registry.isInService(config.serve),
     onOverload: (reason) => overload.record(reason, mono()),
+    saturated: () =>
+      config.overload.max_loop_lag > 0 && lag.smoothedMs() > config.overload.max_loop_lag,
   });
 
   /**

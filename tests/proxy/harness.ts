@@ -62,6 +62,8 @@ export class Harness {
   readonly haEvents: HaEvent[] = [];
   /** Every request shed because a bound was reached, by reason. */
   readonly overloads: OverloadReason[] = [];
+  /** What the core's `saturated` hook answers (vipless's measured loop lag). */
+  saturated = false;
   #taken = 0;
 
   constructor(options: HarnessOptions = {}) {
@@ -98,6 +100,7 @@ export class Harness {
       },
       servedPairReady: () => this.ha.isInService(this.serve),
       onOverload: (reason) => this.overloads.push(reason),
+      saturated: () => this.saturated,
     };
     this.core = new ProxyCore(
       settings,

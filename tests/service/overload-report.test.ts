@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { Logger } from "@logtape/logtape";
 import { Registry } from "../../src/metrics/registry.ts";
 import { OverloadReport } from "../../src/service/overload-report.ts";
-import { Harness, request } from "../proxy/harness.ts";
+import { answer, Harness, PRIMARY, request } from "../proxy/harness.ts";
 
 function recorder() {
   const lines: Array<Record<string, unknown>> = [];
@@ -41,5 +41,25 @@ describe("overload report", () => {
     limited.receive(request("INVITE"));
     limited.receive(request("INVITE"));
     assert.deepEqual(limited.overloads.slice(0, 1), ["invite-rate"]);
+  });
+
+  test("saturated, new INVITEs get 503 at once and accepted calls go on", () => {
+    const h = new Harness();
+    h.allUp();
+    const invite = request("INVITE");
+    const fwd = h.receive(invite).find((s) => s.msg.isRequest && s.msg.method === "INVITE")!;
+    h.saturated = true;
+    const refused = h.receive(request("INVITE"));
+    assert.deepEqual(refused.map((s) => s.msg.status), [503], "no 100 Trying, no forward");
+    assert.equal(refused[0]!.msg.header("Retry-After") !== undefined, true);
+    assert.deepEqual(h.overloads, ["loop-lag"]);
+    assert.equal(h.core.txl.size, 2, "no transaction for the refused INVITE");
+    // The call already accepted completes: its 200 goes up, its BYE goes down.
+    const ok = h.receive(answer(fwd.msg, 200, { toTag: "uas" }), PRIMARY);
+    assert.deepEqual(ok.map((s) => s.msg.status), [200]);
+    const bye = h.receive(request("BYE", { toTag: "uas" }));
+    assert.equal(bye.filter((s) => s.msg.method === "BYE").length, 1);
+    // A retransmission of the accepted INVITE is still absorbed, not refused.
+    assert.deepEqual(h.receive(invite).map((s) => s.msg.status), []);
   });
 });
