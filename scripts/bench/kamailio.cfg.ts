@@ -128,13 +128,15 @@ route[RELAY] {
   exit;
 }
 
-# A destination's state change, logged for the bench to count (ha-events.ts).
+# A destination's state change, logged for the bench to count (ha-events.ts). Marked
+# down from the failure_route, $du is the destination ($ru the request's URI); from a
+# probe, the destination may be in either.
 event_route[dispatcher:dst-down] {
-  xlog("L_ERR", "bench-ha dst-down $ru\n");
+  xlog("L_ERR", "bench-ha dst-down $du $ru\n");
 }
 
 event_route[dispatcher:dst-up] {
-  xlog("L_ERR", "bench-ha dst-up $ru\n");
+  xlog("L_ERR", "bench-ha dst-up $du $ru\n");
 }
 
 failure_route[FAILOVER] {

@@ -2,7 +2,7 @@
  * HA events read from a proxy's log as it runs. vipless logs one JSON line per state
  * change (src/service/ha-log.ts: `event` is the type, `at` the moment the HA core
  * decided, as ISO time); Kamailio's dispatcher runs an event_route on a destination's
- * state change, which the bench's config logs as "bench-ha dst-down <uri>"
+ * state change, which the bench's config logs as "bench-ha dst-down $du $ru"
  * (scripts/bench/kamailio.cfg.ts). Counting these, not SIPp's response times, says
  * whether a proxy judged a member dead and when: response times misread under load.
  */
@@ -72,9 +72,11 @@ export const viplessEvent: EventParser = (line, now) => {
 };
 
 export const kamailioEvent: EventParser = (line, now) => {
-  const m = /bench-ha (dst-down|dst-up) (\S+)/.exec(line);
+  const m = /bench-ha (dst-down|dst-up) (\S+) (\S+)/.exec(line);
   if (!m) return undefined;
-  return { type: m[1] === "dst-down" ? "member-down" : "member-up", at: now, member: m[2] };
+  // "$du $ru": the destination URI when set ("<null>" otherwise), else the request URI.
+  const member = m[2].startsWith("sip:") ? m[2] : m[3];
+  return { type: m[1] === "dst-down" ? "member-down" : "member-up", at: now, member };
 };
 
 /** "switchover 1, member-down 1" (in HA_TYPES order, then the rest), or "none". */
