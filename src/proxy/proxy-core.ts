@@ -14,6 +14,7 @@
  */
 import { formatHostPort } from "../net/address.ts";
 import {
+  derivedToTag,
   MessageEditor,
   parseMessage,
   requestRejection,
@@ -22,12 +23,7 @@ import {
   SipParseError,
   type SipUri,
 } from "../sip/index.ts";
-import {
-  type Action,
-  type RequestFacts,
-  type ResponseFacts,
-  TransactionLayer,
-} from "../transaction/index.ts";
+import { type Action, TransactionLayer } from "../transaction/index.ts";
 import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
 import { type ForwardPlan, forwardRequest } from "./forward.ts";
 import { isLooped, newBranch, PROBE_BRANCH_PREFIX, requestLoopHash } from "./loop.ts";
@@ -38,6 +34,7 @@ import { parseOptionalUri, type PreprocessedRoutes, preprocessRoutes } from "./r
 import type { RouteDecision, Router } from "./router.ts";
 import { SelfAddresses } from "./self.ts";
 import type { Dest, DropReason, ProxyOutput, ProxySettings, Source } from "./types.ts";
+import { requestFacts, responseFacts } from "./transaction-facts.ts";
 import { nextViaDest, senderOf, upstreamDest } from "./upstream.ts";
 
 /** Proxy-Require option tags we support: none (RFC 3261 §16.3 step 5). */
@@ -232,7 +229,12 @@ export class ProxyCore {
     const r = this.txl.receiveRequest(facts, now);
     this.#run(r.actions, now);
     if (r.kind === "absorbed") return;
-    if (r.kind === "ack") return this.#forwardStateless(req, src, decoded!, fromMember);
+    if (r.kind === "ack") {
+      // The ACK of one of our stateless answers (a 503 while overloaded, a 400) ends
+      // here, as with Kamailio's sl_filter_ACK: no one downstream saw that request.
+      if (r.tx === undefined && req.to?.tag === derivedToTag(req)) return;
+      return this.#forwardStateless(req, src, decoded!, fromMember);
+    }
 
     if (!this.txl.canCreate(2)) {
       this.#hooks.onOverload?.("transactions");
@@ -375,7 +377,7 @@ export class ProxyCore {
     if (branch.startsWith(PROBE_BRANCH_PREFIX)) {
       return this.#hooks.onProbeResponse?.(branch, res.status, src);
     }
-    const facts: ResponseFacts = { status: res.status, branch, cseqMethod: res.cseq!.method };
+    const facts = responseFacts(res, branch);
     const r = this.txl.receiveResponse(facts, res.bytes, now);
     // Look the branch up before running the actions: on a reliable transport a final
     // response ends the client transaction at once (Timer D/K are 0), and its
@@ -428,20 +430,4 @@ export class ProxyCore {
 interface DecodedRouting {
   routes: PreprocessedRoutes;
   xGenesysRoute: SipUri | null;
-}
-
-function requestFacts(req: SipMessage): RequestFacts {
-  const via = req.topVia!;
-  const cseq = req.cseq!;
-  return {
-    method: req.method,
-    branch: via.branch ?? "",
-    sentBy: `${via.host}:${via.port ?? 5060}`,
-    requestUri: req.requestUri,
-    callId: req.callId ?? "",
-    fromTag: req.from?.tag ?? "",
-    toTag: req.to?.tag ?? "",
-    cseq: cseq.seq,
-    viaKey: via.raw,
-  };
 }

@@ -80,6 +80,15 @@ function topViaText(msg: SipMessage): string {
 }
 
 /** 32-bit FNV-1a in hex: a stable To tag for retransmissions of one request. */
+/**
+ * The To tag of a response built without one (a stateless answer): derived from the
+ * request's Call-ID, From tag and top branch, so that a retransmission gets the same tag
+ * and the hop-by-hop ACK for it (same branch, RFC 3261 §17.1.1.3) can be recognised.
+ */
+export function derivedToTag(req: SipMessage): string {
+  return stableTag(`${req.callId}|${safe(() => req.from?.tag)}|${safe(() => req.topVia?.branch)}`);
+}
+
 function stableTag(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -108,8 +117,7 @@ export function buildResponse(
   if (toLine >= 0) {
     const to = safe(() => req.to);
     if (status > 100 && to !== null && to !== undefined && to.tag === null) {
-      const tag = options.toTag ??
-        stableTag(`${req.callId}|${safe(() => req.from?.tag)}|${safe(() => req.topVia?.branch)}`);
+      const tag = options.toTag ?? derivedToTag(req);
       out.add(`To: ${copied(req, req.valueAtRaw(toLine))};tag=${toByteString(tag)}\r\n`);
     } else copyLines(req, H_TO, out);
   }

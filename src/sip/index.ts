@@ -49,7 +49,7 @@ export {
 export { MessageEditor } from "./editor.ts";
 
 /** Builders: responses, new requests (OPTIONS probes), CANCEL, ACK for non-2xx. */
-export { buildAck, buildCancel, buildRequest, buildResponse } from "./build.ts";
+export { buildAck, buildCancel, buildRequest, buildResponse, derivedToTag } from "./build.ts";
 /** Options and fields of the builders. */
 export type { HeaderPairs, RequestFields, ResponseOptions } from "./build.ts";
 

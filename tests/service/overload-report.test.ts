@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { Logger } from "@logtape/logtape";
 import { Registry } from "../../src/metrics/registry.ts";
 import { OverloadReport } from "../../src/service/overload-report.ts";
-import { answer, Harness, PRIMARY, request } from "../proxy/harness.ts";
+import { answer, followUp, Harness, PRIMARY, request } from "../proxy/harness.ts";
 
 function recorder() {
   const lines: Array<Record<string, unknown>> = [];
@@ -61,5 +61,18 @@ describe("overload report", () => {
     assert.equal(bye.filter((s) => s.msg.method === "BYE").length, 1);
     // A retransmission of the accepted INVITE is still absorbed, not refused.
     assert.deepEqual(h.receive(invite).map((s) => s.msg.status), []);
+  });
+
+  test("the ACK of a stateless 503 ends at vipless; an ACK for a 2xx still goes through", () => {
+    const h = new Harness();
+    h.allUp();
+    h.saturated = true;
+    const invite = request("INVITE");
+    const [refused] = h.receive(invite);
+    assert.equal(refused!.msg.status, 503);
+    const tag = refused!.msg.to!.tag!;
+    assert.deepEqual(h.receive(followUp(invite, "ACK", tag)), [], "not forwarded to a member");
+    const ack2xx = request("ACK", { toTag: "uas-1" });
+    assert.equal(h.receive(ack2xx).filter((s) => s.msg.method === "ACK").length, 1);
   });
 });
