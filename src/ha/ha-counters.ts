@@ -2,14 +2,15 @@
 // member the probe outcomes and round-trip times. Read at scrape time; the HA core does
 // not know the exposition format.
 
-import { Histogram, type HistogramSnapshot } from "./histogram.ts";
+import type { HistogramSnapshot } from "./histogram.ts";
+import { RttHistogram } from "./recent-rtt.ts";
 import type { ProbeMissCause, Role, SwitchReason } from "./types.ts";
 
 export type ProbeResultLabel = "ok" | ProbeMissCause;
 
 /** One member's probe counters; they live as long as the member stays configured. */
 export class ProbeStats {
-  readonly rtt = new Histogram();
+  readonly rtt = new RttHistogram();
   /** Times the member was reported flapping. */
   flaps = 0;
   readonly #results = new Map<ProbeResultLabel, number>();
@@ -52,6 +53,8 @@ export interface ProbeRtt {
   role: Role;
   member: string;
   histogram: HistogramSnapshot;
+  /** The last probe round trips in milliseconds, oldest first. */
+  recentMs: number[];
 }
 
 export interface ProbeResultCount {
@@ -69,6 +72,7 @@ export function probeRttOf(members: Iterable<CountedMember>): ProbeRtt[] {
     role,
     member,
     histogram: stats.rtt.snapshot(),
+    recentMs: stats.rtt.recentMs(),
   }));
 }
 
