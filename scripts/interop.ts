@@ -4,7 +4,7 @@
  *
  *   bun scripts/interop.ts [--direct] [--runtime bun|deno] [--transport udp|tcp]
  *                          [--calls N] [--rate R]
- *                          [--only call|cancel|reject|failover] [--keep] [--trace]
+ *                          [--only call|cancel|reject|failover|scan] [--keep] [--trace]
  *   deno run -A --unstable-net scripts/interop.ts ...   (same options)
  *
  * For each case and transport it starts SIPp UAS "servers" on loopback (the pair's
@@ -13,6 +13,8 @@
  * and its final statistics (successful and failed calls). `--direct` leaves vipless out
  * and points the UAC at the UAS, to validate the scenarios themselves. The failover
  * case (UDP only, see FAILOVER below) kills the primary UAS in the middle of the run.
+ * The scan case (UDP only) runs Debian's sipvicious scanners against vipless while the
+ * calls run (tests/interop/sipvicious.ts); it is skipped, saying so, without svmap.
  * One line per
  * case, then "N passed, N failed"; the exit code is 1 when anything failed. Without
  * sipp on the PATH (or $SIPP) the run is skipped with exit code 0.
@@ -26,6 +28,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { detectRuntime, type Runtime } from "../src/runtime/index.ts";
 import { TestUa } from "../tests/support/test-ua.ts";
+import { runScans, sipviciousVersion } from "../tests/interop/sipvicious.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SCENARIOS = join(ROOT, "tests", "interop", "sipp");
@@ -34,11 +37,15 @@ const HOST = "127.0.0.1";
 type Transport = "udp" | "tcp";
 
 interface Case {
-  id: "call" | "cancel" | "reject" | "failover";
+  id: "call" | "cancel" | "reject" | "failover" | "scan";
   title: string;
   uac: string;
-  /** The primary member's scenario; the backup always runs uas.xml. */
+  /** The primary member's scenario. */
   uas: string;
+  /** The backup member's scenario (default uas.xml). */
+  backupUas?: string;
+  /** Run the sipvicious scanners against vipless while the calls run. */
+  scan?: boolean;
   calls: number;
   rate: number;
   /** SIGKILL the primary UAS this long after the UAC started (the failover case). */
@@ -89,7 +96,7 @@ if (opts.help) {
   console.log(
     "usage: bun scripts/interop.ts [--direct] [--runtime bun|deno] [--transport udp|tcp]\n" +
       "                              [--calls N] [--rate R]\n" +
-      "                              [--only call|cancel|reject|failover] [--keep] [--trace]\n" +
+      "                              [--only call|cancel|reject|failover|scan] [--keep] [--trace]\n" +
       "  --direct   UAC straight to the UAS, without vipless (checks the scenarios)\n" +
       "  --keep     keep the temp dir with logs even when everything passed\n" +
       "  --trace    also write every SIP message SIPp sent and received (-trace_msg)",
@@ -344,13 +351,15 @@ async function runCase(
     children.push(primary.child);
     const uasPort = primary.port;
     let target = uasPort;
+    let httpPort = 0;
     if (!opts.direct) {
-      const backup = await startUas(rt, "uas.xml", transport, out, `${name}-backup`);
+      const backupScenario = c.backupUas ?? "uas.xml";
+      const backup = await startUas(rt, backupScenario, transport, out, `${name}-backup`);
       if ("error" in backup) return { ok: false, detail: `backup: ${backup.error}` };
       children.push(backup.child);
       const backupPort = backup.port;
       const proxyPort = await freePort(rt);
-      const httpPort = await freePort(rt);
+      httpPort = await freePort(rt);
       const config = join(out, `${name}-vipless.yaml`);
       writeFileSync(
         config,
@@ -411,6 +420,20 @@ async function runCase(
       ...traceArgs(out, `${name}-uac`),
     ]);
     children.push(uac);
+    // The scans start once the calls are under way, and end before the last call.
+    const vipChild = children.find((ch) => ch.label.endsWith("-vipless"));
+    const scanning = c.scan && vipChild
+      ? sleep(1000).then(async () =>
+        runScans({
+          rt,
+          proxyPort: target,
+          httpPort,
+          foreignPort: await freePort(rt),
+          out,
+          alive: () => vipChild.running,
+        })
+      )
+      : undefined;
     let killed = "";
     if (c.killPrimaryAfterMs !== undefined) {
       const primaryChild = children[0];
@@ -432,8 +455,10 @@ async function runCase(
     // A failover run must also have switched: zero failures with no switch proves nothing.
     const vip = children.find((ch) => ch.label.endsWith("-vipless"));
     const switched = c.killPrimaryAfterMs === undefined || /switchover/.test(vip?.tail ?? "");
-    const ok = code === 0 && good === c.calls && bad === 0 && switched;
+    const scan = scanning ? await scanning : undefined;
+    const ok = code === 0 && good === c.calls && bad === 0 && switched && (scan?.ok ?? true);
     if (!switched) detail += ", but vipless logged no switchover";
+    if (scan) detail += `; ${scan.detail}`;
     // Keep what vipless said (warnings and up: member down, switchovers) beside SIPp's logs.
     if (vip) writeFileSync(join(out, `${name}-vipless.log`), vip.tail + "\n");
     return { ok, detail: ok ? detail : `${detail}; see ${out}/${name}-*` };
@@ -485,6 +510,17 @@ async function main(): Promise<number> {
       transports: ["udp"],
       failoverTimeout: FAILOVER.failoverTimeout,
     },
+    {
+      id: "scan",
+      title: "sipvicious scans",
+      uac: "uac.xml",
+      uas: "uas-scanned.xml",
+      backupUas: "uas-scanned.xml",
+      calls: 400,
+      rate: 20,
+      transports: ["udp"],
+      scan: true,
+    },
   ].filter((c) => opts.only === undefined || c.id === opts.only) as Case[];
   const transports: Transport[] = opts.transport === "udp" || opts.transport === "tcp"
     ? [opts.transport]
@@ -499,8 +535,15 @@ async function main(): Promise<number> {
   for (const transport of transports) {
     for (const c of cases) {
       if (c.transports && !c.transports.includes(transport)) continue;
-      // Killing a member is meaningless without vipless in front of it.
-      if (c.killPrimaryAfterMs !== undefined && opts.direct) continue;
+      // Killing a member or scanning vipless is meaningless without vipless in front.
+      if ((c.killPrimaryAfterMs !== undefined || c.scan) && opts.direct) continue;
+      const scanner = c.scan ? sipviciousVersion() : undefined;
+      if (scanner && !scanner.ok) {
+        console.log(
+          `SKIP  ${transport}  ${c.title.padEnd(17)} ${scanner.why}; apt-get install sipvicious`,
+        );
+        continue;
+      }
       const t0 = Date.now();
       const r = await runCase(rt, c, transport, out);
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
