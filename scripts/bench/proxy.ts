@@ -72,7 +72,9 @@ const USAGE = `usage: bun scripts/bench/proxy.ts [options]
   common          --rate R (the highest clean rate, for --soak/--failover; searched if absent)
                   --probe-profile subsecond  every vipless target probes 500ms/300ms/2
                   --kamailio-children N (4)  --max-transactions N (1000000; tuned targets)
-                  --keep (keep logs)  --rebuild (bun build.ts first)`;
+                  --keep (keep logs)  --rebuild (bun build.ts first)
+  environment     VIPLESS_BENCH_BIN, VIPLESS_BENCH_JS: measure another build than dist/;
+                  KAMAILIO, SIPP: other binaries`;
 
 const { values: opt } = parseArgs({
   args: process.argv.slice(2),

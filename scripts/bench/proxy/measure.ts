@@ -6,7 +6,8 @@
 import { cpuSeconds, peakRssKiB, udpRcvbufErrors } from "./procfs.ts";
 import { Child } from "./children.ts";
 import type { LoggedEvent } from "./ha-events.ts";
-import { percentile, startUac, startUas, type UacResult } from "./sipp.ts";
+import { join } from "node:path";
+import { percentile, startUac, startUas, statRows, type UacResult } from "./sipp.ts";
 import type { Ports, RunningProxy, Settings, Target } from "./targets.ts";
 import { freePort } from "../../../tests/support/vipless-process.ts";
 
@@ -43,6 +44,11 @@ export interface StepResult {
   loadStartedAt: number;
   /** Growth of the kernel's UDP RcvbufErrors over the run (machine-wide), or NaN. */
   rcvbufErrors: number;
+  /**
+   * Calls the pair members (SIPp UAS) failed: a call whose ACK never arrived, or whose
+   * BYE came unexpected, can still look successful to the UAC.
+   */
+  uasFailed: number;
 }
 
 export async function ports(): Promise<Ports> {
@@ -113,6 +119,7 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
   const p = await ports();
   const tag = `${target.id}-${o.rate}-${p.sip}`;
   const started: Child[] = [];
+  let result: StepResult;
   try {
     const primary = await startUas(p.primary, `${tag}-primary`, o.dir);
     started.push(primary);
@@ -165,7 +172,7 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
       whys.push(`offered rate not reached (${calls} calls took ${created} s)`);
     }
     const { child: _c, rows: _r, rtt: _t, ...summary } = r;
-    return {
+    result = {
       target,
       rate: o.rate,
       seconds: o.seconds,
@@ -183,10 +190,27 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
       events: proxy.events.between(loadStartedAt),
       loadStartedAt,
       rcvbufErrors,
+      uasFailed: NaN,
     };
   } finally {
     for (const c of started.reverse()) await c.stop();
   }
+  // SIPp writes its last counters as it exits: read the members' once they are stopped.
+  result.uasFailed = ["primary", "backup"]
+    .map((m) => Number(lastRow(join(o.dir, `${tag}-${m}-stat.csv`))?.["FailedCall(C)"] ?? NaN))
+    .reduce((a, b) => a + b, 0);
+  const allowed = Math.floor(result.uac.calls * MAX_FAILED_SHARE);
+  if (result.uasFailed > allowed) {
+    result.clean = false;
+    result.why = [result.why, `${result.uasFailed} failed at the members > ${allowed}`]
+      .filter((w) => w).join("; ");
+  }
+  return result;
+}
+
+function lastRow(file: string): Record<string, string> | undefined {
+  const rows = statRows(file);
+  return rows[rows.length - 1];
 }
 
 /** SIPp's elapsed seconds when the last of `calls` was created (1 s resolution). */

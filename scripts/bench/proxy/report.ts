@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
+import { relative } from "node:path";
 import { eventCounts } from "./ha-events.ts";
 import type { StepResult } from "./measure.ts";
 import { SIPP, sippVersion } from "./sipp.ts";
@@ -41,7 +42,7 @@ export function machineLines(targets: Target[], command: string, settings: Setti
     `- load average at start: ${la}` +
     (load1() > 1 ? " (above 1: the machine was shared, numbers are provisional)" : ""),
     `- vipless: tree ${sh("git", ["describe", "--always", "--dirty"])}, ` +
-    `dist/ built ${builtAt()}`,
+    `${relative(ROOT, DIST_BIN)} built ${builtAt()}`,
     ...targets.map((t) => `- ${t.title}: ${t.version()}; configuration: ${t.config(settings)}`),
     `- load: ${sippVersion(sh(SIPP, ["-v"])) ?? "SIPp"}, UDP on 127.0.0.1`,
     `- command: \`${command}\``,
@@ -89,7 +90,9 @@ export function stepLine(s: StepResult): string {
   return `${s.clean ? "clean " : "FAILED"} ${s.target.id.padEnd(16)} ${
     String(s.rate).padStart(5)
   }/s ` +
-    `${u.successful}/${u.calls} ok, ${u.retransmissions} retrans ` +
+    `${u.successful}/${u.calls} ok` +
+    (s.uasFailed ? ` (${fix(s.uasFailed, 0)} failed at the members)` : "") +
+    `, ${u.retransmissions} retrans ` +
     `(${fix(u.inviteRetransmissions, 0)} INVITE), ` +
     `p50/p99 ${fix(s.p50, 0)}/${fix(s.p99, 0)} ms, proxy ${fix(s.cpu, 2)} s CPU ` +
     `(${fix(s.cores, 2)} cores), SIPp ${fix(s.sippCpu, 2)} s, ` +

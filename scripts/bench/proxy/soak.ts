@@ -88,7 +88,7 @@ export async function runSoak(targets: Target[], o: SoakOptions): Promise<void> 
   }
   console.log(
     `\n| proxy | configuration | steady RSS MiB at ${o.steadyRate}/s (peak) | live transactions | ` +
-      `soak calls/s × s | RSS MiB after ${SETTLED_SECONDS} s → end | failed calls | ` +
+      `soak calls/s × s | RSS MiB after ${SETTLED_SECONDS} s → end | failed calls (UAC / members) | ` +
       "HA events in the log |",
   );
   console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -102,7 +102,9 @@ export async function runSoak(targets: Target[], o: SoakOptions): Promise<void> 
     console.log(
       `| ${r.target.title} | ${r.target.config(o.settings)} | ${fix(r.steadyRssMiB)} ` +
         `(${fix(r.steadyPeakMiB)}) | ${fix(r.steadyTransactions, 0)} | ` +
-        `${o.soakRate} × ${o.soakSeconds} | ${rss} | ${u.failed} of ${u.calls} | ` +
+        `${o.soakRate} × ${o.soakSeconds} | ${rss} | ${u.failed} / ${
+          fix(r.soak.uasFailed, 0)
+        } of ${u.calls} | ` +
         `${eventCounts(r.soak.events)} |`,
     );
   }

@@ -81,7 +81,7 @@ export async function runSustain(targets: Target[], o: SustainOptions): Promise<
 
 function summaryTable(results: SustainRow[], o: SustainOptions): string[] {
   const out = [
-    "| proxy | configuration | calls/s × s | calls | failed | INVITE retrans | " +
+    "| proxy | configuration | calls/s × s | calls | failed (UAC / members) | INVITE retrans | " +
     "INVITE→200 p50 / p99 ms | peak RSS MiB | CPU s per 10k calls | live transactions (max) | " +
     "overload rejections | UDP receive drops | kernel RcvbufErrors Δ | HA events in the log |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -102,7 +102,7 @@ function summaryTable(results: SustainRow[], o: SustainOptions): string[] {
     );
     out.push(
       `| ${r.target.title} | ${config} | ${o.rate} × ${o.seconds} | ${s.uac.calls} | ` +
-        `${s.uac.failed} | ${fix(s.uac.inviteRetransmissions, 0)} | ` +
+        `${s.uac.failed} / ${fix(s.uasFailed, 0)} | ${fix(s.uac.inviteRetransmissions, 0)} | ` +
         `${fix(s.p50, 0)} / ${fix(s.p99, 0)} | ${fix(s.peakRssMiB)} | ${fix(cpuPer10k(s), 2)} | ` +
         `${maxTx < 0 ? "–" : maxTx} | ` +
         `${cell(metricSum(s.metrics, "vipless_overload_rejections_total"))} | ` +

@@ -141,8 +141,9 @@ function firstLine(cmd: string, args: string[]): string {
   return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] ?? "";
 }
 
-export const DIST_BIN = join(ROOT, "dist", "vipless");
-export const DIST_JS = join(ROOT, "dist", "vipless.js");
+// $VIPLESS_BENCH_BIN / $VIPLESS_BENCH_JS measure another build (A/B against dist/).
+export const DIST_BIN = process.env.VIPLESS_BENCH_BIN ?? join(ROOT, "dist", "vipless");
+export const DIST_JS = process.env.VIPLESS_BENCH_JS ?? join(ROOT, "dist", "vipless.js");
 
 const hasBin = () => existsSync(DIST_BIN) ? undefined : "dist/vipless missing (bun build.ts)";
 const hasDeno = () => existsSync(DENO) ? undefined : `${DENO} missing (npm install)`;
