@@ -76,19 +76,22 @@ async function viplessMetrics(httpPort: number): Promise<Map<string, number>> {
 }
 
 /**
- * Waits for vipless's /ready and for both members' member-up events; false after `ms`.
- * /ready only says the pair is in service, which one member is enough for: a load
- * started then would see the other member come up (and a switchover) in the middle.
+ * Waits for vipless's /ready and for both members' member-up events from every worker
+ * (each probes on its own); false after `ms`. /ready only says the pair is in service,
+ * which one member is enough for: a load started then would see the other member come
+ * up (and a switchover) in the middle.
  */
 async function waitReady(
   child: Child,
   events: EventLog,
   p: Ports,
+  workers: number,
   ms: number,
 ): Promise<boolean> {
   const deadline = Date.now() + ms;
   const up = (port: number) =>
-    events.events.some((e) => e.type === "member-up" && e.member?.endsWith(`:${port}`));
+    events.events.filter((e) => e.type === "member-up" && e.member?.endsWith(`:${port}`))
+      .length >= workers;
   while (Date.now() < deadline && child.running) {
     try {
       const res = await fetch(`http://${HOST}:${p.http}/ready`);
@@ -122,7 +125,7 @@ function viplessTarget(
       const [cmd, args] = command(config);
       const child = new Child(`${id}-${p.sip}`, cmd, args, dir);
       const events = new EventLog(child, viplessEvent);
-      if (!(await waitReady(child, events, p, 20_000))) {
+      if (!(await waitReady(child, events, p, variant.workers, 20_000))) {
         await child.stop();
         throw new Error(`${title} not ready (${cmd} ${args.join(" ")}): ${child.tail}`);
       }
