@@ -4,6 +4,8 @@
  */
 import { Hono } from "hono";
 import type { RuntimeName } from "../runtime/types.ts";
+import { prefersHtml } from "./accept.ts";
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from "./status-page.ts";
 
 export type SwitchoverResult =
   | { ok: true; status: unknown }
@@ -49,6 +51,14 @@ export function createHttpApp(deps: HttpDeps): Hono {
   });
 
   app.get("/status", (c) => c.json(deps.status()));
+
+  // A browser gets the live status page; curl and scripts get the /status JSON.
+  app.get("/", (c) => {
+    c.header("vary", "accept");
+    if (!prefersHtml(c.req.header("accept"))) return c.json(deps.status());
+    c.header("content-security-policy", STATUS_PAGE_CSP);
+    return c.html(STATUS_PAGE_HTML);
+  });
 
   app.get("/metrics", (c) =>
     c.body(deps.metrics(), 200, {

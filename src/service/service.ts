@@ -15,6 +15,7 @@ import { createServiceMetrics } from "./metrics.ts";
 import { createSipCore, type SipCore } from "./sip-core.ts";
 import { registerCoreMetrics, registerProtectMetrics } from "./core-metrics.ts";
 import { setUpTransport } from "./transport-setup.ts";
+import { statusDocument } from "./status.ts";
 
 export interface ServiceOptions {
   configPath: string;
@@ -78,14 +79,14 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
     startedAtMs,
     now: () => rt.now(),
     ready: () => core!.ready(),
-    status: () => ({
-      version: VERSION,
-      runtime: rt.name,
-      listeners: listeners.map((l) => `${l.transport}://${formatHostPort(l.host, l.port)}`),
-      advertise: config.advertise,
-      serve: config.serve,
-      pairs: core!.pairsStatus(),
-    }),
+    status: () =>
+      statusDocument({
+        runtime: rt.name,
+        listeners,
+        config,
+        pairs: core!.pairsStatus(),
+        probeRtt: core!.registry.probeRtt(),
+      }),
     metrics: () => metrics.registry.render(),
     adminToken: () => (config.http.token_env ? rt.env(config.http.token_env) || null : null),
     switchover: (pair, force) => core!.switchover(pair, force),
