@@ -40,6 +40,8 @@ interface FailoverResult {
   switchSeconds: number;
   /** Seconds from the kill to the logged switchover; NaN when none was logged. */
   eventSeconds: number;
+  /** Its reason (vipless: probe-timeout, forward-failure, ...). */
+  eventReason?: string;
 }
 
 /**
@@ -85,7 +87,7 @@ function analyse(
   rate: number,
   failoverMs: number,
   errors: string,
-): Omit<FailoverResult, "step" | "killedAt" | "eventSeconds"> {
+): Omit<FailoverResult, "step" | "killedAt" | "eventSeconds" | "eventReason"> {
   const sippStart = epoch(uac.rows[0]?.["StartTime"]);
   let last = killedAt;
   let slow = 0;
@@ -136,14 +138,15 @@ export async function runFailover(targets: Target[], o: FailoverOptions): Promis
       if (!analysis) throw new Error("no SIPp results to analyse");
       const e = switchEvent(step.events, killedAt * 1000, primaryPort);
       const eventSeconds = e ? (e.at - killedAt * 1000) / 1000 : NaN;
-      results.push([t, { step, killedAt, eventSeconds, ...analysis }]);
+      results.push([t, { step, killedAt, eventSeconds, eventReason: e?.reason, ...analysis }]);
     } catch (e) {
       console.log(`ERROR ${t.id}: ${(e as Error).message}`);
       results.push([t, (e as Error).message]);
     }
   }
   console.log(
-    "\n| proxy | configuration | calls/s | calls | failed | failed, started after the kill | " +
+    "\n| proxy | configuration | calls/s | calls | failed (UAC / members) | " +
+      "failed, started after the kill | " +
       "retried on the backup (slow) | HA events in the log | switchover logged after the " +
       "kill | new calls straight to the backup after (SIPp) |",
   );
@@ -156,11 +159,21 @@ export async function runFailover(targets: Target[], o: FailoverOptions): Promis
     }
     const u = r.step.uac;
     console.log(
-      `| ${t.title} | ${config} | ${o.rate} | ${u.calls} | ${u.failed} | ` +
+      `| ${t.title} | ${config} | ${o.rate} | ${u.calls} | ${u.failed} / ` +
+        `${fix(r.step.uasFailed, 0)} | ` +
         `${r.failedAfterKill} | ${r.slow} | ${eventCounts(r.step.events)} | ` +
-        `${Number.isFinite(r.eventSeconds) ? `${fix(r.eventSeconds, 3)} s` : "none logged"} | ` +
+        `${
+          Number.isFinite(r.eventSeconds)
+            ? `${fix(r.eventSeconds, 3)} s${r.eventReason ? ` (${r.eventReason})` : ""}`
+            : "none logged"
+        } | ` +
         `${r.switchSeconds.toFixed(2)} s |`,
     );
   }
+  console.log(
+    "\nfailed at the members: the backup fails (as an unexpected BYE) every call that lived " +
+      "on the killed primary and whose BYE a proxy sends on to the backup; the UAC may " +
+      "still see that BYE answered.",
+  );
   if (results.some(([t]) => t.id === "kamailio")) console.log(KAMAILIO_NOTE);
 }
