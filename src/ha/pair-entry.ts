@@ -16,6 +16,8 @@ export interface MemberEntry {
   spec: HaMemberSpec;
   health: MemberHealth;
   stats: ProbeStats;
+  /** In maintenance: no new dialogs go to it (maintenance.ts). */
+  maintenance: boolean;
 }
 
 export interface PairEntry {
@@ -38,6 +40,7 @@ export function freshPair(spec: HaPairSpec, now: number): PairEntry {
     spec: spec[role],
     health: new MemberHealth(),
     stats: new ProbeStats(),
+    maintenance: false,
   });
   pair.members = { primary: member("primary"), backup: member("backup") };
   return pair;

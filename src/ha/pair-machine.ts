@@ -22,6 +22,8 @@ export class PairMachine {
   #lastActive: Role = "primary";
   readonly #recent: Switchover[] = [];
   #count = 0;
+  /** State changes by reason since start: the switchover counters (kept across renames). */
+  readonly #byReason = new Map<SwitchReason, number>();
   #since: number;
   #uris: Record<Role, string>;
 
@@ -51,6 +53,11 @@ export class PairMachine {
   /** Number of state changes since start (entering and leaving out-of-service included). */
   get switchoverCount(): number {
     return this.#count;
+  }
+
+  /** State changes for this reason since start. */
+  countOf(reason: SwitchReason): number {
+    return this.#byReason.get(reason) ?? 0;
   }
 
   /** The last `HISTORY_LIMIT` state changes, oldest first. */
@@ -86,10 +93,13 @@ export class PairMachine {
     return this.#move(role, "traffic-from-backup", now);
   }
 
-  /** Operator request; the caller has already checked the target's health. */
-  manual(to: Role, now: number): Switchover | null {
+  /**
+   * Operator request (a switchover, or `maintenance` on the active member); the caller
+   * has already checked the target's health.
+   */
+  manual(to: Role, now: number, reason: SwitchReason = "manual"): Switchover | null {
     if (this.#active === to) return null;
-    return this.#move(to, "manual", now);
+    return this.#move(to, reason, now);
   }
 
   #move(to: Role | null, reason: SwitchReason, now: number): Switchover | null {
@@ -107,6 +117,7 @@ export class PairMachine {
     if (to !== null) this.#lastActive = to;
     this.#since = now;
     this.#count++;
+    this.#byReason.set(reason, this.countOf(reason) + 1);
     this.#recent.push(record);
     if (this.#recent.length > HISTORY_LIMIT) this.#recent.shift();
     return record;

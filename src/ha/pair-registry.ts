@@ -26,17 +26,11 @@ import {
   probeResultsOf,
   type ProbeRtt,
   probeRttOf,
-  SwitchoverCounter,
 } from "./ha-counters.ts";
+import { hopsOf, type MaintenanceResult, planMaintenance } from "./maintenance.ts";
 import { MemberIndex, type SenderIdentity, type TransportSender } from "./member-index.ts";
-import {
-  freshPair,
-  locationOf,
-  type MemberEntry,
-  type PairEntry,
-  pairIdentity,
-  ROLES,
-} from "./pair-entry.ts";
+import { locationOf, type MemberEntry, type PairEntry, ROLES } from "./pair-entry.ts";
+import { reloadEntries } from "./reload-entries.ts";
 import { planSwitchover } from "./operator-switchover.ts";
 import { ProbeBranches, type ProbeDest, probeDest } from "./probe-branches.ts";
 import { type ProbeOutcome, Prober } from "./prober.ts";
@@ -61,6 +55,7 @@ import {
   type PairStateName,
   type ProbeMissCause,
   type Role,
+  SWITCH_REASONS,
   type Switchover,
   type SwitchReason,
 } from "./types.ts";
@@ -72,7 +67,6 @@ export class PairRegistry {
   readonly #listeners = new Set<HaEventListener>();
   readonly #prober: Prober;
   readonly #branches: ProbeBranches;
-  readonly #switchovers = new SwitchoverCounter();
   readonly #rejected = new RejectedAnswers();
   #settings: ProbeSettings;
   #pairs = new Map<string, PairEntry>();
@@ -95,7 +89,7 @@ export class PairRegistry {
       },
       options.random ?? Math.random,
     );
-    this.#install(config.pairs, new Map(), options.now);
+    this.#install(config.pairs, options.now);
   }
 
   /** Registers an event listener; returns a function that removes it. */
@@ -156,15 +150,10 @@ export class PairRegistry {
     return entry && role ? entry.members[role].spec : null;
   }
 
-  /** Where to send a request for the pair: active first, then the other unless it is down. */
-  nextHops(pair: string): HaMemberSpec[] {
+  /** Where to send a request for the pair (maintenance.ts hopsOf). */
+  nextHops(pair: string, newDialog = false): HaMemberSpec[] {
     const entry = this.#pairs.get(pair);
-    const role = entry?.machine.activeRole;
-    if (!entry || !role) return [];
-    const other = entry.members[otherRole(role)];
-    const hops = [entry.members[role].spec];
-    if (other.health.status !== "down") hops.push(other.spec);
-    return hops;
+    return entry ? hopsOf(entry, newDialog) : [];
   }
 
   /**
@@ -205,6 +194,22 @@ export class PairRegistry {
     const entry = this.#pairs.get(pair);
     const plan = planSwitchover(pair, entry, options);
     if (entry && plan.to) this.#apply(entry, entry.machine.manual(plan.to, now));
+    return plan.result;
+  }
+
+  /** Puts a member in maintenance or ends it (maintenance.ts); may switch the pair. */
+  maintenance(
+    pair: string,
+    role: Role,
+    on: boolean,
+    force: boolean,
+    now: number,
+  ): MaintenanceResult {
+    const entry = this.#pairs.get(pair);
+    const plan = planMaintenance(pair, entry, role, on, force);
+    if (entry && plan.switchTo) {
+      this.#apply(entry, entry.machine.manual(plan.switchTo, now, "maintenance"));
+    }
     return plan.result;
   }
 
@@ -249,7 +254,7 @@ export class PairRegistry {
     if (!probe) return null;
     const m = this.#members.get(probe.key);
     if (m && !this.#index.couldBe(m, from)) {
-      this.#rejected.count(m.pair.name, m.role, m.spec.uri);
+      this.#rejected.count(m.key);
       return [];
     }
     // Its probe already counted as a miss; a late answer changes nothing.
@@ -282,9 +287,11 @@ export class PairRegistry {
     };
   }
 
-  /** Switchovers by pair and reason, monotonic across reloads. */
+  /** Switchovers by pair and reason, every reason (0 until one happens); kept by a renamed pair. */
   switchoverCounts(): Array<{ pair: string; reason: SwitchReason; count: number }> {
-    return this.#switchovers.list();
+    return [...this.#pairs.values()].flatMap((p) =>
+      SWITCH_REASONS.map((reason) => ({ pair: p.name, reason, count: p.machine.countOf(reason) }))
+    );
   }
 
   /** Probe round-trip time histograms (seconds), one per member. */
@@ -302,9 +309,9 @@ export class PairRegistry {
     return flapsOf(this.#counted());
   }
 
-  /** Probe answers dropped for their source, by probed member; monotonic across reloads. */
+  /** Probe answers dropped for their source, by probed member (kept while it stays). */
   rejectedProbeAnswers(): RejectedAnswerCount[] {
-    return this.#rejected.list();
+    return this.#rejected.list(this.#members.values());
   }
 
   /**
@@ -314,31 +321,13 @@ export class PairRegistry {
    */
   reconfigure(config: HaConfig, now: number): void {
     const settings = probeSettings(config.probe);
-    const previous = new Map<string, PairEntry>();
-    for (const p of this.#pairs.values()) {
-      previous.set(pairIdentity(p.members.primary.spec, p.members.backup.spec), p);
-    }
     this.#settings = settings;
     this.#prober.setTiming(settings.timing);
-    this.#install(config.pairs, previous, now);
+    this.#install(config.pairs, now);
   }
 
-  #install(specs: readonly HaPairSpec[], previous: Map<string, PairEntry>, now: number): void {
-    const pairs = new Map<string, PairEntry>();
-    const members = new Map<string, MemberEntry>();
-    for (const spec of specs) {
-      const kept = previous.get(pairIdentity(spec.primary, spec.backup));
-      previous.delete(pairIdentity(spec.primary, spec.backup));
-      const entry: PairEntry = kept ?? freshPair(spec, now);
-      entry.name = spec.name;
-      entry.machine.setUris({ primary: spec.primary.uri, backup: spec.backup.uri });
-      for (const role of ROLES) {
-        const m = entry.members[role];
-        m.spec = spec[role];
-        members.set(m.key, m);
-      }
-      pairs.set(spec.name, entry);
-    }
+  #install(specs: readonly HaPairSpec[], now: number): void {
+    const { pairs, members } = reloadEntries(specs, this.#pairs.values(), now);
     for (const key of this.#prober.keys()) {
       if (members.has(key)) continue;
       this.#prober.remove(key);
@@ -381,7 +370,6 @@ export class PairRegistry {
 
   #apply(pair: PairEntry, change: Switchover | null): void {
     if (!change) return;
-    this.#switchovers.count(pair.name, change.reason);
     if (change.to === null) {
       for (const role of ROLES) this.#prober.expedite(pair.members[role].key, change.at);
       this.#emit({

@@ -1,7 +1,9 @@
 // Probe answers dropped because they came from another address than the probed
 // member's: forged (someone who saw the probe answers for a dead member to keep it
 // "up"), or a member answering from a socket other than the one probed. Counted per
-// probed member for /metrics; kept across reloads, as Prometheus counters only grow.
+// probed member (by server identity) for /metrics: a member that stays configured keeps
+// its count across reloads (Prometheus counters only grow) and is reported under its
+// pair's current name, from 0 before the first one.
 
 import type { Role } from "./types.ts";
 
@@ -13,17 +15,28 @@ export interface RejectedAnswerCount {
   count: number;
 }
 
-export class RejectedAnswers {
-  readonly #counts = new Map<string, RejectedAnswerCount>();
+/** A configured member: its identity and the labels it is reported under. */
+interface Labelled {
+  key: string;
+  pair: { name: string };
+  role: Role;
+  spec: { uri: string };
+}
 
-  count(pair: string, role: Role, member: string): void {
-    const key = `${pair}\u0000${role}\u0000${member}`;
-    const counter = this.#counts.get(key) ?? { pair, role, member, count: 0 };
-    counter.count++;
-    this.#counts.set(key, counter);
+export class RejectedAnswers {
+  readonly #counts = new Map<string, number>();
+
+  count(memberKey: string): void {
+    this.#counts.set(memberKey, (this.#counts.get(memberKey) ?? 0) + 1);
   }
 
-  list(): RejectedAnswerCount[] {
-    return [...this.#counts.values()].map((c) => ({ ...c }));
+  /** The counts of the members configured now, under their current labels. */
+  list(members: Iterable<Labelled>): RejectedAnswerCount[] {
+    return [...members].map((m) => ({
+      pair: m.pair.name,
+      role: m.role,
+      member: m.spec.uri,
+      count: this.#counts.get(m.key) ?? 0,
+    }));
   }
 }

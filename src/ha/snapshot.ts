@@ -19,6 +19,8 @@ export interface MemberSnapshot {
   /** `null` while no probe has answered or missed enough yet. */
   up: boolean | null;
   suspect: boolean;
+  /** Put in maintenance by the operator: no new dialogs go to it. */
+  maintenance: boolean;
   consecutiveFailures: number;
   lastProbeAt: string | null;
   lastAnswerAt: string | null;
@@ -63,6 +65,7 @@ export interface MemberView {
   role: Role;
   spec: HaMemberSpec;
   health: MemberHealth;
+  maintenance: boolean;
 }
 
 /**
@@ -83,6 +86,7 @@ export function memberSnapshot(
     status: h.status,
     up: h.status === "unknown" ? null : h.status === "up",
     suspect: h.suspect,
+    maintenance: view.maintenance,
     consecutiveFailures: h.consecutiveFailures,
     lastProbeAt: isoOrNull(h.lastProbeAt),
     lastAnswerAt: isoOrNull(h.lastAnswerAt),

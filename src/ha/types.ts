@@ -55,14 +55,19 @@ export type PairStateName = "active-primary" | "active-backup" | "out-of-service
 
 /**
  * Why the active member changed.
- * `recovery` is a pair leaving out-of-service because a member answered again.
+ * `recovery` is a pair leaving out-of-service because a member answered again;
+ * `maintenance` is the active member put in maintenance by the operator.
  */
-export type SwitchReason =
-  | "probe-timeout"
-  | "traffic-from-backup"
-  | "forward-failure"
-  | "manual"
-  | "recovery";
+export const SWITCH_REASONS = [
+  "probe-timeout",
+  "traffic-from-backup",
+  "forward-failure",
+  "manual",
+  "maintenance",
+  "recovery",
+] as const;
+
+export type SwitchReason = typeof SWITCH_REASONS[number];
 
 /** One change of a pair's state. `null` on either side means "no active member". */
 export interface Switchover {

@@ -11,6 +11,11 @@
  *
  * A target that names a member of a pair always means "that pair's active member",
  * whichever member it names: that is what carries a dialog across a failover.
+ *
+ * A request that starts a dialog (no To tag; not ACK or CANCEL, which belong to an
+ * INVITE) skips pair members in maintenance (ha/maintenance.ts), and while the instance
+ * drains before it stops, it is answered 503 with Retry-After, so that the caller tries
+ * another instance; requests inside dialogs are routed as always.
  */
 import type { HaMemberSpec, PairRegistry } from "../ha/index.ts";
 import { stripBrackets } from "../net/address.ts";
@@ -53,11 +58,14 @@ function memberDest(m: HaMemberSpec): Dest {
 }
 
 export class Router {
+  /** Set once on SIGTERM: new dialogs are refused from then on. */
+  draining = false;
+
   constructor(readonly ha: PairRegistry, public servedPair: string) {}
 
-  /** The ordered hops of a pair, or out-of-service. */
-  pairHops(pair: string): RouteDecision {
-    const members = this.ha.nextHops(pair);
+  /** The ordered hops of a pair, or out-of-service (`newDialog`: no member in maintenance). */
+  pairHops(pair: string, newDialog = false): RouteDecision {
+    const members = this.ha.nextHops(pair, newDialog);
     if (members.length === 0) return { kind: "out-of-service", pair };
     return {
       kind: "forward",
@@ -75,23 +83,26 @@ export class Router {
   }
 
   route(input: RoutingInput, fromMember: boolean): RouteDecision {
+    const method = input.method;
+    const newDialog = !input.inDialog && method !== "ACK" && method !== "CANCEL";
+    if (newDialog && this.draining) return { kind: "out-of-service", pair: this.servedPair };
     if (!fromMember) {
       const target = input.topRoute ?? input.requestUri;
       const pair = input.inDialog ? this.pairOf(target) : null;
-      return this.pairHops(pair ?? this.servedPair);
+      return this.pairHops(pair ?? this.servedPair, newDialog);
     }
     if (input.xGenesysRoute) {
-      const d = this.#toUri(input.xGenesysRoute);
+      const d = this.#toUri(input.xGenesysRoute, newDialog);
       return d.kind === "forward" ? { ...d, consumedXGenesysRoute: true } : d;
     }
-    if (input.topRoute) return this.#toUri(input.topRoute);
-    return this.#toUri(input.requestUri);
+    if (input.topRoute) return this.#toUri(input.topRoute, newDialog);
+    return this.#toUri(input.requestUri, newDialog);
   }
 
   /** A URI target: a pair member means that pair; anything else the URI's own host. */
-  #toUri(uri: SipUri): RouteDecision {
+  #toUri(uri: SipUri, newDialog: boolean): RouteDecision {
     const pair = this.pairOf(uri);
-    if (pair !== null) return this.pairHops(pair);
+    if (pair !== null) return this.pairHops(pair, newDialog);
     if (uri.scheme !== "sip" && uri.scheme !== "sips") {
       return { kind: "reject", status: 416, reason: "Unsupported URI Scheme" };
     }

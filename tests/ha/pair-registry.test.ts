@@ -350,9 +350,9 @@ describe("PairRegistry: events and counters", () => {
     sim.ha.switchover("site-a", {}, sim.now);
     sim.ha.switchover("site-a", {}, sim.now);
     sim.ha.onRequestFrom(udp("10.0.0.12", 5060), "INVITE", sim.now);
-    assert.deepEqual(sim.ha.switchoverCounts(), [
-      { pair: "site-a", reason: "manual", count: 2 },
+    assert.deepEqual(sim.ha.switchoverCounts().filter((c) => c.count > 0), [
       { pair: "site-a", reason: "traffic-from-backup", count: 1 },
+      { pair: "site-a", reason: "manual", count: 2 },
     ]);
     const rtt = sim.ha.probeRtt().find((r) => r.member === P)!;
     assert.ok(rtt.histogram.count >= 1);

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { HaPairSpec } from "../../src/ha/types.ts";
+import { PairRegistry } from "../../src/ha/pair-registry.ts";
+import { type HaPairSpec, SWITCH_REASONS } from "../../src/ha/types.ts";
 import { answers, config, gaps, member, Sim, SITE_A, SITE_B } from "./harness.ts";
 
 /** A sim where site-a has switched to its backup and site-b runs normally. */
@@ -74,10 +75,27 @@ describe("reconfigure", () => {
     }
   });
 
-  it("keeps switchover counters monotonic across reloads", () => {
+  it("keeps switchover counters monotonic across reloads, under a renamed pair's new name", () => {
     const sim = switched();
+    sim.ha.reconfigure(config({}, [{ ...SITE_A, name: "renamed" }]), sim.now);
+    const counts = sim.ha.switchoverCounts();
+    assert.deepEqual(counts.filter((c) => c.count > 0), [
+      { pair: "renamed", reason: "manual", count: 1 },
+    ]);
+    assert.equal(
+      counts.filter((c) => c.pair === "site-a").length,
+      0,
+      "no series under the old name",
+    );
     sim.ha.reconfigure(config({}, [SITE_B]), sim.now);
-    assert.deepEqual(sim.ha.switchoverCounts(), [{ pair: "site-a", reason: "manual", count: 1 }]);
+    assert.deepEqual(new Set(sim.ha.switchoverCounts().map((c) => c.pair)), new Set(["site-b"]));
+  });
+
+  it("reports every pair and reason from the start, at 0", () => {
+    const ha = new PairRegistry(config({}, [SITE_A, SITE_B]), { now: 0 });
+    const counts = ha.switchoverCounts();
+    assert.equal(counts.length, 2 * SWITCH_REASONS.length);
+    assert.ok(counts.every((c) => c.count === 0));
   });
 
   it("rejects bad probe settings and changes nothing", () => {

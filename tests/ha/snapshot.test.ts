@@ -28,6 +28,7 @@ describe("status snapshot", () => {
       "lastAnswerAt",
       "lastProbeAt",
       "lastStatusCode",
+      "maintenance",
       "role",
       "rttMs",
       "status",
