@@ -189,3 +189,35 @@ export function grammarProblem(bytes: Uint8Array): string | null {
   }
   return null;
 }
+
+/** Where RFC 3261 §18.2.2 / RFC 3581 send a UDP answer, as the top Via tells it. */
+export interface ViaReturn {
+  transport: string;
+  /** The sent-by port, null when absent (5060). */
+  port: number | null;
+  rport: boolean;
+}
+
+/**
+ * The top Via of a message, read strictly: null when it is missing or is not the
+ * grammar's (then only the source address is left to answer to).
+ */
+export function topViaReturn(bytes: Uint8Array): ViaReturn | null {
+  const parts = split(bytes);
+  if (typeof parts === "string") return null;
+  for (const h of parts.headers) {
+    const colon = h.indexOf(":");
+    const name = h.slice(0, colon).trim().toLowerCase();
+    if (name !== "via" && name !== "v") continue;
+    const value = h.slice(colon + 1).replace(/\r\n[ \t]+/g, " ").trim();
+    const all = elements(value);
+    if (all.some((v) => viaProblem(v) !== null)) return null;
+    const m = VIA.exec(all[0])!;
+    return {
+      transport: m[1].toUpperCase(),
+      port: m[3] === undefined ? null : Number(m[3]),
+      rport: m[4].split(";").slice(1).some((p) => p.trim().toLowerCase() === "rport"),
+    };
+  }
+  return null;
+}
