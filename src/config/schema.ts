@@ -188,6 +188,11 @@ const failoverSchema = strict({
   timeout: duration(1000, 10, 300_000),
 }).prefault({});
 
+// SIGTERM: new dialogs get 503 while the transactions in flight finish, for at most this.
+const drainSchema = strict({
+  timeout: duration(5000, 0, 3_600_000),
+}).prefault({});
+
 const sipSchema = strict({
   t1: duration(500, 10, 60_000),
   max_transactions: integer(1, 10_000_000).default(500_000),
@@ -298,6 +303,7 @@ export const configSchema = strict({
   http: emptyIsDefault(httpSchema),
   probe: emptyIsDefault(probeSchema),
   failover: emptyIsDefault(failoverSchema),
+  drain: emptyIsDefault(drainSchema),
   sip: emptyIsDefault(sipSchema),
   overload: emptyIsDefault(overloadSchema),
   tcp: emptyIsDefault(tcpSchema),

@@ -37,6 +37,7 @@ interface ContractConfig {
     up_codes: string;
   };
   failover: { timeout: number };
+  drain: { timeout: number };
   sip: {
     t1: number;
     max_transactions: number;
@@ -81,6 +82,7 @@ describe("defaults", () => {
         up_codes: "100-407,409-499,600-699",
       },
       failover: { timeout: 1000 },
+      drain: { timeout: 5000 },
       sip: {
         t1: 500,
         max_transactions: 500000,
