@@ -45,7 +45,7 @@ const ALLOW =
 export interface ProxyHooks {
   /** A request arrived (before any check), for per-method counters. */
   onRequest?(method: string): void;
-  /** A response arrived, for per-class counters. */
+  /** A response to a forwarded request arrived (not a probe answer), for per-class counters. */
   onResponse?(status: number): void;
   onDrop?(reason: DropReason): void;
   /** vipless answered a request itself with this status. */
@@ -56,6 +56,8 @@ export interface ProxyHooks {
   isMember(src: Source): boolean;
   /** A forwarded request failed at a pair member (timeout or transport error). */
   onForwardFailure?(member: { host: string; port: number }, why: string): void;
+  /** A request was forwarded to a pair member; `retry` after another hop failed. */
+  onForwarded?(member: { host: string; port: number }, retry: boolean): void;
   /** An answer to one of our OPTIONS probes (its branch starts with PROBE_BRANCH_PREFIX). */
   onProbeResponse?(branch: string, status: number, src: Source): void;
   /** True while the served pair has an active member (OPTIONS to vipless: 200, else 503). */
@@ -113,6 +115,7 @@ export class ProxyCore {
       cancelWaitMs: () => 64 * this.#settings.t1Ms,
       newBranch: (hash) => newBranch(hash, this.#instance),
       onForwardFailure: (member, why) => this.#hooks.onForwardFailure?.(member, why),
+      onForwarded: (member, retry) => this.#hooks.onForwarded?.(member, retry),
     });
     this.reconfigure(settings, router);
   }
@@ -369,7 +372,6 @@ export class ProxyCore {
   // --------------------------------------------------------------- responses
 
   #onResponse(res: SipMessage, src: Source, now: number): void {
-    this.#hooks.onResponse?.(res.status);
     if (responseRejection(res) !== null) return this.#responder.drop("invalid-response");
     const via = res.topVia!;
     if (!this.#self.isSelfSentBy(via.host, via.port)) return this.#responder.drop("via-not-ours");
@@ -377,6 +379,8 @@ export class ProxyCore {
     if (branch.startsWith(PROBE_BRANCH_PREFIX)) {
       return this.#hooks.onProbeResponse?.(branch, res.status, src);
     }
+    // Responses to what we forwarded only: probe answers and dropped ones count elsewhere.
+    this.#hooks.onResponse?.(res.status);
     const facts = responseFacts(res, branch);
     const r = this.txl.receiveResponse(facts, res.bytes, now);
     // Look the branch up before running the actions: on a reliable transport a final

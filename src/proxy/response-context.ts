@@ -35,6 +35,8 @@ export interface ContextEnv {
   cancelWaitMs(): number;
   newBranch(hash: string): string;
   onForwardFailure?(member: { host: string; port: number }, why: string): void;
+  /** A request went to this pair member; `retry`: after an earlier hop failed (failover). */
+  onForwarded?(member: { host: string; port: number }, retry: boolean): void;
 }
 
 export class ResponseContexts {
@@ -304,6 +306,8 @@ export class ResponseContexts {
     };
     ctx.branches.push(b);
     this.#branches.set(tx.id, b);
+    // Resent over UDP after a refused TCP attempt (keepUdp): the same forward, not counted again.
+    if (hop.member && !keepUdp) this.#env.onForwarded?.(hop.member, hopIndex > 0);
     // The last hop of a pair gets the failover timer too: when it is silent as well, the
     // caller hears 408 then (as Kamailio at fr_timer), not after Timer B/F. A plain URI
     // target (an endpoint, a carrier) keeps the RFC's timers.
