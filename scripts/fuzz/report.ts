@@ -20,7 +20,8 @@ export function reportLines(r: SessionReport): string[] {
     `${a?.transactions ?? "?"} after ${(r.settleMs / 1000).toFixed(1)} s`,
     `TCP connections: ${r.before.tcpConnections} before, ${a?.tcpConnections ?? "?"} after`,
     `open fds: ${r.before.fds} before, ${a?.fds ?? "?"} after`,
-    `RSS: ${mib(r.before.rssKiB)} before, ${a ? mib(a.rssKiB) : "?"} after`,
+    `RSS: ${mib(r.before.rssKiB)} before, ${a ? mib(a.rssKiB) : "?"} after ` +
+    `(allowed +${mib(r.rssSlackKiB)})`,
     `vipless counted: ${a?.requests ?? "?"} requests, ${a?.localResponses ?? "?"} local answers, ` +
     `${a?.dropped ?? "?"} dropped`,
   ];

@@ -47,6 +47,8 @@ export interface SessionReport {
   /** vipless's descriptors before the run and after it (when they did not return). */
   fdsBefore: string[];
   fdsAfter?: string[];
+  /** How far RSS may end above its start. */
+  rssSlackKiB: number;
   /** Highest vipless_transactions seen while sending. */
   peakTransactions: number;
   settleMs: number;
@@ -133,6 +135,7 @@ export async function runSession(o: SessionOptions): Promise<SessionReport> {
       before,
       after,
       peakTransactions,
+      rssSlackKiB: o.rssSlackKiB,
       settleMs: settled.ms,
       problems,
     };
