@@ -120,18 +120,23 @@ export function createBunRuntime(): Runtime {
       });
       // Bun.udpSocket has no buffer option but exposes its descriptor: setsockopt on it.
       let buffers: UdpBuffers | undefined;
+      const fd = (socket as unknown as { fd?: number }).fd;
+      const libc = options?.bufferBytes ? await loadBunLibc() : null;
       if (options?.bufferBytes) {
-        const libc = await loadBunLibc();
-        const fd = (socket as unknown as { fd?: number }).fd;
         buffers = typeof libc === "string"
           ? { ok: false, reason: libc }
           : typeof fd !== "number"
           ? { ok: false, reason: "Bun.udpSocket exposes no descriptor" }
-          : setUdpBuffers(libc, fd, options.bufferBytes);
+          : setUdpBuffers(libc!, fd, options.bufferBytes);
       }
+      const counter = libc && typeof libc !== "string" && typeof fd === "number" ? libc : null;
       return {
         local: { host: stripBrackets(socket.hostname), port: socket.port },
         buffers,
+        receiveDrops() {
+          const n = counter && !socket.closed ? counter.socketDrops(fd!) : -1;
+          return n >= 0 ? n : null;
+        },
         send(data, to) {
           // An ICMP "port unreachable" for an earlier datagram (to any peer) makes the next
           // send throw ECONNREFUSED without sending; the throw clears it, so send once more

@@ -93,6 +93,7 @@ export function createDenoRuntime(): Runtime {
       const conn = Deno.listenDatagram({ transport: "udp", hostname: addr.host, port: addr.port });
       const local = addrOf(conn.addr);
       let buffers: UdpBuffers | undefined;
+      let dropsOf: (() => number) | null = null;
       if (options?.bufferBytes) {
         // Deno.listenDatagram has no buffer option and hides its descriptor: find it
         // by its port and setsockopt on it through FFI.
@@ -103,6 +104,7 @@ export function createDenoRuntime(): Runtime {
           : fd === null
           ? { ok: false, reason: "socket descriptor not found" }
           : setUdpBuffers(libc, fd, options.bufferBytes);
+        if (typeof libc !== "string" && fd !== null) dropsOf = () => libc.socketDrops(fd);
       }
       let open = true;
       (async () => {
@@ -119,6 +121,10 @@ export function createDenoRuntime(): Runtime {
       return {
         local,
         buffers,
+        receiveDrops() {
+          const n = dropsOf && open ? dropsOf() : -1;
+          return n >= 0 ? n : null;
+        },
         send(data, to) {
           if (!open) return;
           conn.send(data, { transport: "udp", hostname: to.host, port: to.port }).catch((e) =>

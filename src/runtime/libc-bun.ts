@@ -1,5 +1,5 @@
 /** libc through bun:ffi (built into Bun, also into a compiled executable; no permission). */
-import { type Libc, LIBC_NAMES, portOf, rlimitOf } from "./libc.ts";
+import { type Libc, LIBC_NAMES, portOf, rlimitOf, SK_MEMINFO_WORDS, SO_MEMINFO } from "./libc.ts";
 
 let loaded: Promise<Libc | string> | null = null;
 
@@ -53,6 +53,12 @@ async function load(): Promise<Libc | string> {
     getOpenFileLimit() {
       const out = new BigUint64Array(2);
       return getrlimit(7, ffi.ptr(out)) === 0 ? rlimitOf(out) : null;
+    },
+    socketDrops(fd) {
+      const out = new Uint32Array(SK_MEMINFO_WORDS);
+      const len = new Uint32Array([out.byteLength]);
+      const r = getsockopt(fd, 1, SO_MEMINFO, ffi.ptr(out), ffi.ptr(len));
+      return r === 0 && len[0] >= out.byteLength ? out[SK_MEMINFO_WORDS - 1] : -1;
     },
     localPort(fd) {
       const addr = new Uint8Array(128);

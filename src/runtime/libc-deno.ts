@@ -2,7 +2,7 @@
  * libc through Deno.dlopen. FFI needs `--allow-ffi`; without it this says so instead
  * of asking (a permission prompt would stall a service started from a terminal).
  */
-import { type Libc, LIBC_NAMES, portOf, rlimitOf } from "./libc.ts";
+import { type Libc, LIBC_NAMES, portOf, rlimitOf, SK_MEMINFO_WORDS, SO_MEMINFO } from "./libc.ts";
 
 let loaded: Libc | string | null = null;
 
@@ -47,6 +47,12 @@ function load(): Libc | string {
     getOpenFileLimit() {
       const out = new BigUint64Array(2);
       return getrlimit(7, out) === 0 ? rlimitOf(out) : null;
+    },
+    socketDrops(fd) {
+      const out = new Uint32Array(SK_MEMINFO_WORDS);
+      const len = new Uint32Array([out.byteLength]);
+      const r = getsockopt(fd, 1, SO_MEMINFO, out, len);
+      return r === 0 && len[0] >= out.byteLength ? out[SK_MEMINFO_WORDS - 1] : -1;
     },
     localPort(fd) {
       const addr = new Uint8Array(128);

@@ -18,6 +18,8 @@ export interface Libc {
   getOpenFileLimit(): { soft: number; hard: number } | null;
   /** The local port of socket `fd` (getsockname), or -1 when it is no socket. */
   localPort(fd: number): number;
+  /** Datagrams the kernel dropped on socket `fd` (SO_MEMINFO's drops), or -1. */
+  socketDrops(fd: number): number;
 }
 
 /** Shared object names tried in order: glibc, then musl. */
@@ -41,6 +43,9 @@ const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
 const SO_TYPE = 3;
+/** getsockopt SO_MEMINFO (Linux 4.6+): nine u32 counters, drops the last. */
+export const SO_MEMINFO = 55;
+export const SK_MEMINFO_WORDS = 9;
 const SOCK_DGRAM = 2;
 
 /** What a UDP socket's buffers are after bind: the kernel's figures, or why unknown. */

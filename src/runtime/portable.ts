@@ -4,13 +4,21 @@
  * adapters.
  */
 import { lookup as dnsLookup } from "node:dns/promises";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import process from "node:process";
 import { udpTableRows } from "./libc.ts";
 import type { Runtime } from "./types.ts";
 
 export const portable: Pick<
   Runtime,
-  "now" | "monotonic" | "setTimer" | "clearTimer" | "lookup" | "socketBufferMax" | "udpReceiveDrops"
+  | "now"
+  | "monotonic"
+  | "setTimer"
+  | "clearTimer"
+  | "lookup"
+  | "socketBufferMax"
+  | "udpReceiveDrops"
+  | "processStats"
 > = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
@@ -30,6 +38,18 @@ export const portable: Pick<
     } catch {
       return null;
     }
+  },
+  processStats() {
+    // getrusage through node:process in both runtimes: no /proc, no clock-tick guess.
+    const cpu = process.cpuUsage();
+    let openFds: number | null = null;
+    try {
+      // One entry is the descriptor readdir itself opened.
+      openFds = readdirSync("/proc/self/fd").length - 1;
+    } catch {
+      // Deno guards /proc/self behind --allow-all: the series is left out.
+    }
+    return { cpuSeconds: (cpu.user + cpu.system) / 1e6, openFds };
   },
   udpReceiveDrops(localPorts) {
     // Per socket (the drops column), matched by local port: only this process's ports

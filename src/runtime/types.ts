@@ -25,6 +25,11 @@ export interface UdpSocket {
   readonly local: SocketAddress;
   /** The buffer sizes the kernel granted when `bufferBytes` was asked at bind, or why not. */
   readonly buffers?: UdpBuffers;
+  /**
+   * Datagrams the kernel dropped on this socket (a full receive buffer), read from the
+   * socket itself; null (or absent) where the adapter cannot, see udpReceiveDrops.
+   */
+  receiveDrops?(): number | null;
   /** Fire-and-forget send; errors are reported to `onError` given at bind time, never thrown. */
   send(data: Uint8Array, to: SocketAddress): void;
   close(): void;
@@ -135,6 +140,8 @@ export interface Runtime {
   args(): string[];
   /** Resident set size in bytes. */
   rss(): number;
+  /** CPU time used so far; open descriptors (null where /proc/self/fd is unreadable: Deno). */
+  processStats(): { cpuSeconds: number; openFds: number | null };
   exit(code: number): never;
   writeStdout(text: string): void;
   writeStderr(text: string): void;

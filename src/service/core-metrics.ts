@@ -135,7 +135,7 @@ export function registerProtectMetrics(
     new Gauge(
       "vipless_udp_receive_drops_total",
       "Datagrams the kernel dropped on vipless's UDP sockets (full receive buffer), " +
-        "from /proc/net/udp.",
+        "per socket (SO_MEMINFO, or /proc/net/udp by local port).",
       () => {
         const drops = transport.udpReceiveDrops();
         return drops === null ? [] : drops;

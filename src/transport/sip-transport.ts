@@ -209,8 +209,19 @@ export class SipTransport {
 
   /** Datagrams the kernel dropped on this transport's UDP sockets, or null (not Linux). */
   udpReceiveDrops(): number | null {
-    const ports = [...this.#udp, ...this.#requestUdp].map((s) => s.local.port);
-    return ports.length > 0 ? this.#rt.udpReceiveDrops(ports) : null;
+    // From each socket where the adapter can read it, else from /proc by local port.
+    let total = 0;
+    const unread: number[] = [];
+    for (const s of [...this.#udp, ...this.#requestUdp]) {
+      const n = s.receiveDrops?.() ?? null;
+      if (n === null) unread.push(s.local.port);
+      else total += n;
+    }
+    if (unread.length === 0) return this.#udp.length + this.#requestUdp.length > 0 ? total : null;
+    const fromProc = this.#rt.udpReceiveDrops(unread);
+    return fromProc === null && unread.length === this.#udp.length + this.#requestUdp.length
+      ? null
+      : total + (fromProc ?? 0);
   }
 
   get limits(): TransportLimits {

@@ -68,6 +68,8 @@ describe(`socket limits through the runtime adapter (${RUNTIME})`, () => {
       }
       assert.ok(drops > 0, `drops counted (received ${got} of 300)`);
       assert.ok(drops + got <= 300);
+      // The socket's own counter (SO_MEMINFO through FFI) is the same kernel figure.
+      assert.equal(rx.receiveDrops?.(), drops);
     } finally {
       tx.close();
       rx.close();
