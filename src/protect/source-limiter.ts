@@ -86,6 +86,12 @@ export class SourceLimiter {
     return "newly-blocked";
   }
 
+  /** True while `source` is blocked. */
+  isBlocked(source: string, now: number): boolean {
+    const e = this.#table.get(source);
+    return e !== undefined && e.until > now;
+  }
+
   /** Sources blocked at `now`. */
   blockedAt(now: number): number {
     let n = 0;

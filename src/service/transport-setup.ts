@@ -42,6 +42,7 @@ export function transportLimitsOf(
   files: OpenFileLimit | null,
   bufferMax: { receive: number; send: number } | null,
   isExempt: (host: string) => boolean,
+  isBlocked?: (host: string) => boolean,
 ): TransportLimits {
   const t = config.tcp;
   const soft = files?.soft ?? UNKNOWN_FILE_LIMIT;
@@ -63,6 +64,7 @@ export function transportLimitsOf(
       send: auto ? Math.min(AUTO_UDP_BUFFER_MAX, bufferMax?.send ?? Infinity) : asked,
     },
     isExempt,
+    isBlocked,
   };
 }
 
@@ -106,7 +108,9 @@ export async function setUpTransport(
   const bufferMax = rt.socketBufferMax();
   const limiter = new SourceLimiter(limiterSettings(config));
   const once = new OncePerKey(REFUSAL_LOG_WINDOW_MS);
-  const limitsOf = (c: Config) => transportLimitsOf(c, files, bufferMax, isMember);
+  const isBlocked = (host: string) =>
+    limiter.settings.ratePerSecond > 0 && limiter.isBlocked(normaliseHost(host), rt.monotonic());
+  const limitsOf = (c: Config) => transportLimitsOf(c, files, bufferMax, isMember, isBlocked);
   const limits = limitsOf(config);
   logFileLimit(log, files, limits.tcp.maxConnections, config.tcp.max_connections);
 

@@ -38,6 +38,8 @@ export interface TransportLimits {
   udpBufferBytes: { receive: number; send: number } | null;
   /** Hosts whose inbound connections the per-source cap leaves alone (pair members). */
   isExempt?(host: string): boolean;
+  /** Hosts blocked by per-source protection: their new connections are refused. */
+  isBlocked?(host: string): boolean;
 }
 
 interface StreamState extends StreamEntry {
@@ -261,7 +263,11 @@ export class SipTransport {
   #accept(conn: TcpConnection): void {
     const host = conn.remote.host;
     const exempt = this.#limits.isExempt?.(host) ?? false;
-    let refusal = this.#closed ? null : this.#streams.refusal(sourceOf(host), exempt);
+    let refusal: TcpRefusal | null = this.#closed
+      ? null
+      : !exempt && this.#limits.isBlocked?.(host)
+      ? "source-blocked"
+      : this.#streams.refusal(sourceOf(host), exempt);
     const idle = refusal === "connection-limit" ? this.#streams.evictable() : undefined;
     if (idle) {
       // Full: the oldest connection that never sent a message makes room.

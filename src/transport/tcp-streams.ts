@@ -26,13 +26,16 @@ export type TcpRefusal =
   | "connection-limit"
   | "source-connection-limit"
   | "message-timeout"
-  | "idle-timeout";
+  | "idle-timeout"
+  /** The source is blocked by per-source protection (protect.*). */
+  | "source-blocked";
 
 export const TCP_REFUSALS: readonly TcpRefusal[] = [
   "connection-limit",
   "source-connection-limit",
   "message-timeout",
   "idle-timeout",
+  "source-blocked",
 ];
 
 /** What the book keeps of one connection. */

@@ -3,6 +3,7 @@
 // never blocked), limits from the config and the descriptor limit, on real UDP sockets.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import type { Logger } from "@logtape/logtape";
 import { parseConfig } from "../../src/config/index.ts";
 import { detectRuntime, type Runtime, type UdpSocket } from "../../src/runtime/index.ts";
@@ -14,7 +15,7 @@ import {
   transportLimitsOf,
   type TransportSetup,
 } from "../../src/service/transport-setup.ts";
-import { sleep } from "../support/wait.ts";
+import { sleep, withTimeout } from "../support/wait.ts";
 
 const OPTIONS = new TextEncoder().encode(
   "OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK1\r\n" +
@@ -102,6 +103,30 @@ describe("the service's transport setup", () => {
     await sleep(450); // the block is over: the source starts afresh
     await s.send(3);
     assert.equal(s.delivered(), 8);
+  });
+
+  it("refuses new TCP connections from a blocked source", async () => {
+    const s = await start("127.0.0.2", "protect: { max_requests_per_source: 1, block_time: 1m }");
+    const [tcp] = await s.setup.transport.listen([{
+      transport: "tcp",
+      host: "127.0.0.1",
+      port: 0,
+    }]);
+    await s.send(3); // blocked over UDP
+    const closed = new Promise<void>((resolve) => {
+      const c = net.connect({ host: "127.0.0.1", port: tcp.port });
+      c.on("close", () => resolve());
+      c.on("error", () => resolve());
+      c.on("end", () => c.destroy());
+      cleanup.push(() => c.destroy());
+    });
+    await withTimeout(closed, 3000, "the blocked source's connection closed");
+    const counts = new Map(s.setup.transport.refusalCounts());
+    assert.equal(counts.get("source-blocked"), 1);
+    assert.match(
+      s.metrics.registry.render(),
+      /^vipless_tcp_refused_total\{reason="source-blocked"\} 1$/m,
+    );
   });
 
   it("never limits a pair member's address", async () => {
