@@ -2,7 +2,7 @@
  * The operator's HTTP interface (Hono): liveness, readiness, status, metrics and
  * admin actions. It only reads snapshots through `HttpDeps`; it owns no state.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { RuntimeName } from "../runtime/types.ts";
 import { prefersHtml } from "./accept.ts";
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from "./status-page.ts";
@@ -23,6 +23,13 @@ export interface HttpDeps {
   /** The admin bearer token, or null when none is configured (admin calls get 403). */
   adminToken(): string | null;
   switchover(pair: string, force: boolean): SwitchoverResult;
+  /** Puts a member in maintenance (`on`) or ends it; the answer is shaped as a switchover's. */
+  maintenance(
+    pair: string,
+    role: "primary" | "backup",
+    on: boolean,
+    force: boolean,
+  ): SwitchoverResult;
 }
 
 /** Compares in time independent of where the first difference is. */
@@ -65,7 +72,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     }));
 
-  app.post("/pairs/:name/switchover", (c) => {
+  /** The admin calls' bearer token check: null when allowed, else the refusal. */
+  const refuse = (c: Context): Response | null => {
     const token = deps.adminToken();
     if (token === null) {
       return c.json({ error: "admin API disabled: no token configured (http.token_env)" }, 403);
@@ -76,13 +84,28 @@ export function createHttpApp(deps: HttpDeps): Hono {
       c.header("www-authenticate", 'Bearer realm="vipless"');
       return c.json({ error: "missing or wrong bearer token" }, 401);
     }
-    const force = ["1", "true", "yes"].includes(c.req.query("force") ?? "");
-    const result = deps.switchover(c.req.param("name"), force);
-    if (result.ok) return c.json(result.status);
-    return c.json(
-      { error: result.message },
-      result.code === "unknown-pair" ? 404 : 409,
-    );
+    return null;
+  };
+  const forced = (c: Context) => ["1", "true", "yes"].includes(c.req.query("force") ?? "");
+  const answer = (c: Context, result: SwitchoverResult) =>
+    result.ok
+      ? c.json(result.status)
+      : c.json({ error: result.message }, result.code === "unknown-pair" ? 404 : 409);
+
+  app.post("/pairs/:name/switchover", (c) => {
+    return refuse(c) ?? answer(c, deps.switchover(c.req.param("name"), forced(c)));
+  });
+
+  // POST starts maintenance, DELETE ends it.
+  app.on(["POST", "DELETE"], "/pairs/:name/members/:role/maintenance", (c) => {
+    const refused = refuse(c);
+    if (refused) return refused;
+    const role = c.req.param("role");
+    if (role !== "primary" && role !== "backup") {
+      return c.json({ error: `no member role "${role}": primary or backup` }, 404);
+    }
+    const on = c.req.method === "POST";
+    return answer(c, deps.maintenance(c.req.param("name"), role, on, forced(c)));
   });
 
   app.notFound((c) => c.json({ error: "not found" }, 404));

@@ -135,8 +135,9 @@ export class Registry {
   counter(name: string, help: string): Counter {
     return this.add(new Counter(name, help));
   }
-  gauge(name: string, help: string, sample: Gauge["sample"]): Gauge {
-    return this.add(new Gauge(name, help, sample));
+  /** A series read at scrape time; `type` "counter" for a count its owner keeps. */
+  gauge(name: string, help: string, sample: Gauge["sample"], type?: Gauge["type"]): Gauge {
+    return this.add(new Gauge(name, help, sample, type));
   }
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {
     return this.add(new Histogram(name, help, buckets));

@@ -1,10 +1,20 @@
 /** Metrics read at scrape time from the pair registry, the proxy core and the transport. */
-import { Gauge, HistogramView } from "../metrics/registry.ts";
+import { Gauge, HistogramView, type Labels } from "../metrics/registry.ts";
+import type { TrafficKind } from "./member-traffic.ts";
 import type { SipTransport } from "../transport/sip-transport.ts";
 import { TCP_REFUSALS } from "../transport/tcp-streams.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import type { SipCore } from "./sip-core.ts";
 import type { TransportSetup } from "./transport-setup.ts";
+
+const HEALTH_STATES = ["up", "down", "unknown"] as const;
+const PROBE_OUTCOMES = ["ok", "timeout", "transport-error", "bad-status"] as const;
+const TRAFFIC_HELP: ReadonlyArray<[TrafficKind, string]> = [
+  ["forwarded", "Requests forwarded to a pair member (each try counts)."],
+  ["retried", "Requests forwarded to a pair member after an earlier hop failed (failover)."],
+  ["failed", "Requests forwarded to a pair member that failed at the transport."],
+  ["timed_out", "Requests forwarded to a pair member that got no answer in time."],
+];
 
 export function registerCoreMetrics(
   metrics: ServiceMetrics,
@@ -13,6 +23,12 @@ export function registerCoreMetrics(
 ): void {
   const r = metrics.registry;
   const members = () => core.pairsStatus().flatMap((p) => p.members.map((m) => ({ p, m })));
+  /** Every configured member's labels: pair (its current name), role, member URI. */
+  const labelled = (f: (m: { status: string; active: boolean; maintenance: boolean }) => number) =>
+    members().map(({ p, m }): [Labels, number] => [
+      { pair: p.name, role: m.role, member: m.uri },
+      f(m),
+    ]);
   r.add(
     new Gauge(
       "vipless_pair_active",
@@ -22,9 +38,71 @@ export function registerCoreMetrics(
   );
   r.add(
     new Gauge(
+      "vipless_pair_active_member",
+      "1 for the active member of each pair, 0 for the other, with its role " +
+        '(alert on the backup active: {role="backup"} == 1).',
+      () => labelled((m) => (m.active ? 1 : 0)),
+    ),
+  );
+  r.add(
+    new Gauge(
       "vipless_member_up",
-      "1 while a pair member answers probes, 0 when down or not yet known.",
-      () => members().map(({ p, m }) => [{ pair: p.name, member: m.uri }, m.up === true ? 1 : 0]),
+      "Pair member health from its probes: 1 up, 0 down, -1 not yet known.",
+      () => labelled((m) => (m.status === "up" ? 1 : m.status === "down" ? 0 : -1)),
+    ),
+  );
+  r.add(
+    new Gauge(
+      "vipless_member_state",
+      "1 for a pair member's current health state (up, down or unknown), 0 for the others.",
+      () =>
+        members().flatMap(({ p, m }) =>
+          HEALTH_STATES.map((state): [Labels, number] => [
+            { pair: p.name, role: m.role, member: m.uri, state },
+            m.status === state ? 1 : 0,
+          ])
+        ),
+    ),
+  );
+  r.add(
+    new Gauge(
+      "vipless_member_maintenance",
+      "1 while the operator has a pair member in maintenance (no new dialogs go to it).",
+      () => labelled((m) => (m.maintenance ? 1 : 0)),
+    ),
+  );
+  const addresses = () =>
+    members().flatMap(({ p, m }) => {
+      const spec = core.registry.member(p.name, m.role);
+      const labels = { pair: p.name, role: m.role, member: m.uri };
+      return spec ? [{ host: spec.host, port: spec.port, labels }] : [];
+    });
+  for (const [kind, help] of TRAFFIC_HELP) {
+    r.add(
+      new Gauge(
+        `vipless_member_${kind}_total`,
+        help,
+        () => metrics.traffic.samples(kind, addresses()),
+        "counter",
+      ),
+    );
+  }
+  r.add(
+    new Gauge(
+      "vipless_probe_results_total",
+      "OPTIONS probes by member and outcome (ok, timeout, transport-error, bad-status).",
+      () => {
+        const counts = new Map(
+          core.registry.probeResults().map((c) => [`${c.pair} ${c.member} ${c.result}`, c.count]),
+        );
+        return labelled(() => 0).flatMap(([labels]) =>
+          PROBE_OUTCOMES.map((result): [Labels, number] => [
+            { ...labels, result },
+            counts.get(`${labels.pair} ${labels.member} ${result}`) ?? 0,
+          ])
+        );
+      },
+      "counter",
     ),
   );
   r.add(

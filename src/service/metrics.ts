@@ -1,7 +1,15 @@
-/** The metrics every part of the running service writes to, in one registry. */
+/**
+ * The metrics every part of the running service writes to, in one registry. Counters
+ * whose labels are known in advance (reasons, outcomes) start with every series at 0,
+ * so that `increase()` sees their first event; see docs/operations.md for the list.
+ */
 import { Registry } from "../metrics/registry.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { VERSION } from "../version.ts";
+import { MemberTraffic } from "./member-traffic.ts";
+
+/** Why a new request was shed (proxy OverloadReason); listed here to start them at 0. */
+const OVERLOAD_REASONS = ["transactions", "invite-rate", "loop-lag"] as const;
 
 export function createServiceMetrics(rt: Runtime, startedAtMs: number) {
   const registry = new Registry();
@@ -12,16 +20,46 @@ export function createServiceMetrics(rt: Runtime, startedAtMs: number) {
   );
   registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => rt.rss());
   registry.gauge(
+    "process_cpu_seconds_total",
+    "Total user and system CPU time spent in seconds.",
+    () => rt.processStats().cpuSeconds,
+    "counter",
+  );
+  registry.gauge(
+    "process_open_fds",
+    "Number of open file descriptors (absent under Deno without --allow-all).",
+    () => {
+      const fds = rt.processStats().openFds;
+      return fds === null ? [] : fds;
+    },
+  );
+  registry.gauge(
     "vipless_build_info",
     "vipless version and runtime; always 1.",
     () => [[{ version: VERSION, runtime: rt.name, runtime_version: rt.version }, 1]],
+  );
+  const overload = registry.counter(
+    "vipless_overload_rejections_total",
+    "New SIP requests refused with 503 because a bound was reached, by reason.",
+  );
+  for (const reason of OVERLOAD_REASONS) overload.inc({ reason }, 0);
+  const reloads = registry.counter(
+    "vipless_config_reloads_total",
+    "Configuration reloads (SIGHUP), by outcome: applied or rejected (the running one kept).",
+  );
+  for (const outcome of ["applied", "rejected"]) reloads.inc({ outcome }, 0);
+  let lastReload = 0;
+  registry.gauge(
+    "vipless_config_last_reload_timestamp_seconds",
+    "When the configuration was last reloaded, applied or rejected (0: never).",
+    () => lastReload / 1000,
   );
   return {
     registry,
     requests: registry.counter("vipless_requests_total", "SIP requests received, by method."),
     responses: registry.counter(
       "vipless_responses_total",
-      "SIP responses received, by class (1xx..6xx).",
+      "SIP responses to forwarded requests, by class (1xx..6xx); probe answers are not counted.",
     ),
     sent: registry.counter(
       "vipless_local_responses_total",
@@ -35,10 +73,13 @@ export function createServiceMetrics(rt: Runtime, startedAtMs: number) {
       "vipless_excused_timeouts_total",
       "Timeouts not counted against a member because vipless's own event loop stalled.",
     ),
-    overload: registry.counter(
-      "vipless_overload_rejections_total",
-      "New SIP requests refused with 503 because a bound was reached, by reason.",
-    ),
+    overload,
+    /** Per pair member: forwarded, retried, failed, timed out (core-metrics.ts renders them). */
+    traffic: new MemberTraffic(),
+    reloaded(outcome: "applied" | "rejected"): void {
+      reloads.inc({ outcome });
+      lastReload = rt.now();
+    },
   };
 }
 

@@ -15,6 +15,8 @@ import { createServiceMetrics } from "./metrics.ts";
 import { createSipCore, type SipCore } from "./sip-core.ts";
 import { registerCoreMetrics, registerProtectMetrics } from "./core-metrics.ts";
 import { setUpTransport } from "./transport-setup.ts";
+import { waitForDrain } from "./drain.ts";
+import { maintenanceAction } from "./maintenance-action.ts";
 import { statusDocument } from "./status.ts";
 
 export interface ServiceOptions {
@@ -90,6 +92,7 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
     metrics: () => metrics.registry.render(),
     adminToken: () => (config.http.token_env ? rt.env(config.http.token_env) || null : null),
     switchover: (pair, force) => core!.switchover(pair, force),
+    maintenance: maintenanceAction(core, log),
   });
   // With workers, only worker 0 serves HTTP: the port cannot be shared usefully (a
   // scrape would reach a random worker), and worker 0's view stands for the process.
@@ -116,6 +119,7 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
   function reload(): boolean {
     const loaded = loadConfigFile(opts.configPath, rt.readTextFile);
     if (!loaded.ok) {
+      metrics.reloaded("rejected");
       const errors = loaded.errors.map(formatConfigError);
       log.error("configuration reload rejected, keeping the running one: {errors}", {
         event: "config-reload-rejected",
@@ -130,6 +134,7 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
     applyLogging(config);
     core!.reconfigure(config);
     setup.reconfigure(config);
+    metrics.reloaded("applied");
     log.info("configuration {path} reloaded", {
       event: "config-reloaded",
       path: opts.configPath,
@@ -159,11 +164,29 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
     return stopping;
   }
 
+  // The first SIGTERM drains (drain.ts), then stops; a second one exits at once.
+  let draining = false;
   const onStopSignal = (signal: string) => () => {
     log.info("{signal} received", { event: "signal", signal });
+    if (draining) return rt.exit(0);
+    draining = true;
+    const timeout = config.drain.timeout;
     // Whatever happens, the process is gone within the deadline.
-    rt.setTimer(STOP_DEADLINE_MS + 300, () => rt.exit(0));
-    void stop().then(() => rt.exit(0));
+    rt.setTimer(timeout + STOP_DEADLINE_MS + 300, () => rt.exit(0));
+    core!.drain();
+    log.info("draining: new dialogs get 503 for up to {timeout_ms} ms", {
+      event: "draining",
+      timeout_ms: timeout,
+      transactions: core!.busyTransactions(),
+    });
+    void waitForDrain(rt, () => core!.busyTransactions(), timeout).then((r) => {
+      log.info("drained in {waited_ms} ms; {left} transactions left", {
+        event: "drained",
+        waited_ms: Math.round(r.waitedMs),
+        left: r.left,
+      });
+      return stop();
+    }).then(() => rt.exit(0));
   };
   rt.onSignal("SIGTERM", onStopSignal("SIGTERM"));
   rt.onSignal("SIGINT", onStopSignal("SIGINT"));

@@ -35,6 +35,10 @@ export interface SipCore {
   pairsStatus(): PairSnapshot[];
   switchover(pair: string, force: boolean): HttpSwitchoverResult;
   reconfigure(config: Config): void;
+  /** SIGTERM: not ready, OPTIONS to vipless and new dialogs get 503; the rest goes on. */
+  drain(): void;
+  /** Transactions still waiting for an answer (not those only absorbing retransmissions). */
+  busyTransactions(): number;
   stop(): void;
   readonly registry: PairRegistry;
   readonly proxy: ProxyCore;
@@ -75,6 +79,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   let config = deps.config;
   let listeners: OpenedListener[] = [];
   let stopped = false;
+  let draining = false;
   const mono = () => rt.monotonic();
   // HA judges on the loop's active time: a stall of vipless's own is no member's fault
   // (loop-lag.ts). The proxy's transaction timers keep the real clock.
@@ -109,7 +114,9 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     // host that names no member is routed like a member but switches nothing.
     onRequestFrom: (sender, method) => registry.onRequestFrom(sender, method, haNow()),
     isMember: (sender) => registry.identify(sender) !== null,
+    onForwarded: (member, retry) => metrics.traffic.forwarded(member, retry),
     onForwardFailure: (member, why) => {
+      metrics.traffic.failed(member, why);
       // A timeout across a stall of our own says nothing about the member: the call
       // still moves on, but the member is not made suspect for it.
       const now = mono();
@@ -133,7 +140,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       actOn(events);
       timer.arm();
     },
-    servedPairReady: () => registry.isInService(config.serve),
+    servedPairReady: () => !draining && registry.isInService(config.serve),
     onOverload: (reason) => overload.record(reason, mono()),
     saturated: () =>
       config.overload.max_loop_lag > 0 && lag.smoothedMs() > config.overload.max_loop_lag,
@@ -190,7 +197,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       lag.start();
       timer.fire();
     },
-    ready: () => registry.isInService(config.serve),
+    ready: () => !draining && registry.isInService(config.serve),
     pairsStatus: () => registry.snapshot(haNow(), rt.now()).pairs,
     switchover(pair, force) {
       const r = registry.switchover(pair, { force }, haNow());
@@ -214,6 +221,10 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       proxy.reconfigure(proxySettings(next, listeners), router);
       timer.arm();
     },
+    drain() {
+      draining = router.draining = true;
+    },
+    busyTransactions: () => proxy.txl.size - proxy.txl.lingeringCount,
     stop() {
       stopped = true;
       timer.stop();

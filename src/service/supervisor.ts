@@ -48,7 +48,8 @@ export function runSupervisor(rt: Runtime, config: Config, logLevel: string | nu
     for (const c of children.values()) c.kill(signal);
   };
   const stop = (signal: Signal) => () => {
-    if (stopping) return;
+    // A second SIGTERM: the workers, draining, exit at once.
+    if (stopping) return forward(signal)();
     stopping = true;
     log.info("{signal} received: stopping {n} workers", {
       event: "signal",
@@ -57,7 +58,8 @@ export function runSupervisor(rt: Runtime, config: Config, logLevel: string | nu
     });
     for (const c of children.values()) c.kill(signal);
     const all = Promise.all([...children.values()].map((c) => c.exited));
-    rt.setTimer(STOP_DEADLINE_MS, () => {
+    // Each worker drains first (drain.timeout), then stops.
+    rt.setTimer(config.drain.timeout + STOP_DEADLINE_MS, () => {
       for (const c of children.values()) c.kill("SIGKILL");
       rt.exit(0);
     });

@@ -84,6 +84,7 @@ export class FakeClock {
       setTimer: this.setTimer,
       clearTimer: this.clearTimer,
       rss: () => 0,
+      processStats: () => ({ cpuSeconds: 0, openFds: null }),
     };
     return new Proxy(base, {
       get: (target, key) =>

@@ -184,7 +184,7 @@ describe("sip-core: member identity over TCP", () => {
       outbound: false,
     });
     assert.equal(g.activeRole("shared"), "primary", "no traffic-from-backup switchover");
-    assert.equal(g.core.registry.switchoverCounts().length, 0);
+    assert.equal(g.core.registry.switchoverCounts().filter((c) => c.count > 0).length, 0);
     // A member host is routed like a member: the INVITE goes where it asks.
     const sent = g.forwarded(mark);
     assert.deepEqual(sent.map((o) => o.to.host), [FOREIGN]);
@@ -215,7 +215,7 @@ describe("sip-core: member identity over TCP", () => {
       outbound: true,
     });
     assert.equal(g.activeRole("shared"), "backup");
-    assert.deepEqual(g.core.registry.switchoverCounts(), [
+    assert.deepEqual(g.core.registry.switchoverCounts().filter((c) => c.count > 0), [
       { pair: "shared", reason: "traffic-from-backup", count: 1 },
     ]);
   });
@@ -308,9 +308,12 @@ describe("sip-core: probe answers only from the probed member", () => {
     assert.ok(forged >= 8, `${forged} forged answers`);
     assert.equal(g.member("apart", "primary").status, "down");
     assert.equal(g.activeRole("apart"), "backup");
-    assert.deepEqual(g.metric("vipless_probe_answers_rejected_total{"), [
-      `vipless_probe_answers_rejected_total{pair="apart",member="sip:10.1.0.11:5060"} ${forged}`,
-    ]);
+    assert.deepEqual(
+      g.metric('vipless_probe_answers_rejected_total{pair="apart",member="sip:10.1.0.11'),
+      [
+        `vipless_probe_answers_rejected_total{pair="apart",member="sip:10.1.0.11:5060"} ${forged}`,
+      ],
+    );
   });
 
   it("over TCP an answer counts from the probed member's host, and from no other", async () => {
