@@ -79,9 +79,13 @@ describe("the service's transport setup", () => {
     const [udp] = await setup.transport.listen([{ transport: "udp", host: "127.0.0.1", port: 0 }]);
     const client: UdpSocket = await rt.bindUdp({ host: "127.0.0.1", port: 0 }, { onMessage() {} });
     cleanup.push(() => client.close(), () => setup.transport.close());
+    let sent = 0;
+    /** Sends n datagrams and waits (at most 3 s) until each was delivered or dropped. */
     const send = async (n: number) => {
       for (let i = 0; i < n; i++) client.send(OPTIONS, udp);
-      await sleep(100);
+      sent += n;
+      const seen = () => delivered + metrics.dropped.get({ reason: "source-blocked" });
+      for (let waited = 0; seen() < sent && waited < 3000; waited += 10) await sleep(10);
     };
     return { setup, metrics, lines, send, delivered: () => delivered };
   }
