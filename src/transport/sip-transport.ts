@@ -131,7 +131,8 @@ export class SipTransport {
         throw new Error(`transport ${spec.transport} is not supported`);
       }
     }
-    this.#sweep = this.#rt.setTimer(this.#streams.sweepEveryMs(), () => this.#sweepExpired());
+    // One sweep for the transport, however many times listen() is called.
+    this.#sweep ??= this.#rt.setTimer(this.#streams.sweepEveryMs(), () => this.#sweepExpired());
     return opened;
   }
 
