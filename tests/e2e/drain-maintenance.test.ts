@@ -25,7 +25,7 @@ const TOKEN = "drain-test-token";
 const ANSWER_DELAY_MS = 2500;
 
 /** Polls `check` every 100 ms, at most 50 times. */
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 50; i++) {
     if (await check()) return;
     await sleep(100);
@@ -107,7 +107,7 @@ describe(`maintenance and drain on a running vipless (${RUNTIME})`, () => {
     assert.equal((await http("/ready")).status, 200);
     const inFlight = [1, 2, 3, 4, 5].map((i) => invite(`drain${i}`));
     // Every INVITE reached a member (and is waiting for its answer) before the SIGTERM.
-    await until(async () => received(primary) + received(backup) >= 6, "INVITEs at the members");
+    await until(() => received(primary) + received(backup) >= 6, "INVITEs at the members");
     const sentAt = Date.now();
     proc.kill("SIGTERM");
     await proc.waitForOutput(/"event":"draining"/);
