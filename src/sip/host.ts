@@ -10,25 +10,39 @@ import { isIpv4, isIpv6 } from "../net/address.ts";
  * Whether s[a, b) is a hostname or an IPv4 address, without brackets: labels of
  * alphanumerics, '-' and '_' (which deployed stacks write), no empty label, an optional
  * trailing dot. A last label starting with a digit is no hostname (the grammar's
- * toplabel starts with a letter), so the whole must then be a dotted quad.
+ * toplabel starts with a letter), so the whole must then be a dotted quad in the form
+ * net/address.ts isIpv4 accepts: four decimal octets, 0-255, no leading zeros. One pass
+ * (it runs on every Via and URI host): the quad is checked while the labels are.
  */
 export function isHostAt(s: string, a: number, b: number): boolean {
   if (b <= a) return false;
-  let labelStart = a, lastLabel = a;
+  // The label being scanned: where it starts, its value while it is all digits (-1 once
+  // not), whether it started with "0"; how many labels, and whether all were octets.
+  let labelStart = a, value = 0, labels = 1, octets = true;
   for (let i = a; i < b; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x2e) {
       if (i === labelStart) return false;
+      if (value < 0 || value > 255 || (i - labelStart > 1 && s.charCodeAt(labelStart) === 0x30)) {
+        octets = false;
+      }
       labelStart = i + 1;
-      if (labelStart < b) lastLabel = labelStart;
-    } else if (
-      !((c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x2d ||
-        c === 0x5f)
-    ) return false;
+      value = 0;
+      if (labelStart < b) labels++;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (value >= 0) value = value * 10 + c - 0x30;
+    } else if (((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x2d || c === 0x5f) {
+      value = -1;
+    } else return false;
   }
-  const first = s.charCodeAt(lastLabel);
+  // The last label: from the last dot (or a) to b, without a trailing dot.
+  const trailingDot = labelStart === b;
+  let last = trailingDot ? b - 1 : b;
+  while (last > a && s.charCodeAt(last - 1) !== 0x2e) last--;
+  const first = s.charCodeAt(last);
   if (first < 0x30 || first > 0x39) return true;
-  return isIpv4(a === 0 && b === s.length ? s : s.slice(a, b));
+  if (trailingDot || labels !== 4 || !octets) return false;
+  return value >= 0 && value <= 255 && !(b - labelStart > 1 && s.charCodeAt(labelStart) === 0x30);
 }
 
 /** Whether `host` (brackets included for IPv6) is a host in standard form. */
