@@ -12,6 +12,7 @@ import {
   type LogLevel,
   type LogRecord,
 } from "@logtape/logtape";
+import { withRenderedMessage } from "./render-message.ts";
 
 export type LogFormat = "json" | "text";
 
@@ -26,13 +27,10 @@ export interface LoggingOptions {
 export function setupLogging(opts: LoggingOptions): void {
   const format = opts.format === "json"
     ? getJsonLinesFormatter({ properties: "flatten", categorySeparator: "." })
-    : getTextFormatter({
-      timestamp: "date-time-tz",
-      category: ".",
-      // Strings as they are ('pair site-a', not "pair 'site-a'"); the rest as JSON.
-      value: (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v)),
-    });
-  const sink = (record: LogRecord) => opts.write(format(record));
+    : getTextFormatter({ timestamp: "date-time-tz", category: "." });
+  // Messages are rendered here, the same for both formats (render-message.ts): the
+  // formatters would quote every string value interpolated into them.
+  const sink = (record: LogRecord) => opts.write(format(withRenderedMessage(record)));
   configureSync({
     reset: true,
     sinks: { out: sink },
