@@ -6,13 +6,18 @@
 
 export type Labels = Record<string, string>;
 
+/** On the hot path (every Counter.inc): a plain loop, and no regex for plain values. */
 function renderLabels(labels: Labels | undefined): string {
   if (!labels) return "";
-  const parts = Object.keys(labels).map((k) => `${k}="${escapeLabel(labels[k]!)}"`);
-  return parts.length ? `{${parts.join(",")}}` : "";
+  let out = "";
+  for (const k in labels) out += `${out ? "," : "{"}${k}="${escapeLabel(labels[k]!)}"`;
+  return out ? out + "}" : "";
 }
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabel(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 

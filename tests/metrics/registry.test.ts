@@ -25,4 +25,17 @@ describe("Prometheus registry", () => {
     assert.match(text, /\nrtt_seconds_count\{pair="a"\} 3\n/);
     assert.equal(c.get({ method: "INVITE" }), 2);
   });
+
+  it("escapes backslash, newline and quote in label values, and keeps several labels in order", () => {
+    const r = new Registry();
+    const c = r.counter("y_total", "Y.");
+    c.inc({ a: "back\\slash", b: "new\nline", c: 'q"uote', d: "plain" });
+    c.inc({ a: "x", b: "y" }, 0);
+    const text = r.render();
+    assert.ok(
+      text.includes('y_total{a="back\\\\slash",b="new\\nline",c="q\\"uote",d="plain"} 1\n'),
+      text,
+    );
+    assert.ok(text.includes('y_total{a="x",b="y"} 0\n'), "a series can start at 0");
+  });
 });
