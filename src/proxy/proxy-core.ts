@@ -35,7 +35,7 @@ import type { RouteDecision, Router } from "./router.ts";
 import { SelfAddresses } from "./self.ts";
 import type { Dest, DropReason, ProxyOutput, ProxySettings, Source } from "./types.ts";
 import { requestFacts, responseFacts } from "./transaction-facts.ts";
-import { nextViaDest, senderOf, upstreamDest } from "./upstream.ts";
+import { hasUpstreamVia, nextViaDest, senderOf, upstreamDest } from "./upstream.ts";
 
 /** Proxy-Require option tags we support: none (RFC 3261 §16.3 step 5). */
 const SUPPORTED = new Set<string>();
@@ -379,6 +379,7 @@ export class ProxyCore {
     if (branch.startsWith(PROBE_BRANCH_PREFIX)) {
       return this.#hooks.onProbeResponse?.(branch, res.status, src);
     }
+    if (!hasUpstreamVia(res)) return this.#responder.drop("invalid-response");
     // Responses to what we forwarded only: probe answers and dropped ones count elsewhere.
     this.#hooks.onResponse?.(res.status);
     const facts = responseFacts(res, branch);

@@ -54,3 +54,13 @@ export function senderOf(req: SipMessage, src: Source & { outbound?: boolean }):
     claimed: via ? { host: stripBrackets(via.host), port: via.port ?? 5060 } : null,
   };
 }
+
+/**
+ * Whether a response matched to one of our branches has somewhere to go once our Via is
+ * removed (RFC 3261 §16.7 step 3): with none left it was meant for vipless, which only
+ * the answer to a CANCEL of ours is (it carries our Via alone). Any other would be
+ * relayed with no Via at all.
+ */
+export function hasUpstreamVia(res: SipMessage): boolean {
+  return res.vias.length >= 2 || res.cseq?.method === "CANCEL";
+}
