@@ -137,8 +137,12 @@ export function parseMessage(bytes: Uint8Array, options?: ParseOptions): SipMess
       } else {
         nameEnd = colon;
         while (nameEnd > pos && isWsp(s.charCodeAt(nameEnd - 1))) nameEnd--;
+        // Always checked: identify folds case with | 0x20, which makes CR a '-'.
         id = identify(s, pos, nameEnd);
-        if (id === 0 && !isToken(s, pos, nameEnd)) badLine ??= "bad header name";
+        if (!isToken(s, pos, nameEnd)) {
+          id = 0;
+          badLine ??= "bad header name";
+        }
       }
     }
     let eol = eol0;

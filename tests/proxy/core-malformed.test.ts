@@ -114,6 +114,29 @@ describe("responses: malformed ones are dropped and counted, never relayed", () 
   });
 });
 
+describe("found by npm run fuzz", () => {
+  test("a member's 200 that lost the caller's Via is dropped, not relayed without a Via", () => {
+    const h = new Harness();
+    const fwd = one(requests(h.receive(request("MESSAGE")), "MESSAGE"));
+    const ours = fwd.msg.headerValues("Via")[0];
+    const ok = answer(fwd.msg, 200).replace(/Via: [^\r]*\r\n/g, "").replace(
+      "SIP/2.0 200 Reason\r\n",
+      `SIP/2.0 200 Reason\r\nVia: ${ours}\r\n`,
+    );
+    assert.deepEqual(summary(h.receive(ok, PRIMARY)), []);
+    assert.deepEqual(h.drops, ["invalid-response"]);
+  });
+
+  test("a CR inside a header name (CR | 0x20 is '-') does not make it a Call-ID", () => {
+    const h = new Harness();
+    const text = request("INVITE").replace("Call-ID: ", "Call\rID: ");
+    const out = h.receive(bytesOf(text), UAC);
+    assert.deepEqual(summary(out.filter((s) => toMember(s.dest))), []);
+    assert.deepEqual(responses(to(out, UAC)).map((s) => s.msg.status), [400]);
+    for (const s of out) assert.equal(grammarProblem(s.msg.raw), null, "our 400 is clean");
+  });
+});
+
 describe("RFC 4475 badinv01.dat (§3.1.2.1): 400, to the source address", () => {
   test("the Via has empty parameters, so the answer goes where the request came from", () => {
     const file = new URL("../../../shared/testdata/rfc4475/badinv01.dat", import.meta.url);
