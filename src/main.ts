@@ -8,6 +8,10 @@ import { detectRuntime } from "./runtime/index.ts";
 import { VERSION } from "./version.ts";
 import { startService } from "./service/service.ts";
 import { runSupervisor, WORKER_ENV } from "./service/supervisor.ts";
+import { type ClientDeps, runClient } from "./cli/client.ts";
+import { logConfigWarnings } from "./log/config-warnings.ts";
+import { setupLogging } from "./log/logging.ts";
+import type { Runtime } from "./runtime/types.ts";
 
 const EXIT_USAGE = 2;
 
@@ -24,18 +28,30 @@ async function main(): Promise<void> {
     case "error":
       rt.writeStderr(`vipless: ${cmd.message}\n\n${USAGE}\n`);
       return rt.exit(EXIT_USAGE);
+    case "client":
+      return rt.exit(await runClient(cmd.command, cmd.target, clientDeps(rt)));
   }
   const loaded = loadConfigFile(cmd.configPath, rt.readTextFile);
   if (!loaded.ok) {
     rt.writeStderr(loaded.errors.map((e) => formatConfigError(e) + "\n").join(""));
     return rt.exit(EXIT_USAGE);
   }
-  for (const w of loaded.warnings) rt.writeStderr(`${cmd.configPath}: warning: ${w}\n`);
   if (cmd.kind === "check-config") {
+    for (const w of loaded.warnings) rt.writeStderr(`${cmd.configPath}: warning: ${w}\n`);
     rt.writeStdout(describeConfig(loaded.config, cmd.configPath) + "\n");
     return rt.exit(0);
   }
   const worker = workerNumber(rt.env(WORKER_ENV));
+  // Warnings are log events, in the configured format; a supervisor's workers do not
+  // repeat what it logged.
+  if (worker === null) {
+    setupLogging({
+      level: cmd.logLevel ?? loaded.config.log.level,
+      format: loaded.config.log.format,
+      write: (line) => rt.writeStdout(line),
+    });
+    logConfigWarnings(cmd.configPath, loaded.warnings);
+  }
   if (worker === null && loaded.config.workers > 1) {
     if (rt.canSharePorts) return runSupervisor(rt, loaded.config, cmd.logLevel);
     rt.writeStderr(
@@ -54,6 +70,16 @@ async function main(): Promise<void> {
     rt.writeStderr(`vipless: cannot start: ${(e as Error).message}\n`);
     rt.exit(1);
   }
+}
+
+function clientDeps(rt: Runtime): ClientDeps {
+  return {
+    readTextFile: rt.readTextFile,
+    env: rt.env,
+    fetch: (input, init) => fetch(input, init),
+    stdout: (t) => rt.writeStdout(t),
+    stderr: (t) => rt.writeStderr(t),
+  };
 }
 
 /** The worker number a supervisor gave this process, or null when it runs alone. */
