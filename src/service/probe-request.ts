@@ -4,10 +4,10 @@ import type { DueProbe } from "../ha/index.ts";
 import { buildRequest } from "../sip/index.ts";
 import { randomToken } from "../sip/random-token.ts";
 
-/** Our host[:port] as members see it: the Via sent-by and the From host. */
-export function sentBy(c: Config): string {
+/** Our host[:port] as members see it (the From host; the Via's without `port`). */
+export function sentBy(c: Config, port: number | null = c.advertise.port): string {
   const h = c.advertise.host.includes(":") ? `[${c.advertise.host}]` : c.advertise.host;
-  return c.advertise.port === null ? h : `${h}:${c.advertise.port}`;
+  return port === null ? h : `${h}:${port}`;
 }
 
 /**
@@ -16,14 +16,21 @@ export function sentBy(c: Config): string {
  * branches and tags): the branch is the registry's (random), the From tag 32 random
  * bits and the Call-ID 96, which also keep instances probing one member apart.
  */
-export function probeRequests(): (probe: DueProbe, config: Config) => Uint8Array {
-  return (probe, config) => {
+export function probeRequests(): (
+  probe: DueProbe,
+  config: Config,
+  viaPort: number | null,
+) => Uint8Array {
+  /** `viaPort`: the UDP probe socket's port (its answers return there), else null. */
+  return (probe, config, viaPort) => {
     const m = probe.member;
     const t = probe.dest.transport;
     return buildRequest({
       method: "OPTIONS",
       uri: m.uri.replace(/;.*$/, "") + (t === "tcp" ? ";transport=tcp" : ""),
-      via: `SIP/2.0/${t.toUpperCase()} ${sentBy(config)};branch=${probe.branch};rport`,
+      via: `SIP/2.0/${t.toUpperCase()} ${
+        sentBy(config, viaPort ?? config.advertise.port)
+      };branch=${probe.branch};rport`,
       from: `<sip:vipless@${sentBy(config)}>;tag=${randomToken(4)}`,
       to: `<${m.uri}>`,
       callId: `probe-${randomToken(12)}@vipless`,

@@ -60,11 +60,19 @@ export interface SipCoreDeps {
   log: Logger;
 }
 
-function proxySettings(c: Config, listeners: OpenedListener[]): ProxySettings {
+function proxySettings(
+  c: Config,
+  listeners: OpenedListener[],
+  probePorts: readonly number[] = [],
+): ProxySettings {
   return {
     advertiseHost: c.advertise.host,
     advertisePort: c.advertise.port,
-    localAddresses: listeners.map((l) => ({ host: l.host, port: l.port })),
+    // The probe sockets' ports are ours too: probe answers come back with them in our Via.
+    localAddresses: [
+      ...listeners.map((l) => ({ host: l.host, port: l.port })),
+      ...probePorts.map((port) => ({ host: c.advertise.host, port })),
+    ],
     failoverTimeoutMs: c.failover.timeout,
     t1Ms: c.sip.t1,
     maxTransactions: c.sip.max_transactions,
@@ -169,7 +177,8 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       const { probes, events } = registry.probesDue(haNow());
       for (const p of probes) {
         memberAddresses.refresh(p.member.host);
-        transport.send(probeRequest(p, config), p.dest);
+        const viaPort = p.dest.transport === "udp" ? transport.probePort(p.dest.host) : null;
+        transport.sendProbe(probeRequest(p, config, viaPort), p.dest);
       }
       actOn(events);
     },
@@ -193,7 +202,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     },
     start(opened) {
       listeners = opened;
-      proxy.reconfigure(proxySettings(config, listeners), router);
+      proxy.reconfigure(proxySettings(config, listeners, transport.probePorts()), router);
       lag.start();
       timer.fire();
     },
@@ -218,7 +227,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       config = next;
       registry.reconfigure(haConfigOf(next), haNow());
       router.servedPair = next.serve;
-      proxy.reconfigure(proxySettings(next, listeners), router);
+      proxy.reconfigure(proxySettings(next, listeners, transport.probePorts()), router);
       timer.arm();
     },
     drain() {

@@ -62,6 +62,13 @@ export class SipTransport {
   readonly #udp: UdpSocket[] = [];
   /** With `workers`: this worker's own sockets for the requests it sends (see listen). */
   readonly #requestUdp: UdpSocket[] = [];
+  /**
+   * The sockets health probes leave from and their answers return to (their Via names
+   * its port): a kernel queue of their own, so that under load a probe answer is not
+   * read only after every call datagram queued before it (vipless's delay, not the
+   * member's). With `workers` they are the private twins above.
+   */
+  readonly #probeUdp: UdpSocket[] = [];
   readonly #tcpListeners: Array<{ close(): void }> = [];
   /** Open streams; by remote host|port, inbound ones are reused for responses and requests. */
   readonly #streams: StreamTable<StreamState>;
@@ -109,7 +116,10 @@ export class SipTransport {
             bufferBytes,
           });
           this.#requestUdp.push(own);
+          this.#probeUdp.push(own);
           this.#reportBuffers(own);
+        } else {
+          this.#probeUdp.push(await this.#rt.bindUdp({ host: spec.host, port: 0 }, { onMessage }));
         }
         const sock = await this.#rt.bindUdp(local, { onMessage }, {
           reusePort: shared,
@@ -151,6 +161,36 @@ export class SipTransport {
       return;
     }
     this.#send(bytes, to, via);
+  }
+
+  /**
+   * Sends a health probe: over UDP from the probe socket (whose port its Via must name:
+   * `probePort`), otherwise as `send` does.
+   */
+  sendProbe(bytes: Uint8Array, to: Endpoint): void {
+    const sock = to.transport === "udp" ? this.#probeSocketFor(to.host) : undefined;
+    if (this.#closed || sock === undefined) return this.send(bytes, to);
+    const address = this.#resolver.resolve(to.host);
+    if (typeof address === "string") return sock.send(bytes, { ...to, host: address });
+    address.then(
+      (host) => this.#closed || sock.send(bytes, { ...to, host }),
+      (err: Error) => this.#h.onSendError?.(to, err),
+    );
+  }
+
+  /** The local port UDP probes to `host` leave from, or null without a probe socket. */
+  probePort(host: string): number | null {
+    return this.#probeSocketFor(host)?.local.port ?? null;
+  }
+
+  /** Every probe socket's local port (they are "us" in a Via). */
+  probePorts(): number[] {
+    return this.#probeUdp.map((s) => s.local.port);
+  }
+
+  #probeSocketFor(host: string): UdpSocket | undefined {
+    const v6 = host.includes(":");
+    return this.#probeUdp.find((s) => s.local.host.includes(":") === v6) ?? this.#probeUdp[0];
   }
 
   /** `asked` is the endpoint as the caller named it, for error reports. */
@@ -242,6 +282,7 @@ export class SipTransport {
     if (this.#sweep) this.#rt.clearTimer(this.#sweep);
     for (const s of this.#udp) s.close();
     for (const s of this.#requestUdp) s.close();
+    for (const s of this.#probeUdp) if (!this.#requestUdp.includes(s)) s.close();
     for (const l of this.#tcpListeners) l.close();
     for (const s of [...this.#streams.values()]) {
       s.conn.close();

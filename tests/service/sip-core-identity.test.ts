@@ -71,6 +71,10 @@ class Glue {
     this.metrics = createServiceMetrics(rt, rt.now());
     const transport = {
       send: (bytes: Uint8Array, to: Endpoint) => this.out.push({ to, msg: parseMessage(bytes) }),
+      sendProbe: (bytes: Uint8Array, to: Endpoint) =>
+        this.out.push({ to, msg: parseMessage(bytes) }),
+      probePort: () => null,
+      probePorts: () => [],
       connections: 0,
     } as unknown as SipTransport;
     this.core = createSipCore({

@@ -25,6 +25,7 @@ pairs:
     backup: sip:10.1.0.12:5060;transport=tcp
 `;
 const LOCAL = { host: "192.0.2.10", port: 5060 };
+const PROBE_PORT = 5099;
 
 interface SentProbe {
   to: Endpoint;
@@ -51,15 +52,20 @@ class Glue {
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
     const rt = this.clock.runtime();
     this.metrics = createServiceMetrics(rt, rt.now());
+    const send = (bytes: Uint8Array, to: Endpoint) => {
+      const msg = parseMessage(bytes);
+      if (msg.method !== "OPTIONS") return;
+      const branch = /branch=([^;]+)/.exec(msg.get("via") ?? "")![1];
+      const probe = { to, msg, branch, mono: this.clock.mono };
+      this.probes.push(probe);
+      if (!this.silent.has(to.host)) this.#queue.push(probe);
+    };
+    // Probes leave from a probe socket of their own (port 5099): its port is in their Via.
     const transport = {
-      send: (bytes: Uint8Array, to: Endpoint) => {
-        const msg = parseMessage(bytes);
-        if (msg.method !== "OPTIONS") return;
-        const branch = /branch=([^;]+)/.exec(msg.get("via") ?? "")![1];
-        const probe = { to, msg, branch, mono: this.clock.mono };
-        this.probes.push(probe);
-        if (!this.silent.has(to.host)) this.#queue.push(probe);
-      },
+      send,
+      sendProbe: send,
+      probePort: () => PROBE_PORT,
+      probePorts: () => [PROBE_PORT],
     } as unknown as SipTransport;
     this.core = createSipCore({
       rt,
@@ -122,6 +128,20 @@ describe("sip-core: probes", () => {
       [...new Set(g.probes.map((p) => `${p.to.transport}:${p.to.host}`))].sort(),
       ["tcp:10.1.0.11", "tcp:10.1.0.12", "udp:10.0.0.11", "udp:10.0.0.12"],
     );
+  });
+
+  it("UDP probes name the probe socket's port in their Via; TCP probes the advertised address", () => {
+    const g = new Glue();
+    g.start();
+    g.run(1_500);
+    const via = (p: SentProbe) => p.msg.get("via") ?? "";
+    const udp = g.probes.filter((p) => p.to.transport === "udp");
+    const tcp = g.probes.filter((p) => p.to.transport === "tcp");
+    assert.ok(udp.length > 0 && tcp.length > 0);
+    for (const p of udp) assert.match(via(p), /^SIP\/2\.0\/UDP 192\.0\.2\.10:5099;/);
+    for (const p of tcp) assert.match(via(p), /^SIP\/2\.0\/TCP 192\.0\.2\.10:5060;/);
+    // Their answers, with that Via, are taken as ours: the members come up.
+    assert.equal(g.member("site-a", "10.0.0.11").status, "up");
   });
 
   it("an answer reaches the registry through the proxy; /status shows times on the wall clock", () => {
