@@ -8,6 +8,7 @@ import type { Config } from "../config/index.ts";
 import { formatConfigError, loadConfigFile } from "../config/index.ts";
 import { createHttpApp } from "../http/app.ts";
 import { logger, setupLogging } from "../log/logging.ts";
+import { logConfigWarnings } from "../log/config-warnings.ts";
 import type { HttpServer, Runtime } from "../runtime/types.ts";
 import type { OpenedListener } from "../transport/types.ts";
 import { VERSION } from "../version.ts";
@@ -18,6 +19,7 @@ import { setUpTransport } from "./transport-setup.ts";
 import { waitForDrain } from "./drain.ts";
 import { maintenanceAction } from "./maintenance-action.ts";
 import { statusDocument } from "./status.ts";
+import { describeListenFailure, explainBindError } from "./listen-failure.ts";
 
 export interface ServiceOptions {
   configPath: string;
@@ -65,7 +67,7 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
     listeners = await transport.listen(config.listen, (opts.worker ?? null) !== null);
   } catch (e) {
     transport.close();
-    throw e;
+    throw new Error(await describeListenFailure(rt, config.listen, e as Error));
   }
   core.start(listeners);
   for (const l of listeners) {
@@ -104,9 +106,9 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
     } catch (e) {
       transport.close();
       throw new Error(
-        `HTTP listener ${formatHostPort(config.http.listen.host, config.http.listen.port)}: ${
-          (e as Error).message
-        }`,
+        `HTTP listener http://${
+          formatHostPort(config.http.listen.host, config.http.listen.port)
+        }: ${explainBindError(e as Error)}`,
       );
     }
     log.info("HTTP on {host}:{port}", {
@@ -129,7 +131,9 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
       return false;
     }
     const next = loaded.config;
-    const needRestart = restartOnlyChanges(config, next);
+    // Against the configuration the sockets were opened with, not the last file read:
+    // a second reload of a changed file still needs the restart, an undone change not.
+    const needRestart = restartOnlyChanges(opts.config, next);
     config = next;
     applyLogging(config);
     core!.reconfigure(config);
@@ -140,6 +144,7 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
       path: opts.configPath,
       needs_restart: needRestart,
     });
+    logConfigWarnings(opts.configPath, loaded.warnings);
     if (needRestart.length > 0) {
       log.warning("{keys} changed; these take effect after a restart", {
         event: "config-restart-needed",
