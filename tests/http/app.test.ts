@@ -16,6 +16,10 @@ function deps(over: Partial<HttpDeps> = {}): HttpDeps {
       pair === "site-a"
         ? { ok: true, status: { name: "site-a", state: "active-backup" } }
         : { ok: false, code: "unknown-pair", message: `no pair ${pair}` },
+    maintenance: (pair, role, on) =>
+      pair === "site-a"
+        ? { ok: true, status: { name: "site-a", role, maintenance: on } }
+        : { ok: false, code: "unknown-pair", message: `no pair ${pair}` },
     ...over,
   };
 }
@@ -76,6 +80,45 @@ describe("HTTP endpoints", () => {
     }));
     assert.equal((await app.fetch(post("/pairs/site-a/switchover", "s3cret"))).status, 409);
     assert.equal((await app.fetch(post("/pairs/site-a/switchover?force=1", "s3cret"))).status, 200);
+    assert.equal(forced, true);
+  });
+  it("maintenance: POST starts it, DELETE ends it, with the switchover's token rules", async () => {
+    const path = "/pairs/site-a/members/backup/maintenance";
+    const call = (method: string, p: string, token?: string) =>
+      new Request(`http://x${p}`, {
+        method,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+    const app = createHttpApp(deps());
+    assert.equal((await app.fetch(call("POST", path))).status, 401);
+    assert.equal((await app.fetch(call("DELETE", path, "nope"))).status, 401);
+    const on = await app.fetch(call("POST", path, "s3cret"));
+    assert.equal(on.status, 200);
+    assert.deepEqual(await on.json(), { name: "site-a", role: "backup", maintenance: true });
+    const off = await app.fetch(call("DELETE", path, "s3cret"));
+    assert.deepEqual(await off.json(), { name: "site-a", role: "backup", maintenance: false });
+    assert.equal(
+      (await app.fetch(call("POST", "/pairs/nope/members/backup/maintenance", "s3cret"))).status,
+      404,
+    );
+    assert.equal(
+      (await app.fetch(call("POST", "/pairs/site-a/members/third/maintenance", "s3cret"))).status,
+      404,
+    );
+    assert.equal((await app.fetch(call("GET", path, "s3cret"))).status, 404);
+    const none = createHttpApp(deps({ adminToken: () => null }));
+    assert.equal((await none.fetch(call("POST", path, "s3cret"))).status, 403);
+    let forced: boolean | null = null;
+    const refusing = createHttpApp(deps({
+      maintenance: (_p, _r, _on, force) => {
+        forced = force;
+        return force
+          ? { ok: true, status: {} }
+          : { ok: false, code: "other-down", message: "the primary is down" };
+      },
+    }));
+    assert.equal((await refusing.fetch(call("POST", path, "s3cret"))).status, 409);
+    assert.equal((await refusing.fetch(call("POST", `${path}?force=1`, "s3cret"))).status, 200);
     assert.equal(forced, true);
   });
   it("unknown paths are 404 JSON", async () => {
