@@ -1,0 +1,173 @@
+/**
+ * RFC 3263 §4: where a SIP URI's requests go. A numeric host, or a name with an explicit
+ * port, is taken as written (a name is only looked up for its addresses); otherwise
+ * NAPTR picks the transport (when the URI names none), SRV the hosts and ports in
+ * priority and weight order (RFC 2782), and A/AAAA their addresses. The result is the
+ * ordered list of targets to try, each one after the one before it failed, and how
+ * long it holds: the lowest TTL among all the records it was built from.
+ */
+import { DEFAULT_SIP_PORT, DEFAULT_SIPS_PORT, isIpLiteral } from "../net/address.ts";
+import type { Transport } from "../net/transport.ts";
+import type { DnsQuerier, DnsResult } from "./client.ts";
+import type { DnsRecord } from "./wire.ts";
+
+export interface LocateRequest {
+  host: string;
+  /** null when the URI has no port: then SRV may choose one. */
+  port: number | null;
+  /** null when the URI has no transport parameter: then NAPTR may choose one. */
+  transport: Transport | null;
+  /** A sips: URI: TLS only. */
+  secure: boolean;
+}
+
+export interface Target {
+  transport: Transport;
+  /** An IP address. */
+  address: string;
+  port: number;
+  /** The host name the address belongs to (the SRV target, or the URI's host). */
+  name: string;
+}
+
+export interface Located {
+  /** In the order to try them; empty when the name resolves to nothing. */
+  targets: Target[];
+  /** Seconds the list holds. */
+  ttl: number;
+}
+
+/** SRV records and addresses per name taken at most: a huge answer stays bounded. */
+const MAX_SRV = 16;
+const MAX_ADDRESSES = 8;
+
+const NAPTR_SERVICES: Record<string, Transport> = {
+  "sip+d2u": "udp",
+  "sip+d2t": "tcp",
+  "sips+d2t": "tls",
+};
+const SRV_PREFIX: Record<Transport, string> = {
+  udp: "_sip._udp",
+  tcp: "_sip._tcp",
+  tls: "_sips._tcp",
+};
+
+export function defaultPort(transport: Transport): number {
+  return transport === "tls" ? DEFAULT_SIPS_PORT : DEFAULT_SIP_PORT;
+}
+
+export class Locator {
+  readonly #dns: DnsQuerier;
+  readonly #random: () => number;
+  /** Transports vipless can send on (TLS only with a TLS listener configured). */
+  supported: ReadonlySet<Transport>;
+
+  constructor(dns: DnsQuerier, supported: Iterable<Transport>, random = Math.random) {
+    this.#dns = dns;
+    this.#random = random;
+    this.supported = new Set(supported);
+  }
+
+  async locate(req: LocateRequest): Promise<Located> {
+    const ttls: number[] = [];
+    const ask = async (name: string, type: "A" | "AAAA" | "SRV" | "NAPTR") => {
+      const r: DnsResult = await this.#dns.query(name, type);
+      ttls.push(r.ttl);
+      return r.records;
+    };
+    const done = (targets: Target[]): Located => ({
+      targets,
+      ttl: ttls.length === 0 ? Infinity : Math.min(...ttls),
+    });
+    const plain: Transport = req.secure ? "tls" : "udp";
+    // §4.1: numeric host or explicit port: no NAPTR, no SRV.
+    if (isIpLiteral(req.host)) {
+      const transport = req.transport ?? (req.secure ? "tls" : "udp");
+      const port = req.port ?? defaultPort(transport);
+      return done([{ transport, address: req.host, port, name: req.host }]);
+    }
+    if (req.port !== null) {
+      const transport = req.transport ?? plain;
+      return done(await this.#addresses(req.host, transport, req.port, ask));
+    }
+    const wanted = [...this.supported].filter((t) => !req.secure || t === "tls");
+    let srvNames: Array<{ transport: Transport; name: string }> = [];
+    if (req.transport !== null) {
+      srvNames = [{ transport: req.transport, name: `${SRV_PREFIX[req.transport]}.${req.host}` }];
+    } else {
+      srvNames = this.#fromNaptr(await ask(req.host, "NAPTR"), wanted);
+      // No usable NAPTR: SRV for each transport we speak, in our order (§4.1).
+      if (srvNames.length === 0) {
+        srvNames = wanted.map((t) => ({ transport: t, name: `${SRV_PREFIX[t]}.${req.host}` }));
+      }
+    }
+    for (const { transport, name } of srvNames) {
+      const srv = (await ask(name, "SRV")).filter((r) => r.type === "SRV");
+      if (srv.length === 0) continue;
+      const targets: Target[] = [];
+      for (const s of this.#ordered(srv)) {
+        if (s.target === "" || s.target === ".") continue; // "." : no service here
+        targets.push(...await this.#addresses(s.target, transport, s.port, ask));
+      }
+      return done(targets);
+    }
+    // No SRV either: the host's own addresses, on the transport's default port (§4.2).
+    const transport = req.transport ?? plain;
+    return done(await this.#addresses(req.host, transport, defaultPort(transport), ask));
+  }
+
+  /** NAPTR records with a transport we speak and the "s" flag, in order, as SRV names. */
+  #fromNaptr(records: DnsRecord[], wanted: Transport[]) {
+    const usable: Array<DnsRecord & { type: "NAPTR" }> = [];
+    for (const r of records) {
+      if (r.type !== "NAPTR" || r.flags.toLowerCase() !== "s" || r.replacement === "") continue;
+      const t = NAPTR_SERVICES[r.service.toLowerCase()];
+      if (t && wanted.includes(t)) usable.push(r);
+    }
+    usable.sort((a, b) => a.order - b.order || a.preference - b.preference);
+    return usable.map((r) => ({
+      transport: NAPTR_SERVICES[r.service.toLowerCase()]!,
+      name: r.replacement,
+    }));
+  }
+
+  /** RFC 2782: by priority; within one, a weighted random draw, one record at a time. */
+  #ordered(records: Array<DnsRecord & { type: "SRV" }>): Array<DnsRecord & { type: "SRV" }> {
+    const byPriority = new Map<number, Array<DnsRecord & { type: "SRV" }>>();
+    for (const r of records.slice(0, MAX_SRV)) {
+      byPriority.set(r.priority, [...(byPriority.get(r.priority) ?? []), r]);
+    }
+    const out: Array<DnsRecord & { type: "SRV" }> = [];
+    for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
+      // Zero weights first, as RFC 2782 says, so they have a small chance to be picked.
+      const left = byPriority.get(priority)!.sort((a, b) => a.weight - b.weight);
+      while (left.length > 0) {
+        const total = left.reduce((n, r) => n + r.weight, 0);
+        const draw = Math.floor(this.#random() * (total + 1));
+        let sum = 0;
+        let i = left.findIndex((r) => (sum += r.weight) >= draw);
+        if (i < 0) i = left.length - 1;
+        out.push(left.splice(i, 1)[0]!);
+      }
+    }
+    return out;
+  }
+
+  async #addresses(
+    name: string,
+    transport: Transport,
+    port: number,
+    ask: (name: string, type: "A" | "AAAA") => Promise<DnsRecord[]>,
+  ): Promise<Target[]> {
+    // One family failing (a server that mishandles AAAA) leaves the other.
+    const got = await Promise.allSettled([ask(name, "A"), ask(name, "AAAA")]);
+    if (got.every((g) => g.status === "rejected")) throw (got[0] as PromiseRejectedResult).reason;
+    const addresses: string[] = [];
+    for (const r of got.flatMap((g) => g.status === "fulfilled" ? g.value : [])) {
+      if ((r.type === "A" || r.type === "AAAA") && !addresses.includes(r.address)) {
+        addresses.push(r.address);
+      }
+    }
+    return addresses.slice(0, MAX_ADDRESSES).map((address) => ({ transport, address, port, name }));
+  }
+}
