@@ -228,9 +228,10 @@ const protectSchema = strict({
 
 const overloadSchema = strict({
   max_invite_rate: z.number().min(0).max(1_000_000).default(0),
-  // New INVITEs are refused while the event loop's smoothed lag is above this: the
-  // process is saturated, and the calls it already accepted must complete. 0: off.
-  max_loop_lag: duration(100, 0, 60_000),
+  // New INVITEs are refused while vipless's own delay (event-loop lag, or the wait in
+  // the socket queue) is above this: it is saturated, and the calls it already
+  // accepted must complete. 0: off.
+  max_delay: duration(100, 0, 60_000),
 }).prefault({});
 
 const logSchema = strict({

@@ -70,9 +70,9 @@ export interface ProxyHooks {
 
 /**
  * Which bound shed a request: `sip.max_transactions`, `overload.max_invite_rate`, or
- * `overload.max_loop_lag`.
+ * `overload.max_delay`.
  */
-export type OverloadReason = "transactions" | "invite-rate" | "loop-lag";
+export type OverloadReason = "transactions" | "invite-rate" | "saturated";
 
 export class ProxyCore {
   readonly txl: TransactionLayer<Dest, TimerPayload>;
@@ -246,7 +246,7 @@ export class ProxyCore {
     if (method === "INVITE" && this.#hooks.saturated?.()) {
       // Refused early and cheaply, before a transaction or a 100 Trying, so that the
       // calls already accepted (their ACKs, BYEs, CANCELs) keep the capacity.
-      this.#hooks.onOverload?.("loop-lag");
+      this.#hooks.onOverload?.("saturated");
       return this.#responder.stateless(req, src, serviceUnavailable());
     }
     if (method === "CANCEL" && !r.cancelTarget) {

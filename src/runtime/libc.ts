@@ -148,6 +148,8 @@ export interface UdpTableRow {
   inode: string;
   /** Datagrams the kernel dropped for this socket (full receive buffer and others). */
   drops: number;
+  /** Bytes waiting to be read (the kernel's accounting: each datagram with its overhead). */
+  rxQueue: number;
 }
 
 /** Rows of a /proc/net/udp-format table; empty when unreadable (not Linux). */
@@ -167,6 +169,7 @@ export function udpTableRows(path: string): UdpTableRow[] {
       localPort: parseInt(f[1].slice(colon + 1), 16),
       inode: f[9],
       drops: Number(f[12]),
+      rxQueue: parseInt(f[4].slice(f[4].indexOf(":") + 1), 16),
     });
   }
   return rows;

@@ -18,6 +18,7 @@ export const portable: Pick<
   | "lookup"
   | "socketBufferMax"
   | "udpReceiveDrops"
+  | "udpReceiveQueue"
   | "processStats"
 > = {
   now: () => Date.now(),
@@ -62,6 +63,19 @@ export const portable: Pick<
         if (!ports.has(row.localPort)) continue;
         seen = true;
         total += row.drops;
+      }
+    }
+    return seen ? total : null;
+  },
+  udpReceiveQueue(localPorts) {
+    const ports = new Set(localPorts);
+    let total = 0;
+    let seen = false;
+    for (const path of ["/proc/net/udp", "/proc/net/udp6"]) {
+      for (const row of udpTableRows(path)) {
+        if (!ports.has(row.localPort)) continue;
+        seen = true;
+        total += row.rxQueue;
       }
     }
     return seen ? total : null;

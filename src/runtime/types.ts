@@ -130,6 +130,8 @@ export interface Runtime {
   socketBufferMax(): { receive: number; send: number } | null;
   /** Datagrams the kernel dropped on this host's UDP sockets bound to these ports, or null. */
   udpReceiveDrops(localPorts: readonly number[]): number | null;
+  /** Bytes queued unread on this host's UDP sockets bound to these ports, or null. */
+  udpReceiveQueue(localPorts: readonly number[]): number | null;
 
   /** Resolves a host name to one address (IPv4 preferred), with the system resolver. */
   lookup(host: string): Promise<string>;

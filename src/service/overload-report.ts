@@ -13,7 +13,7 @@ const LOG_EVERY_MS = 10_000;
 const WHAT: Record<OverloadReason, string> = {
   transactions: "sip.max_transactions reached",
   "invite-rate": "overload.max_invite_rate exceeded",
-  "loop-lag": "overload.max_loop_lag exceeded (vipless is saturated)",
+  saturated: "overload.max_delay exceeded (vipless is saturated: its loop or socket queue lags)",
 };
 
 export class OverloadReport {

@@ -20,6 +20,7 @@ import type { Endpoint, InboundSource, OpenedListener } from "../transport/types
 import { haConfigOf } from "./ha-config.ts";
 import { haEventLogger } from "./ha-log.ts";
 import { LoopLag } from "./loop-lag.ts";
+import { SocketQueueDelay } from "./socket-queue.ts";
 import { MemberAddresses } from "./member-addresses.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import { OverloadReport } from "./overload-report.ts";
@@ -44,6 +45,8 @@ export interface SipCore {
   readonly proxy: ProxyCore;
   /** vipless's own event-loop delay, and the active clock HA runs on. */
   readonly lag: LoopLag;
+  /** How long datagrams wait in the SIP sockets' kernel queue. */
+  readonly queue: SocketQueueDelay;
 }
 
 /**
@@ -92,6 +95,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   // HA judges on the loop's active time: a stall of vipless's own is no member's fault
   // (loop-lag.ts). The proxy's transaction timers keep the real clock.
   const lag = new LoopLag(rt);
+  const queue = new SocketQueueDelay(rt, transport);
   const haNow = () => lag.catchUp();
   const wallOffset = () => rt.now() - lag.activeNow();
 
@@ -150,8 +154,12 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     },
     servedPairReady: () => !draining && registry.isInService(config.serve),
     onOverload: (reason) => overload.record(reason, mono()),
-    saturated: () =>
-      config.overload.max_loop_lag > 0 && lag.smoothedMs() > config.overload.max_loop_lag,
+    // Saturated: vipless's own delay (its loop, or the socket queue in front of it) is
+    // above the bound, and every call accepted now would only wait behind the others.
+    saturated: () => {
+      const max = config.overload.max_delay;
+      return max > 0 && (lag.smoothedMs() > max || queue.delayMs() > max);
+    },
   });
 
   /**
@@ -204,6 +212,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       listeners = opened;
       proxy.reconfigure(proxySettings(config, listeners, transport.probePorts()), router);
       lag.start();
+      queue.start();
       timer.fire();
     },
     ready: () => !draining && registry.isInService(config.serve),
@@ -238,9 +247,11 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       stopped = true;
       timer.stop();
       lag.stop();
+      queue.stop();
     },
     registry,
     proxy,
     lag,
+    queue,
   };
 }

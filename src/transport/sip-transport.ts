@@ -69,6 +69,8 @@ export class SipTransport {
    * member's). With `workers` they are the private twins above.
    */
   readonly #probeUdp: UdpSocket[] = [];
+  /** Datagrams and bytes read from the SIP listeners' UDP sockets (for the queue delay). */
+  readonly udpRead = { datagrams: 0, bytes: 0 };
   readonly #tcpListeners: Array<{ close(): void }> = [];
   /** Open streams; by remote host|port, inbound ones are reused for responses and requests. */
   readonly #streams: StreamTable<StreamState>;
@@ -104,6 +106,8 @@ export class SipTransport {
         const local = { host: spec.host, port: spec.port };
         const onMessage = (data: Uint8Array, from: { host: string; port: number }) => {
           const src: InboundSource = { transport: "udp", host: from.host, port: from.port, local };
+          this.udpRead.datagrams++;
+          this.udpRead.bytes += data.byteLength;
           if (data.byteLength > this.#limits.maxMessageBytes) {
             this.#h.onDrop("too-large", src);
             return;
@@ -181,6 +185,13 @@ export class SipTransport {
   /** The local port UDP probes to `host` leave from, or null without a probe socket. */
   probePort(host: string): number | null {
     return this.#probeSocketFor(host)?.local.port ?? null;
+  }
+
+  /** Bytes the kernel holds unread for the SIP listeners' UDP sockets, or null. */
+  udpQueueBytes(): number | null {
+    return this.#udp.length === 0
+      ? null
+      : this.#rt.udpReceiveQueue(this.#udp.map((s) => s.local.port));
   }
 
   /** Every probe socket's local port (they are "us" in a Via). */

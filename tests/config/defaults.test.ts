@@ -45,7 +45,7 @@ interface ContractConfig {
     user_agent: string;
     udp_buffer_bytes: number | "auto";
   };
-  overload: { max_invite_rate: number; max_loop_lag: number };
+  overload: { max_invite_rate: number; max_delay: number };
   tcp: {
     max_connections: number;
     max_connections_per_source: number;
@@ -90,7 +90,7 @@ describe("defaults", () => {
         user_agent: "vipless",
         udp_buffer_bytes: "auto",
       },
-      overload: { max_invite_rate: 0, max_loop_lag: 100 },
+      overload: { max_invite_rate: 0, max_delay: 100 },
       tcp: {
         max_connections: 4096,
         max_connections_per_source: 256,

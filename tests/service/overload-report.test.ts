@@ -52,7 +52,7 @@ describe("overload report", () => {
     const refused = h.receive(request("INVITE"));
     assert.deepEqual(refused.map((s) => s.msg.status), [503], "no 100 Trying, no forward");
     assert.equal(refused[0]!.msg.header("Retry-After") !== undefined, true);
-    assert.deepEqual(h.overloads, ["loop-lag"]);
+    assert.deepEqual(h.overloads, ["saturated"]);
     assert.equal(h.core.txl.size, 2, "no transaction for the refused INVITE");
     // The call already accepted completes: its 200 goes up, its BYE goes down.
     const ok = h.receive(answer(fwd.msg, 200, { toTag: "uas" }), PRIMARY);

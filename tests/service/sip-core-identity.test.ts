@@ -75,6 +75,8 @@ class Glue {
         this.out.push({ to, msg: parseMessage(bytes) }),
       probePort: () => null,
       probePorts: () => [],
+      udpRead: { datagrams: 0, bytes: 0 },
+      udpQueueBytes: () => null,
       connections: 0,
     } as unknown as SipTransport;
     this.core = createSipCore({

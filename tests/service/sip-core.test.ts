@@ -66,6 +66,8 @@ class Glue {
       sendProbe: send,
       probePort: () => PROBE_PORT,
       probePorts: () => [PROBE_PORT],
+      udpRead: { datagrams: 0, bytes: 0 },
+      udpQueueBytes: () => null,
     } as unknown as SipTransport;
     this.core = createSipCore({
       rt,
@@ -87,8 +89,8 @@ class Glue {
       const due = this.#queue;
       this.#queue = [];
       for (const p of due) this.answer(p, 200);
-      // One timer for the proxy and the prober, one that samples the loop lag.
-      assert.ok(this.clock.live <= 2, `${this.clock.live} runtime timers live`);
+      // One timer for the proxy and the prober, two that sample vipless's own delay.
+      assert.ok(this.clock.live <= 3, `${this.clock.live} runtime timers live`);
       each?.();
     }
   }

@@ -1,0 +1,96 @@
+/**
+ * The other half of vipless's own delay: how long a datagram waits in the SIP sockets'
+ * kernel queue before vipless reads it. A busy event loop can still run its timers on
+ * time (the loop lag stays low) while the queue behind it grows to seconds and the
+ * kernel drops what no longer fits: callers retransmit, and the load doubles. The
+ * queue is read from the kernel (/proc/net/udp rx_queue, by local port) every
+ * SAMPLE_MS and turned into time with the rate vipless reads datagrams at.
+ *
+ * The kernel counts each queued datagram with its buffer overhead, so queued bytes
+ * become datagrams with the average length read plus PER_DATAGRAM_OVERHEAD: an estimate
+ * that errs toward a shorter delay.
+ */
+import type { Runtime, TimerHandle } from "../runtime/types.ts";
+
+export const SAMPLE_MS = 50;
+/** The kernel's accounting of one datagram beyond its payload (sk_buff and friends). */
+const PER_DATAGRAM_OVERHEAD = 1024;
+
+export type QueueClock = Pick<Runtime, "monotonic" | "setTimer" | "clearTimer">;
+
+export interface QueueSource {
+  /** Datagrams and bytes read so far (monotonic counters). */
+  readonly udpRead: { readonly datagrams: number; readonly bytes: number };
+  /** Bytes the kernel holds unread now, or null where it cannot be read. */
+  udpQueueBytes(): number | null;
+}
+
+export class SocketQueueDelay {
+  readonly #clock: QueueClock;
+  readonly #source: QueueSource;
+  #timer: TimerHandle | null = null;
+  #at = 0;
+  #datagrams = 0;
+  #bytes = 0;
+  #delay = 0;
+  #queued: number | null = null;
+
+  constructor(clock: QueueClock, source: QueueSource) {
+    this.#clock = clock;
+    this.#source = source;
+  }
+
+  start(): void {
+    this.#at = this.#clock.monotonic();
+    this.#datagrams = this.#source.udpRead.datagrams;
+    this.#bytes = this.#source.udpRead.bytes;
+    this.#timer = this.#clock.setTimer(SAMPLE_MS, () => this.sample());
+  }
+
+  stop(): void {
+    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Takes one sample (public for tests on a fake clock). */
+  sample(): void {
+    const now = this.#clock.monotonic();
+    const read = this.#source.udpRead;
+    const datagrams = read.datagrams - this.#datagrams;
+    const bytes = read.bytes - this.#bytes;
+    const elapsed = Math.max(1, now - this.#at);
+    this.#queued = this.#source.udpQueueBytes();
+    this.#delay = estimateDelayMs(this.#queued ?? 0, datagrams, bytes, elapsed);
+    this.#at = now;
+    this.#datagrams = read.datagrams;
+    this.#bytes = read.bytes;
+    if (this.#timer !== null) this.#timer = this.#clock.setTimer(SAMPLE_MS, () => this.sample());
+  }
+
+  /** The estimated wait of a datagram arriving now, ms (0 with an empty queue). */
+  delayMs(): number {
+    return this.#delay;
+  }
+
+  /** The queued bytes at the last sample, or null where the kernel cannot say. */
+  queuedBytes(): number | null {
+    return this.#queued;
+  }
+}
+
+/**
+ * `queued` bytes in the kernel, `datagrams` of `bytes` read in the last `elapsedMs`:
+ * the time it takes to read what is queued at that rate. Nothing read while something
+ * waits: it has waited the whole interval at least.
+ */
+export function estimateDelayMs(
+  queued: number,
+  datagrams: number,
+  bytes: number,
+  elapsedMs: number,
+): number {
+  if (queued <= 0) return 0;
+  if (datagrams === 0) return elapsedMs;
+  const perDatagram = bytes / datagrams + PER_DATAGRAM_OVERHEAD;
+  return (queued / perDatagram) / (datagrams / elapsedMs);
+}
