@@ -154,6 +154,23 @@ export function registerCoreMetrics(
   r.add(core.lag.histogram);
   r.add(
     new Gauge(
+      "vipless_own_delay_seconds",
+      "vipless's own delay: its event loop's smoothed lag, and the wait in the SIP socket queue.",
+      () => [
+        [{ source: "event-loop" }, core.lag.smoothedMs() / 1000],
+        [{ source: "socket-queue" }, core.queue.delayMs() / 1000],
+      ],
+    ),
+  );
+  r.add(
+    new Gauge(
+      "vipless_udp_receive_queue_bytes",
+      "Bytes the kernel holds unread for the SIP UDP sockets (its accounting, with overhead).",
+      () => core.queue.queuedBytes() ?? [],
+    ),
+  );
+  r.add(
+    new Gauge(
       "vipless_transactions",
       "Live SIP transactions (client and server).",
       () => core.proxy.liveTransactions,
