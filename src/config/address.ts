@@ -33,6 +33,12 @@ export interface MemberSpec {
   host: string;
   port: number;
   transport: Transport;
+  /**
+   * Whether the URI names its port and its transport. RFC 3263 §4: a name without a
+   * port is looked up by SRV (and without a transport, NAPTR first) for where it is.
+   */
+  portGiven: boolean;
+  transportGiven: boolean;
 }
 
 export interface HostPort {
@@ -134,6 +140,7 @@ export function parseMemberUri(input: string): Parsed<MemberSpec> {
   const hostPort = parseHostPort(hostPortText);
   if (!hostPort.ok) return hostPort;
   let transport: Transport = scheme === "sips" ? "tls" : "udp";
+  let transportGiven = false;
   for (const param of params) {
     const [name, value = ""] = param.split("=", 2);
     if (name.toLowerCase() === "lr") continue;
@@ -143,6 +150,7 @@ export function parseMemberUri(input: string): Parsed<MemberSpec> {
       );
     }
     const t = value.toLowerCase();
+    transportGiven = true;
     if (t === "tls") transport = "tls";
     else if ((t === "udp" || t === "tcp") && scheme === "sip") transport = t;
     else if (t === "udp" || t === "tcp") return fail(`sips: URIs need TLS, not transport=${t}`);
@@ -151,5 +159,13 @@ export function parseMemberUri(input: string): Parsed<MemberSpec> {
   // TLS members keep their own default port so that enabling tls later changes nothing here.
   const port = hostPort.value.port ?? (transport === "tls" ? DEFAULT_SIPS_PORT : DEFAULT_SIP_PORT);
   if (transport === "tls") return fail(TLS_NOT_YET);
-  return ok({ uri, scheme, host: hostPort.value.host, port, transport });
+  return ok({
+    uri,
+    scheme,
+    host: hostPort.value.host,
+    port,
+    transport,
+    portGiven: hostPort.value.port !== null,
+    transportGiven,
+  });
 }

@@ -234,6 +234,27 @@ const overloadSchema = strict({
   max_delay: duration(100, 0, 60_000),
 }).prefault({});
 
+/** A DNS server: "127.0.0.1", "127.0.0.1:5353" or "[::1]:53"; the port defaults to 53. */
+function parseDnsServer(text: string): Parsed<{ host: string; port: number }> {
+  const result = parseHostPort(text.trim());
+  if (!result.ok) return result;
+  const { host, port } = result.value;
+  if (!host.includes(":") && !/^\d+\.\d+\.\d+\.\d+$/.test(host)) {
+    return fail(`a DNS server is an IP address, not a name: '${host}'`);
+  }
+  return ok({ host, port: port ?? 53 });
+}
+
+const dnsSchema = strict({
+  // RFC 3263 lookups (NAPTR, SRV, A/AAAA) of members named by DNS name; null: the
+  // nameservers of /etc/resolv.conf.
+  servers: z
+    .array(parsedString(parseDnsServer, 'an IP address with an optional port, like "127.0.0.1:53"'))
+    .min(1, "list at least one server, or leave dns.servers out for the system's")
+    .nullable()
+    .default(null),
+}).prefault({});
+
 const logSchema = strict({
   level: z.enum(LOG_LEVELS).default("info"),
   format: z.enum(LOG_FORMATS).default("json"),
@@ -309,6 +330,7 @@ export const configSchema = strict({
   overload: emptyIsDefault(overloadSchema),
   tcp: emptyIsDefault(tcpSchema),
   protect: emptyIsDefault(protectSchema),
+  dns: emptyIsDefault(dnsSchema),
   workers: z.number().int().min(1).max(64).default(1),
   pairs: pairsSchema,
   log: emptyIsDefault(logSchema),

@@ -17,6 +17,8 @@ interface MemberSpec {
   host: string;
   port: number;
   transport: Transport;
+  portGiven: boolean;
+  transportGiven: boolean;
 }
 interface PairSpec {
   name: string;
@@ -54,6 +56,7 @@ interface ContractConfig {
     max_header_bytes: number;
   };
   protect: { max_requests_per_source: number; block_time: number };
+  dns: { servers: Array<{ host: string; port: number }> | null };
   workers: number;
   pairs: PairSpec[];
   log: {
@@ -99,6 +102,7 @@ describe("defaults", () => {
         max_header_bytes: 16384,
       },
       protect: { max_requests_per_source: 0, block_time: 60_000 },
+      dns: { servers: null },
       workers: 1,
       pairs: [{
         name: "site-a",
@@ -108,6 +112,8 @@ describe("defaults", () => {
           host: "10.0.0.11",
           port: 5060,
           transport: "udp",
+          portGiven: true,
+          transportGiven: false,
         },
         backup: {
           uri: "sip:10.0.0.12:5060",
@@ -115,6 +121,8 @@ describe("defaults", () => {
           host: "10.0.0.12",
           port: 5060,
           transport: "udp",
+          portGiven: true,
+          transportGiven: false,
         },
       }],
       log: { level: "info", format: "json" },

@@ -44,6 +44,8 @@ describe("member URIs", () => {
         host: "10.0.0.11",
         port: 5060,
         transport: "udp",
+        portGiven: false,
+        transportGiven: false,
       },
     });
   });
