@@ -20,7 +20,8 @@ header h1 { font-size: 1.2em; margin: 0; }
 #meta { color: var(--mute); }
 #conn { margin-left: auto; }
 #conn.stale { color: var(--bad); font-weight: 600; }
-main { padding: 1em; display: grid; gap: 1em; }
+main, #pairs { display: grid; gap: 1em; }
+main { padding: 1em; }
 article.pair { border: 1px solid var(--line); border-radius: 6px; padding: .6em 1em; }
 article.pair h2 { font-size: 1.1em; margin: 0 0 .3em; display: flex; gap: .6em; align-items: center; }
 .badge { font-size: .8em; padding: .1em .5em; border-radius: 1em; color: #fff; background: var(--mute); }
@@ -114,7 +115,7 @@ function memberRow(m) {
     el("td", { class: maint ? "maint" : "", text: m.maintenance === undefined ? "-" : (maint ? "maintenance" : "no") }),
     el("td", { class: "rtt", text: rtt }),
     el("td", {}, [sparkline(m.rttHistoryMs)]),
-    el("td", { text: time(m.lastProbeAt) + (m.lastStatusCode ? " (" + m.lastStatusCode + ")" : "") })
+    el("td", { text: time(m.lastAnswerAt) + (m.lastStatusCode ? " (" + m.lastStatusCode + ")" : "") })
   ]);
 }
 
@@ -135,7 +136,7 @@ function historyTable(list) {
 }
 
 function pairCard(p, serve) {
-  var heads = ["role", "member", "health", "active", "maintenance", "RTT", "recent RTT", "last probe"];
+  var heads = ["role", "member", "health", "active", "maintenance", "RTT", "recent RTT", "last answer"];
   var details = el("details", { open: "" }, [
     el("summary", { text: "switchovers: " + p.switchoverCount + " (recent, newest first)" }),
     historyTable(p.switchovers)
