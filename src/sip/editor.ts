@@ -29,9 +29,10 @@ export class MessageEditor {
   #routePops = 0;
   #deleted: Set<number> | null = null;
   #mfLine = -2;
-  #lineDone = false;
 
-  constructor(readonly msg: SipMessage) {}
+  constructor(readonly msg: SipMessage) {
+    if (msg.isRequest) this.#canonicalRequestLine();
+  }
 
   #splice(start: number, end: number, text: string, head = ""): this {
     this.#spans.push(start, end);
@@ -173,7 +174,6 @@ export class MessageEditor {
    */
   #canonicalRequestLine(): void {
     const msg = this.msg;
-    this.#lineDone = true;
     const methodEnd = msg.start + msg.method.length;
     if (msg.uriStart !== methodEnd + 1) this.#splice(methodEnd, msg.uriStart, " ");
     const lineEnd = msg.headersStart - 2;
@@ -193,7 +193,6 @@ export class MessageEditor {
     if (this.#viaPops > 0) this.#applyPops(H_VIA, this.#viaPops);
     if (this.#routePops > 0) this.#applyPops(H_ROUTE, this.#routePops);
     this.#viaPops = this.#routePops = 0;
-    if (msg.isRequest && !this.#lineDone) this.#canonicalRequestLine();
     if (this.#deleted !== null) {
       // A deleted line swallows the edits inside it.
       const spans = this.#spans;
