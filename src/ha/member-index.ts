@@ -39,8 +39,15 @@ export class MemberIndex<T extends { spec: HaMemberSpec }> {
   readonly #byAddress = new Map<string, T>();
   readonly #byHost = new Map<string, T[]>();
 
-  /** `addresses`: the address each member host that is a name resolved to, by that name. */
-  constructor(members: Iterable<T>, addresses: ReadonlyMap<string, string> = new Map()) {
+  /**
+   * `addresses`: the address each member host that is a name resolved to, by that name;
+   * `ports`: the port it resolved to where DNS (SRV) chose another than the spec's.
+   */
+  constructor(
+    members: Iterable<T>,
+    addresses: ReadonlyMap<string, string> = new Map(),
+    ports: ReadonlyMap<string, number> = new Map(),
+  ) {
     const all = [...members];
     // The config refuses two members on one address; should one slip through (or two
     // names resolve alike), the first keeps it rather than a later one silently taking
@@ -48,12 +55,12 @@ export class MemberIndex<T extends { spec: HaMemberSpec }> {
     for (const m of all) this.#add(m, m.spec.host);
     for (const m of all) {
       const address = addresses.get(m.spec.host);
-      if (address !== undefined) this.#add(m, address);
+      if (address !== undefined) this.#add(m, address, ports.get(m.spec.host));
     }
   }
 
-  #add(m: T, host: string): void {
-    const address = addressKey(host, m.spec.port);
+  #add(m: T, host: string, port = m.spec.port): void {
+    const address = addressKey(host, port);
     if (!this.#byAddress.has(address)) this.#byAddress.set(address, m);
     const key = normaliseHost(host);
     const onHost = this.#byHost.get(key) ?? [];

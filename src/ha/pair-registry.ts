@@ -74,6 +74,8 @@ export class PairRegistry {
   #index = new MemberIndex<MemberEntry>([]);
   /** The last known address of each member host named by DNS name (`learnAddress`). */
   #addresses = new Map<string, string>();
+  /** The port each such host resolved to, where SRV gave one (RFC 3263). */
+  #ports = new Map<string, number>();
   /** While a probe method runs: the events it causes, which it returns. */
   #caused: HaEvent[] | null = null;
 
@@ -122,13 +124,16 @@ export class PairRegistry {
   }
 
   /**
-   * The member host `host` (a name, as configured) resolved to `address`: messages from
-   * there are now its member's. The glue resolves; this core does no I/O.
+   * The member host `host` (a name, as configured) resolved to `address` (and `port`,
+   * where SRV chose one): messages from there are now its member's. The glue resolves;
+   * this core does no I/O.
    */
-  learnAddress(host: string, address: string): void {
-    if (this.#addresses.get(host) === address) return;
+  learnAddress(host: string, address: string, port?: number): void {
+    if (this.#addresses.get(host) === address && this.#ports.get(host) === port) return;
     this.#addresses.set(host, address);
-    this.#index = new MemberIndex(this.#members.values(), this.#addresses);
+    if (port === undefined) this.#ports.delete(host);
+    else this.#ports.set(host, port);
+    this.#index = new MemberIndex(this.#members.values(), this.#addresses, this.#ports);
   }
 
   /** The configured member of a pair in a role. */
@@ -338,7 +343,7 @@ export class PairRegistry {
     }
     this.#pairs = pairs;
     this.#members = members;
-    this.#index = new MemberIndex(members.values(), this.#addresses);
+    this.#index = new MemberIndex(members.values(), this.#addresses, this.#ports);
   }
 
   #onProbeResult(key: string, outcome: ProbeOutcome, now: number): void {
