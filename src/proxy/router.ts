@@ -60,6 +60,11 @@ function memberDest(m: HaMemberSpec): Dest {
 export class Router {
   /** Set once on SIGTERM: new dialogs are refused from then on. */
   draining = false;
+  /**
+   * Where a member named by DNS name is now (RFC 3263: the target its name resolved
+   * to, dns/member-targets.ts); undefined leaves the member's own host and port.
+   */
+  locate: ((m: HaMemberSpec) => Dest | undefined) | null = null;
 
   constructor(readonly ha: PairRegistry, public servedPair: string) {}
 
@@ -71,7 +76,10 @@ export class Router {
       kind: "forward",
       pair,
       consumedXGenesysRoute: false,
-      hops: members.map((m) => ({ dest: memberDest(m), member: { host: m.host, port: m.port } })),
+      hops: members.map((m) => ({
+        dest: this.locate?.(m) ?? memberDest(m),
+        member: { host: m.host, port: m.port },
+      })),
     };
   }
 
