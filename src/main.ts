@@ -54,9 +54,9 @@ async function main(): Promise<void> {
   }
   if (worker === null && loaded.config.workers > 1) {
     if (rt.canSharePorts) return runSupervisor(rt, loaded.config, cmd.logLevel);
-    rt.writeStderr(
-      `vipless: warning: workers: ${loaded.config.workers} needs Bun (${rt.name} cannot spread UDP over processes); running one process\n`,
-    );
+    logConfigWarnings(cmd.configPath, [
+      `workers: ${loaded.config.workers} needs Bun (${rt.name} cannot spread UDP over processes); running one process`,
+    ]);
   }
   try {
     await startService(rt, {
