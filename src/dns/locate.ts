@@ -4,7 +4,8 @@
  * NAPTR picks the transport (when the URI names none), SRV the hosts and ports in
  * priority and weight order (RFC 2782), and A/AAAA their addresses. The result is the
  * ordered list of targets to try, each one after the one before it failed, and how
- * long it holds: the lowest TTL among all the records it was built from.
+ * long it holds: the lowest TTL among all the records it was built from (the negative
+ * TTL of an empty answer when it found nothing).
  */
 import { DEFAULT_SIP_PORT, DEFAULT_SIPS_PORT, isIpLiteral } from "../net/address.ts";
 import type { Transport } from "../net/transport.ts";
@@ -69,16 +70,19 @@ export class Locator {
   }
 
   async locate(req: LocateRequest): Promise<Located> {
+    // The records a result is built from set its lifetime; the empty answers on the
+    // way (no NAPTR, no AAAA) only when nothing was found at all.
     const ttls: number[] = [];
+    const negative: number[] = [];
     const ask = async (name: string, type: "A" | "AAAA" | "SRV" | "NAPTR") => {
       const r: DnsResult = await this.#dns.query(name, type);
-      ttls.push(r.ttl);
+      (r.records.length > 0 ? ttls : negative).push(r.ttl);
       return r.records;
     };
-    const done = (targets: Target[]): Located => ({
-      targets,
-      ttl: ttls.length === 0 ? Infinity : Math.min(...ttls),
-    });
+    const done = (targets: Target[]): Located => {
+      const from = targets.length > 0 && ttls.length > 0 ? ttls : [...ttls, ...negative];
+      return { targets, ttl: from.length === 0 ? Infinity : Math.min(...from) };
+    };
     const plain: Transport = req.secure ? "tls" : "udp";
     // §4.1: numeric host or explicit port: no NAPTR, no SRV.
     if (isIpLiteral(req.host)) {
