@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { FakeSipServer } from "../support/fake-sip-server.ts";
 import { type Browser, chromiumMissing, openPage } from "../support/chromium.ts";
 import {
+  freePort,
   type Proc,
   startVipless,
   tempDir,
@@ -13,6 +14,7 @@ import {
 } from "../support/vipless-process.ts";
 import { RUNTIME } from "../support/current-runtime.ts";
 
+const TOKEN = "page-secret";
 const missing = chromiumMissing();
 if (missing) console.log(`status page browser test skipped: ${missing}`);
 
@@ -67,7 +69,6 @@ describe(`status page in headless Chromium (${RUNTIME})`, { skip: missing ?? fal
   before(async () => {
     primary = await FakeSipServer.start({ transport: "udp", name: "primary" });
     backup = await FakeSipServer.start({ transport: "udp", name: "backup" });
-    const { freePort } = await import("../support/vipless-process.ts");
     cfg = {
       sipPort: await freePort(),
       httpPort: await freePort("tcp"),
@@ -75,7 +76,9 @@ describe(`status page in headless Chromium (${RUNTIME})`, { skip: missing ?? fal
       backupPort: backup.address.port,
       extra: "",
     };
-    proc = startVipless(["--config", writeConfig(tempDir(), cfg)]);
+    proc = startVipless(["--config", writeConfig(tempDir(), cfg)], {
+      VIPLESS_TEST_TOKEN: TOKEN,
+    });
     await proc.waitForOutput(/"event":"listener-opened","transport":"http"/);
   });
   after(async () => {
@@ -126,5 +129,18 @@ describe(`status page in headless Chromium (${RUNTIME})`, { skip: missing ?? fal
     assert.equal(after!.members[1].active, "true");
     assert.ok(after!.reasons.includes("probe-timeout"), `history: ${after!.reasons}`);
     assert.equal(after!.marker, true, "the page updated in place, not by a reload");
+
+    // Maintenance set over the admin API shows on the member's row.
+    const res = await fetch(
+      `http://127.0.0.1:${cfg.httpPort}/pairs/site-a/members/primary/maintenance`,
+      { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } },
+    );
+    assert.equal(res.status, 200, await res.text());
+    await until<string>(
+      browser,
+      `document.querySelector('[data-pair="site-a"] tr[data-member="primary"]')?.dataset.maintenance`,
+      (v) => v === "true",
+      "the primary in maintenance",
+    );
   });
 });
