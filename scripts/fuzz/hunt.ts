@@ -63,9 +63,9 @@ function generate(port: number): Message[] {
   return Array.from({ length: count }, next);
 }
 
-async function fresh(rt: Runtime): Promise<Target> {
+async function fresh(): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), "vipless-hunt-"));
-  return await startTarget(rt, { command: [opts.binary!, []], t1: opts.t1!, dir });
+  return await startTarget({ command: [opts.binary!, []], t1: opts.t1!, dir });
 }
 
 /** Sends each message; a TCP one on a connection of its own, closed 20 ms later. */
@@ -104,7 +104,7 @@ async function wrong(t: Target, baseTcp: number): Promise<string | null> {
 
 async function main(): Promise<number> {
   const rt = await detectRuntime();
-  let t = await fresh(rt);
+  let t = await fresh();
   let list = generate(t.sipPort);
   let base = (await baseline(t, 2)).tcpConnections;
   let from = -1;
@@ -121,7 +121,7 @@ async function main(): Promise<number> {
     console.log(`hunt: nothing found in ${count} messages of seed ${seed}`);
     return 0;
   }
-  t = await fresh(rt);
+  t = await fresh();
   list = generate(t.sipPort);
   base = (await baseline(t, 2)).tcpConnections;
   let culprit = -1;
@@ -134,7 +134,7 @@ async function main(): Promise<number> {
     console.log("hunt: no single message of the chunk does it alone (an interaction)");
     return 1;
   }
-  t = await fresh(rt);
+  t = await fresh();
   const alone = generate(t.sipPort)[culprit];
   base = (await baseline(t, 2)).tcpConnections;
   await send(rt, t, [alone]);

@@ -145,6 +145,23 @@ const OPS: Record<string, Op> = {
 
 export const OPERATORS = Object.keys(OPS);
 
+/** 1 to `most` operators applied to `text`; returns the text and the operators' names. */
+export function mutateText(
+  text: string,
+  rng: Rng,
+  corpus: readonly Seed[],
+  maxBytes: number,
+  most = 3,
+): { text: string; ops: string[] } {
+  const ops: string[] = [];
+  for (let n = 1 + int(rng, most); n > 0; n--) {
+    const name = pick(rng, OPERATORS);
+    text = OPS[name](text, rng, corpus, maxBytes);
+    ops.push(name);
+  }
+  return { text: text.length > maxBytes ? text.slice(0, maxBytes) : text, ops };
+}
+
 /**
  * One mutated message from a random seed: fresh identifiers (most of the time; the
  * rest repeat the seed's, which exercises retransmission matching), then 1 to 3
@@ -153,15 +170,8 @@ export const OPERATORS = Object.keys(OPS);
  */
 export function mutate(corpus: readonly Seed[], rng: Rng, maxBytes: number): Mutated {
   const seed = pick(rng, corpus);
-  let text = rng() < 0.9 ? freshen(seed.text, rng) : seed.text;
-  const ops: string[] = [];
-  if (rng() >= 0.05) {
-    for (let n = 1 + int(rng, 3); n > 0; n--) {
-      const name = pick(rng, OPERATORS);
-      text = OPS[name](text, rng, corpus, maxBytes);
-      ops.push(name);
-    }
-  }
-  if (text.length > maxBytes) text = text.slice(0, maxBytes);
-  return { label: [seed.name, ...ops].join("+"), text };
+  const text = rng() < 0.9 ? freshen(seed.text, rng) : seed.text;
+  if (rng() < 0.05) return { label: seed.name, text: text.slice(0, maxBytes) };
+  const m = mutateText(text, rng, corpus, maxBytes);
+  return { label: [seed.name, ...m.ops].join("+"), text: m.text };
 }

@@ -158,3 +158,23 @@ export function describeFds(pid: number): string[] {
   }
   return out;
 }
+
+/**
+ * Datagrams the kernel dropped on the UDP socket bound to `port` on 127.0.0.1 (its
+ * receive buffer was full), from /proc/net/udp; 0 when there is no such socket.
+ */
+export function udpDrops(port: number): number {
+  let text = "";
+  try {
+    text = readFileSync("/proc/net/udp", "utf8");
+  } catch {
+    return 0;
+  }
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  let drops = 0;
+  for (const line of text.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === local) drops += Number(f[f.length - 1]) || 0;
+  }
+  return drops;
+}

@@ -6,10 +6,13 @@
  *   bun scripts/fuzz/run.ts [--count N] [--seed S] [--rate R] [--tcp-share F]
  *                           [--calls-per-second C] [--t1 DURATION] [--settle SECONDS]
  *                           [--rss-slack MIB] [--bundle] [--binary PATH]
- *                           [--load sipp|test-ua] [--log-level LEVEL] [--keep]
+ *                           [--answer-share F] [--load sipp|test-ua] [--log-level LEVEL]
+ *                           [--keep]
  *
+ * The pair members answer every request; --answer-share (default 0.2) of their
+ * answers to the fuzzer's own requests are mutated too, for vipless's response path.
  * Reports messages sent, crashes (vipless exiting), failed background calls, what
- * reached the pair members malformed, and vipless_transactions, TCP connections, open
+ * reached the pair members or came back from vipless malformed, and vipless_transactions, TCP connections, open
  * descriptors and RSS before and after (after = once the RFC timers ran out: polled
  * until back to the baseline, at most --settle seconds; RSS may end at most
  * --rss-slack MiB, default 256, above where it started, since a garbage-collected heap
@@ -38,6 +41,7 @@ const { values: opts } = parseArgs({
     seed: { type: "string" },
     rate: { type: "string", default: "4000" },
     "tcp-share": { type: "string", default: "0.3" },
+    "answer-share": { type: "string", default: "0.2" },
     "calls-per-second": { type: "string", default: "10" },
     t1: { type: "string", default: "500ms" },
     settle: { type: "string", default: "60" },
@@ -55,7 +59,8 @@ if (opts.help) {
   console.log(
     "usage: bun scripts/fuzz/run.ts [--count N] [--seed S] [--rate MSG_PER_S] [--tcp-share 0..1]\n" +
       "         [--calls-per-second C] [--t1 500ms] [--settle SECONDS] [--rss-slack MIB]\n" +
-      "         [--bundle] [--binary PATH] [--load sipp|test-ua] [--log-level LEVEL] [--keep]\n" +
+      "         [--answer-share 0..1] [--bundle] [--binary PATH] [--load sipp|test-ua]\n" +
+      "         [--log-level LEVEL] [--keep]\n" +
       "  --bundle  fuzz dist/vipless.js under deno instead of the dist/vipless executable\n" +
       "  --binary  fuzz this executable (or, with --bundle, this bundle) instead\n" +
       "  --load    who places the background calls (default sipp)\n" +
@@ -77,6 +82,7 @@ function number(name: string, min: number, max: number, integer = true): number 
 const count = number("count", 1, 10_000_000);
 const rate = number("rate", 1, 100_000);
 const tcpShare = number("tcp-share", 0, 1, false);
+const answerShare = number("answer-share", 0, 1, false);
 const callsPerSecond = number("calls-per-second", 1, 500);
 const settleSeconds = number("settle", 1, 600);
 const rssSlackMiB = number("rss-slack", 0, 65_536);
@@ -119,6 +125,7 @@ console.log(
     }, sip.t1 ${opts.t1}; ` +
     `files in ${dir}`,
 );
+const rfc4475Dir = join(ROOT, "..", "shared", "testdata", "rfc4475");
 const caller = loadKind === "sipp" ? sippCaller(dir) : await testUaCaller();
 let lastLog = 0;
 const report = await runSession({
@@ -133,7 +140,8 @@ const report = await runSession({
   settleBoundMs: settleSeconds * 1000,
   rssSlackKiB: rssSlackMiB * 1024,
   logLevel: opts["log-level"],
-  rfc4475Dir: join(ROOT, "..", "shared", "testdata", "rfc4475"),
+  rfc4475Dir,
+  mutateAnswers: { seed, share: answerShare, rfc4475Dir },
   dir,
   log(line) {
     // Progress every 10 s; everything else as it comes.

@@ -4,7 +4,8 @@
  * stream out of step (that is the point), and a fresh connection starts clean.
  */
 import type { Runtime, SocketAddress, TcpConnection, UdpSocket } from "../../src/runtime/index.ts";
-import { byteStringToBytes } from "../../src/sip/text.ts";
+import { byteString, byteStringToBytes } from "../../src/sip/text.ts";
+import { strictProblem } from "./strict.ts";
 import type { Seed } from "./corpus.ts";
 import { mutate, type Mutated, type Rng } from "./mutate.ts";
 
@@ -41,7 +42,15 @@ export interface SendResult {
   tcpConnectErrors: number;
   /** Datagrams and TCP chunks vipless sent back. */
   responses: number;
+  /** Datagrams vipless sent back that do not read strictly (strict.ts), and a few of them. */
+  answersMalformed: number;
+  answerSamples: string[];
   seconds: number;
+  /**
+   * Longest gap between two of the sender's 10 ms ticks, ms: how long this process
+   * (which also runs the pair members) was busy at once.
+   */
+  maxTickGapMs: number;
   stoppedEarly: string | null;
   /** The last `keepLast` messages, oldest first. */
   last: Array<Mutated & { transport: "udp" | "tcp" }>;
@@ -81,14 +90,25 @@ export async function sendMutations(rt: Runtime, o: SendOptions): Promise<SendRe
     tcpClosedByPeer: 0,
     tcpConnectErrors: 0,
     responses: 0,
+    answersMalformed: 0,
+    answerSamples: [],
     seconds: 0,
+    maxTickGapMs: 0,
     stoppedEarly: null,
     last: [],
   };
   const onResponse = () => void r.responses++;
+  const onDatagram = (data: Uint8Array) => {
+    r.responses++;
+    const text = byteString(data);
+    const { problem } = strictProblem(data, text);
+    if (!problem) return;
+    r.answersMalformed++;
+    if (r.answerSamples.length < 5) r.answerSamples.push(`${problem}: ${JSON.stringify(text)}`);
+  };
   const udp: UdpSocket[] = [];
   for (let i = 0; i < UDP_SOCKETS; i++) {
-    udp.push(await rt.bindUdp({ host: o.proxy.host, port: 0 }, { onMessage: onResponse }));
+    udp.push(await rt.bindUdp({ host: o.proxy.host, port: 0 }, { onMessage: onDatagram }));
   }
   const streams: Array<Stream | null> = new Array(TCP_CONNECTIONS).fill(null);
   const open = async (): Promise<Stream | null> => {
@@ -136,9 +156,12 @@ export async function sendMutations(rt: Runtime, o: SendOptions): Promise<SendRe
   let pending: { m: Mutated; overTcp: boolean } | undefined;
   const t0 = Date.now();
   let lastProgress = t0;
+  let lastTick = t0;
   try {
     while (r.sent < o.count) {
       const now = Date.now();
+      r.maxTickGapMs = Math.max(r.maxTickGapMs, now - lastTick);
+      lastTick = now;
       if (now - t0 > o.maxMs) {
         r.stoppedEarly = `time bound of ${o.maxMs} ms reached`;
         break;

@@ -59,7 +59,7 @@ export interface SessionReport {
 
 export async function runSession(o: SessionOptions): Promise<SessionReport> {
   const rt = await detectRuntime();
-  const target = await startTarget(rt, o);
+  const target = await startTarget(o);
   const { vip, pid, sipPort, httpPort, members, crashed } = target;
   try {
     const before = await baseline(target);
@@ -103,14 +103,21 @@ export async function runSession(o: SessionOptions): Promise<SessionReport> {
       : { after: undefined, ms: 0, back: false };
     const crash = crashed();
     const after = settled.after;
+    const memberStats = await members.stats();
+    const memberDrops = memberStats.reduce((n, m) => n + m.kernelDrops, 0);
     const problems: string[] = [];
     if (crash) problems.push(crash);
     if (sent.stoppedEarly) problems.push(`sending stopped early: ${sent.stoppedEarly}`);
     if (calls.failed > 0) {
-      problems.push(`${calls.failed} background calls failed (${calls.detail})`);
+      // Datagrams lost at a member (in this process) fail calls without vipless's fault.
+      const lost = memberDrops > 0 ? `; the members' sockets dropped ${memberDrops}` : "";
+      problems.push(`${calls.failed} background calls failed (${calls.detail}${lost})`);
     }
-    const malformed = members.reduce((n, m) => n + m.stats.malformed, 0);
+    const malformed = memberStats.reduce((n, m) => n + m.malformed, 0);
     if (malformed > 0) problems.push(`${malformed} malformed messages reached the members`);
+    if (sent.answersMalformed > 0) {
+      problems.push(`${sent.answersMalformed} malformed messages came back from vipless`);
+    }
     if (crash === null && after === undefined) problems.push("/metrics stopped answering");
     if (after && !settled.back) {
       problems.push(
@@ -129,7 +136,7 @@ export async function runSession(o: SessionOptions): Promise<SessionReport> {
       sent,
       crash,
       calls,
-      members: members.map((m) => m.stats),
+      members: memberStats,
       fdsBefore,
       fdsAfter: after && after.fds > before.fds ? describeFds(pid) : undefined,
       before,
@@ -146,6 +153,10 @@ export async function runSession(o: SessionOptions): Promise<SessionReport> {
         sent.last.map((m) => JSON.stringify(m)).join("\n") + "\n",
       );
       writeFileSync(join(o.dir, "vipless.log"), vip.output());
+      writeFileSync(
+        join(o.dir, "last-mutated-answers.jsonl"),
+        memberStats.flatMap((m) => m.lastMutated.map((x) => JSON.stringify(x))).join("\n") + "\n",
+      );
     }
     return report;
   } finally {

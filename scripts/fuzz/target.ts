@@ -1,12 +1,12 @@
 /**
- * The system under fuzz: two pair members (member.ts) and vipless started from a
- * built artifact with a config naming them, on fresh loopback ports.
+ * The system under fuzz: two pair members (member.ts, in a process of their own) and
+ * vipless started from a built artifact with a config naming them, on fresh loopback
+ * ports.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Runtime } from "../../src/runtime/index.ts";
 import { freePort, type Proc, start } from "../../tests/support/vipless-process.ts";
-import { Member } from "./member.ts";
+import { type Members, startMembers } from "./members-process.ts";
 import { type Snapshot, snapshot } from "./observe.ts";
 
 export interface TargetOptions {
@@ -18,6 +18,8 @@ export interface TargetOptions {
   logLevel?: string;
   /** Where the config goes. */
   dir: string;
+  /** The members mutate this share of their answers to the fuzzer's requests. */
+  mutateAnswers?: { seed: number; share: number; rfc4475Dir: string };
 }
 
 export interface Target {
@@ -25,25 +27,27 @@ export interface Target {
   pid: number;
   sipPort: number;
   httpPort: number;
-  members: Member[];
+  members: Members;
   /** How vipless ended, once it has: a crash while the fuzzer runs. */
   crashed(): string | null;
   stop(): Promise<void>;
 }
 
-function configText(o: TargetOptions, sip: number, http: number, members: Member[]): string {
+function configText(o: TargetOptions, sip: number, http: number, members: Members): string {
   return [
     `listen: [udp://127.0.0.1:${sip}, tcp://127.0.0.1:${sip}]`,
     `advertise: 127.0.0.1:${sip}`,
     "serve: fuzz",
     `http: { listen: "127.0.0.1:${http}", token_env: null }`,
-    "probe: { interval: 1s, timeout: 500ms, failures: 3 }",
+    // Lenient, as in the interop run: the machine is shared, and a member that answers
+    // late because the CPU is busy must not fail the calls under test.
+    "probe: { interval: 1s, timeout: 800ms, failures: 3 }",
     "failover: { timeout: 1s }",
     `sip: { t1: ${o.t1} }`,
     "pairs:",
     "  - name: fuzz",
-    `    primary: sip:127.0.0.1:${members[0].port}`,
-    `    backup: sip:127.0.0.1:${members[1].port}`,
+    `    primary: sip:127.0.0.1:${members.ports[0]}`,
+    `    backup: sip:127.0.0.1:${members.ports[1]}`,
     `log: { level: ${o.logLevel ?? "error"}, format: json }`,
     "",
   ].join("\n");
@@ -67,10 +71,16 @@ async function waitReady(http: number, ms: number, alive: () => boolean): Promis
 }
 
 /** Members and vipless up, vipless ready (its pair in service); throws otherwise. */
-export async function startTarget(rt: Runtime, o: TargetOptions): Promise<Target> {
+export async function startTarget(o: TargetOptions): Promise<Target> {
   const sipPort = await freePort();
   const httpPort = await freePort("tcp");
-  const members = [await Member.start(rt, "primary"), await Member.start(rt, "backup")];
+  const ma = o.mutateAnswers;
+  const members = await startMembers({
+    proxyPort: sipPort,
+    rfc4475Dir: ma?.rfc4475Dir ?? "",
+    seed: ma?.seed ?? 0,
+    share: ma?.share ?? 0,
+  });
   const config = join(o.dir, "vipless.yaml");
   writeFileSync(config, configText(o, sipPort, httpPort, members));
   const [cmd, args] = o.command;
@@ -89,7 +99,7 @@ export async function startTarget(rt: Runtime, o: TargetOptions): Promise<Target
     crashed: () => ended.crash,
     async stop() {
       await vip.stop();
-      for (const m of members) m.close();
+      await members.stop();
     },
   };
   if (!(await waitReady(httpPort, 20_000, () => ended.crash === null))) {

@@ -1,7 +1,8 @@
 /**
  * 10,000 mutated messages (scripts/fuzz) over UDP and TCP into the built dist/vipless
- * while a test UA places calls through it: no crash, no failed call, and once the
- * RFC timers have run out no transaction, TCP connection or descriptor left over.
+ * while a test UA places calls through it, the pair members mutating a fifth of their
+ * answers to the fuzzer: no crash, no failed call, and once the RFC timers have run
+ * out no transaction, TCP connection or descriptor left over.
  *
  * vipless runs with sip.t1 50ms (the config allows down to 10ms) so that the
  * T1-scaled timers (B, F, H, J, M: 64×T1 = 3.2 s) end within the test; T4 (5 s) and
@@ -20,6 +21,7 @@ import { reportLines } from "../../scripts/fuzz/report.ts";
 
 const COUNT = 10_000;
 const SEED = 4475;
+const RFC4475 = join(ROOT, "..", "shared", "testdata", "rfc4475");
 
 describe(`fuzzing dist/vipless with ${COUNT} mutated messages (test run under ${RUNTIME})`, () => {
   let report: SessionReport;
@@ -38,7 +40,8 @@ describe(`fuzzing dist/vipless with ${COUNT} mutated messages (test run under ${
       t1: "50ms",
       settleBoundMs: 45_000,
       rssSlackKiB: 256 * 1024,
-      rfc4475Dir: join(ROOT, "..", "shared", "testdata", "rfc4475"),
+      rfc4475Dir: RFC4475,
+      mutateAnswers: { seed: SEED, share: 0.2, rfc4475Dir: RFC4475 },
       dir: tempDir(),
       log: () => {},
     });
