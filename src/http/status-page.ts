@@ -47,6 +47,7 @@ details { margin-top: .5em; }
 const SCRIPT = `
 "use strict";
 var POLL_MS = 1000;
+// [series (a name sums all its label sets; name{labels} is one), label, scale, decimals]
 var COUNTERS = [
   ["vipless_requests_total", "SIP requests received"],
   ["vipless_responses_total", "SIP responses received"],
@@ -54,9 +55,13 @@ var COUNTERS = [
   ["vipless_dropped_total", "messages dropped"],
   ["vipless_overload_rejections_total", "requests shed (overload)"],
   ["vipless_switchovers_total", "switchovers"],
+  ["vipless_config_reloads_total", "configuration reloads"],
   ["vipless_transactions", "transactions now"],
   ["vipless_tcp_connections", "TCP connections now"],
-  ["process_resident_memory_bytes", "resident memory (MiB)", 1048576]
+  ["vipless_own_delay_seconds{source=\\"event-loop\\"}", "event-loop lag now (ms)", 1000, 1],
+  ["process_cpu_seconds_total", "CPU time (s)", 1, 1],
+  ["process_resident_memory_bytes", "resident memory (MiB)", 1 / 1048576, 1],
+  ["process_open_fds", "open file descriptors"]
 ];
 
 function el(tag, attrs, children) {
@@ -168,17 +173,19 @@ function parseMetrics(text) {
     var m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{.*\\})?\\s+(\\S+)/.exec(line);
     if (!m) return;
     var v = Number(m[3]);
-    if (Number.isFinite(v)) sums[m[1]] = (sums[m[1]] || 0) + v;
+    if (!Number.isFinite(v)) return;
+    sums[m[1]] = (sums[m[1]] || 0) + v;
+    if (m[2]) sums[m[1] + m[2]] = v;
   });
   return sums;
 }
 
 function renderCounters(sums) {
   var rows = COUNTERS.filter(function (c) { return c[0] in sums; }).map(function (c) {
-    var v = sums[c[0]] / (c[2] || 1);
+    var v = sums[c[0]] * (c[2] || 1);
     return el("tr", { "data-counter": c[0] }, [
       el("td", { text: c[1] }),
-      el("td", { text: c[2] ? v.toFixed(1) : String(Math.round(v)) })
+      el("td", { text: v.toFixed(c[3] || 0) })
     ]);
   });
   document.getElementById("counters").replaceChildren.apply(document.getElementById("counters"), rows);
