@@ -54,6 +54,8 @@ class Glue {
       sendProbe: record,
       probePort: () => null,
       probePorts: () => [],
+      udpRead: { datagrams: 0, bytes: 0 },
+      udpQueueBytes: () => null,
       connections: 0,
     } as unknown as SipTransport;
     this.core = createSipCore({
