@@ -4,12 +4,17 @@
  * so that `increase()` sees their first event; see docs/operations.md for the list.
  */
 import { Registry } from "../metrics/registry.ts";
+import type { OverloadReason } from "../proxy/proxy-core.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { VERSION } from "../version.ts";
 import { MemberTraffic } from "./member-traffic.ts";
 
-/** Why a new request was shed (proxy OverloadReason); listed here to start them at 0. */
-const OVERLOAD_REASONS = ["transactions", "invite-rate", "loop-lag"] as const;
+/** Every OverloadReason, to start each series at 0 (a record, so a new reason must be added). */
+const OVERLOAD_REASONS: Record<OverloadReason, true> = {
+  transactions: true,
+  "invite-rate": true,
+  saturated: true,
+};
 
 export function createServiceMetrics(rt: Runtime, startedAtMs: number) {
   const registry = new Registry();
@@ -42,7 +47,7 @@ export function createServiceMetrics(rt: Runtime, startedAtMs: number) {
     "vipless_overload_rejections_total",
     "New SIP requests refused with 503 because a bound was reached, by reason.",
   );
-  for (const reason of OVERLOAD_REASONS) overload.inc({ reason }, 0);
+  for (const reason of Object.keys(OVERLOAD_REASONS)) overload.inc({ reason }, 0);
   const reloads = registry.counter(
     "vipless_config_reloads_total",
     "Configuration reloads (SIGHUP), by outcome: applied or rejected (the running one kept).",

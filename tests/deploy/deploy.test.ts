@@ -64,7 +64,7 @@ describe(`deploy/ rules and dashboard against a running vipless (${RUNTIME})`, (
     for (const reason of SWITCH_REASONS) {
       assert.equal(sample(`vipless_switchovers_total{pair="site-a",reason="${reason}"}`), 0);
     }
-    for (const reason of ["transactions", "invite-rate", "loop-lag"]) {
+    for (const reason of ["transactions", "invite-rate", "saturated"]) {
       assert.equal(sample(`vipless_overload_rejections_total{reason="${reason}"}`), 0);
     }
     for (const outcome of ["applied", "rejected"]) {
