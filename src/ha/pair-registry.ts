@@ -173,7 +173,10 @@ export class PairRegistry {
     const location = locationOf(entry);
     if (method.toUpperCase() === "OPTIONS") return { ...location, switched: false };
     const pair = entry.pair;
-    if (pair.machine.activeRole === entry.role) return { ...location, switched: false };
+    // A member in maintenance still ends its calls (BYE...): that is no takeover.
+    if (pair.machine.activeRole === entry.role || entry.maintenance) {
+      return { ...location, switched: false };
+    }
     if (entry.health.markAlive(now) === "up") this.#changed(entry, "up", now);
     this.#apply(pair, pair.machine.onTrafficFrom(entry.role, now));
     return { ...location, switched: true };

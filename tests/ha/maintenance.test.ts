@@ -51,6 +51,21 @@ describe("maintenance", () => {
     assert.equal(again.ok && again.changed, false, "already out of maintenance");
   });
 
+  it("requests from a member in maintenance (its calls ending) do not make it active again", () => {
+    const sim = warm();
+    sim.ha.maintenance("site-a", "primary", true, false, sim.now);
+    const from = { transport: "udp", host: P.host, port: P.port } as const;
+    const origin = sim.ha.onRequestFrom(from, "BYE", sim.now);
+    assert.equal(origin?.switched, false);
+    assert.equal(sim.ha.pairState("site-a"), "active-backup");
+    sim.ha.maintenance("site-a", "primary", false, false, sim.now);
+    assert.equal(
+      sim.ha.onRequestFrom(from, "INVITE", sim.now)?.switched,
+      true,
+      "out of it: as before",
+    );
+  });
+
   it("the member that is not active in maintenance: no switch, and it is no failover hop for new dialogs", () => {
     const sim = warm();
     sim.ha.maintenance("site-a", "backup", true, false, sim.now);
