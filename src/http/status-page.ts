@@ -204,8 +204,11 @@ async function poll() {
   try {
     var answers = await Promise.all([fetch("status", { cache: "no-store" }), fetch("metrics", { cache: "no-store" })]);
     if (!answers[0].ok) throw new Error("/status: HTTP " + answers[0].status);
-    render(await answers[0].json());
-    if (answers[1].ok) renderCounters(parseMetrics(await answers[1].text()));
+    // Both bodies first, then one redraw: the page never shows one answer without the other.
+    var status = await answers[0].json();
+    var metrics = answers[1].ok ? await answers[1].text() : null;
+    render(status);
+    if (metrics !== null) renderCounters(parseMetrics(metrics));
     updates++;
     document.body.setAttribute("data-updates", String(updates));
     conn.className = "";
