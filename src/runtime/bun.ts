@@ -13,11 +13,12 @@ import { stripBrackets } from "../net/address.ts";
 import { portable } from "./portable.ts";
 import { raiseOpenFileLimit, setUdpBuffers, type UdpBuffers } from "./libc.ts";
 import { loadBunLibc } from "./libc-bun.ts";
+import { bunConnectTls, bunListenTls } from "./bun-tls.ts";
 
-type BunSocket = Bun.Socket<BunTcpConnection>;
+export type BunSocket = Bun.Socket<BunTcpConnection>;
 
 /** Wraps one Bun TCP socket: keeps what the kernel did not accept and flushes it on drain. */
-class BunTcpConnection implements TcpConnection {
+export class BunTcpConnection implements TcpConnection {
   #pending: Uint8Array[] = [];
   buffered = 0;
   closed = false;
@@ -64,7 +65,9 @@ class BunTcpConnection implements TcpConnection {
   }
 }
 
-function socketHandlers(handlers: TcpHandlers & { onOpen?(conn: TcpConnection): void }) {
+export function socketHandlers(
+  handlers: TcpHandlers & { onOpen?(conn: TcpConnection): void },
+) {
   return {
     open(socket: BunSocket) {
       const conn = new BunTcpConnection(
@@ -206,6 +209,9 @@ export function createBunRuntime(): Runtime {
         });
       });
     },
+
+    listenTls: bunListenTls,
+    connectTls: bunConnectTls,
 
     serveHttp(addr, fetch) {
       const server = Bun.serve({ hostname: addr.host, port: addr.port, fetch });

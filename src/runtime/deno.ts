@@ -4,6 +4,7 @@ import { stripBrackets } from "../net/address.ts";
 import { portable } from "./portable.ts";
 import { findUdpSocketFd, raiseOpenFileLimit, setUdpBuffers, type UdpBuffers } from "./libc.ts";
 import { loadDenoLibc } from "./libc-deno.ts";
+import { denoConnectTls, denoListenTls } from "./deno-tls.ts";
 
 const READ_BUFFER = 64 * 1024;
 
@@ -176,6 +177,9 @@ export function createDenoRuntime(): Runtime {
       void c.readLoop();
       return c;
     },
+
+    listenTls: denoListenTls,
+    connectTls: denoConnectTls,
 
     serveHttp(addr, fetch) {
       return new Promise((resolve) => {

@@ -58,6 +58,42 @@ export interface TcpListener {
   close(): void;
 }
 
+/** A TLS listener's certificate (PEM text), and how long a client gets to finish its handshake. */
+export interface TlsServerOptions {
+  cert: string;
+  key: string;
+  handshakeTimeoutMs: number;
+}
+
+/** How vipless opens a TLS connection to a server (a pair member). */
+export interface TlsClientOptions {
+  /** The name the server's certificate must carry (a member's host), and the SNI. */
+  serverName: string;
+  /** PEM trust anchors; absent: the system's store. */
+  ca?: string;
+  /** false: no certificate check at all. */
+  verify: boolean;
+  /** Our certificate and key, for servers that ask for one (mutual TLS). */
+  cert?: string;
+  key?: string;
+  handshakeTimeoutMs: number;
+}
+
+export interface TlsHandlers extends TcpHandlers {
+  /** A handshake failed or did not finish in time; the connection is closed. */
+  onHandshakeError?(remote: SocketAddress, error: Error): void;
+}
+
+export interface TlsListener extends TcpListener {
+  /**
+   * New certificate and key for new connections; the established ones stay as they are.
+   * Resolves with the listener that serves the port from now on: this one, or (where
+   * the runtime cannot change a listener's certificate) a successor bound to the same
+   * port with SO_REUSEPORT, this one then no longer accepting.
+   */
+  reload(tls: TlsServerOptions): Promise<TlsListener>;
+}
+
 export interface HttpServer {
   readonly local: SocketAddress;
   /** Stops accepting, lets in-flight requests finish (bounded by the runtime), resolves when closed. */
@@ -109,6 +145,18 @@ export interface Runtime {
   spawnSelf(env: Record<string, string>): ChildHandle;
   readonly pid: number;
   connectTcp(to: SocketAddress, handlers: TcpHandlers): Promise<TcpConnection>;
+  /** A TLS listener; `onOpen` runs once the handshake has succeeded. */
+  listenTls(
+    addr: SocketAddress,
+    handlers: TlsHandlers & { onOpen?(conn: TcpConnection): void },
+    tls: TlsServerOptions,
+  ): Promise<TlsListener>;
+  /** A TLS connection, resolved once the handshake (and the certificate check) succeeded. */
+  connectTls(
+    to: SocketAddress,
+    handlers: TcpHandlers,
+    tls: TlsClientOptions,
+  ): Promise<TcpConnection>;
   serveHttp(
     addr: SocketAddress,
     fetch: (request: Request) => Response | Promise<Response>,
