@@ -7,12 +7,12 @@
 // one and answer for a dead member to keep it "up".
 
 import { addressKey } from "./address.ts";
-import type { PlainTransport } from "../net/transport.ts";
+import type { Transport } from "../net/transport.ts";
 import type { HaMemberSpec } from "./types.ts";
 
-/** Where a probe goes; TLS is not built, so a probe travels over UDP or TCP. */
+/** Where a probe goes: over the member's own transport. */
 export interface ProbeDest {
-  transport: PlainTransport;
+  transport: Transport;
   host: string;
   port: number;
 }
@@ -95,7 +95,7 @@ function randomHex(bytes: number): string {
   return out;
 }
 
-/** Probes go where requests for the member go: TLS is not built, so TCP or UDP. */
+/** Probes go where requests for the member go, over the same transport. */
 export function probeDest(m: HaMemberSpec): ProbeDest {
-  return { transport: m.transport === "tcp" ? "tcp" : "udp", host: m.host, port: m.port };
+  return { transport: m.transport, host: m.host, port: m.port };
 }

@@ -4,8 +4,8 @@
 /** A SIP transport as a config or a URI names it (RFC 3261 §18; TLS for sips:). */
 export type Transport = "udp" | "tcp" | "tls";
 
-/**
- * A transport without TLS: what the sockets carry today. TLS listeners and connections
- * are not built yet, so the transport layer and the proxy only ever see these two.
- */
+/** A transport without TLS. */
 export type PlainTransport = Exclude<Transport, "tls">;
+
+/** The transports over a stream (TCP, and TLS over TCP). */
+export type StreamTransport = Exclude<Transport, "udp">;

@@ -53,8 +53,7 @@ export type RouteDecision =
   | { kind: "reject"; status: number; reason: string };
 
 function memberDest(m: HaMemberSpec): Dest {
-  // TLS members are refused by the configuration; udp and tcp are what we can reach.
-  return { transport: m.transport === "tcp" ? "tcp" : "udp", host: m.host, port: m.port };
+  return { transport: m.transport, host: m.host, port: m.port };
 }
 
 export class Router {

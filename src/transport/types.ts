@@ -1,14 +1,14 @@
-import type { PlainTransport } from "../net/transport.ts";
+import type { Transport } from "../net/transport.ts";
 import type { SocketAddress, TcpConnection } from "../runtime/types.ts";
 
 export type { PlainTransport, Transport } from "../net/transport.ts";
 
-/** The transports the sockets carry (PlainTransport); the proxy still uses this name. */
-export type SipTransportName = PlainTransport;
+/** The transports the sockets carry; the proxy uses this name. */
+export type SipTransportName = Transport;
 
 /** Where a SIP message goes or came from. */
 export interface Endpoint {
-  transport: PlainTransport;
+  transport: Transport;
   host: string;
   port: number;
 }
@@ -27,7 +27,7 @@ export interface InboundSource extends Endpoint {
 }
 
 export interface OpenedListener {
-  transport: PlainTransport;
+  transport: Transport;
   host: string;
   port: number;
 }
