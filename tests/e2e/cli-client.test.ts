@@ -35,10 +35,12 @@ describe(`command-line client (${RUNTIME})`, () => {
     configPath = writeConfig(tempDir(), cfg);
     proc = startVipless(["--config", configPath], TOKEN);
     await proc.waitForOutput(/"event":"listener-opened","transport":"http"/);
-    // Both members up (rise 2 at 1 s probes) before the admin actions.
-    await proc.waitForOutput(
-      /"role":"backup".*"event":"member-up"|"event":"member-up".*"role":"backup"/,
-    );
+    // Both members up (rise 2 at 1 s probes) before the admin actions: bounded, 15 s.
+    for (let i = 0; i < 60; i++) {
+      const st = await (await fetch(`http://127.0.0.1:${cfg.httpPort}/status`)).json();
+      if (st.pairs[0].members.every((m: { status: string }) => m.status === "up")) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   });
   after(async () => {
     await proc?.stop();
