@@ -18,7 +18,7 @@ const TOKEN = "page-secret";
 const missing = chromiumMissing();
 if (missing) console.log(`status page browser test skipped: ${missing}`);
 
-/** Polls `probe` in the page until `ok` accepts its value (bounded: 40 tries of 250 ms). */
+/** Polls `probe` in the page until `ok` accepts its value (bounded: 60 tries of 250 ms). */
 async function until<T>(
   browser: Browser,
   probe: string,
@@ -26,7 +26,7 @@ async function until<T>(
   what: string,
 ): Promise<T> {
   let last: T | undefined;
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 60; i++) {
     last = await browser.evaluate<T>(probe);
     if (ok(last)) return last;
     await new Promise((r) => setTimeout(r, 250));
