@@ -4,7 +4,7 @@
  * makes it exit, for a minimal reproduction:
  *
  *   bun scripts/fuzz/hunt.ts --seed S --count N [--tcp-share F] [--t1 50ms]
- *                            [--binary PATH] [--chunk 250]
+ *                            [--binary PATH] [--chunk 250] [--answer-share F]
  *
  * It regenerates the run's messages from the seed (send.ts `messages`), sends them in
  * chunks to a fresh vipless until a chunk leaves vipless_tcp_connections above the
@@ -36,6 +36,7 @@ const { values: opts } = parseArgs({
     t1: { type: "string", default: "50ms" },
     binary: { type: "string", default: join(ROOT, "dist/vipless") },
     chunk: { type: "string", default: "250" },
+    "answer-share": { type: "string", default: "0" },
   },
 });
 const seed = Number(opts.seed);
@@ -47,13 +48,14 @@ if (!Number.isInteger(seed) || !Number.isInteger(count) || !Number.isInteger(chu
 }
 
 type Message = { m: Mutated; overTcp: boolean };
+const RFC4475 = join(ROOT, "..", "shared", "testdata", "rfc4475");
 
 /** The run's first `count` messages, for vipless at `port` (the seeds name its address). */
 function generate(port: number): Message[] {
   const next = messages({
     corpus: loadCorpus({
       proxy: { host: "127.0.0.1", port },
-      rfc4475Dir: join(ROOT, "..", "shared", "testdata", "rfc4475"),
+      rfc4475Dir: RFC4475,
     }),
     rng: seededRandom(seed),
     tcpShare: Number(opts["tcp-share"]),
@@ -65,7 +67,12 @@ function generate(port: number): Message[] {
 
 async function fresh(): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), "vipless-hunt-"));
-  return await startTarget({ command: [opts.binary!, []], t1: opts.t1!, dir });
+  return await startTarget({
+    command: [opts.binary!, []],
+    t1: opts.t1!,
+    dir,
+    mutateAnswers: { seed, share: Number(opts["answer-share"]), rfc4475Dir: RFC4475 },
+  });
 }
 
 /** Sends each message; a TCP one on a connection of its own, closed 20 ms later. */

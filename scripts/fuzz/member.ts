@@ -63,9 +63,11 @@ export class Member {
   static async start(rt: Runtime, name: string, mutation?: AnswerMutation): Promise<Member> {
     // The socket's handler needs the member, which needs the socket.
     const ref: { member?: Member } = {};
+    // A large receive buffer, as a real server has: a burst of the fuzzer's 64 KB
+    // datagrams relayed to it must not crowd out the background calls' messages.
     const sock = await rt.bindUdp({ host: "127.0.0.1", port: 0 }, {
       onMessage: (data, from) => ref.member?.onDatagram(data, from),
-    });
+    }, { bufferBytes: { receive: 8 << 20, send: 1 << 20 } });
     return ref.member = new Member(sock, name, mutation);
   }
 

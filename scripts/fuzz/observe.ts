@@ -18,6 +18,8 @@ export interface Snapshot {
   requests: number;
   localResponses: number;
   dropped: number;
+  /** vipless_overload_rejections_total: new requests refused because it was saturated. */
+  overloadRejections: number;
 }
 
 /** Sums of every sample of each metric name in a Prometheus text exposition. */
@@ -68,6 +70,7 @@ export async function snapshot(httpPort: number, pid: number): Promise<Snapshot 
     requests: m.get("vipless_requests_total") ?? 0,
     localResponses: m.get("vipless_local_responses_total") ?? 0,
     dropped: m.get("vipless_dropped_total") ?? 0,
+    overloadRejections: m.get("vipless_overload_rejections_total") ?? 0,
   };
 }
 

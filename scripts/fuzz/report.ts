@@ -27,7 +27,10 @@ export function reportLines(r: SessionReport): string[] {
     `RSS: ${mib(r.before.rssKiB)} before, ${a ? mib(a.rssKiB) : "?"} after ` +
     `(allowed +${mib(r.rssSlackKiB)})`,
     `vipless counted: ${a?.requests ?? "?"} requests, ${a?.localResponses ?? "?"} local answers, ` +
-    `${a?.dropped ?? "?"} dropped`,
+    `${a?.dropped ?? "?"} dropped, ${
+      a ? a.overloadRejections - r.before.overloadRejections : "?"
+    } ` +
+    `refused as overload`,
   ];
   for (const p of r.problems) lines.push(`PROBLEM: ${p}`);
   if (r.fdsAfter) {

@@ -39,7 +39,7 @@ const { values: opts } = parseArgs({
   options: {
     count: { type: "string", default: "100000" },
     seed: { type: "string" },
-    rate: { type: "string", default: "4000" },
+    rate: { type: "string", default: "3000" },
     "tcp-share": { type: "string", default: "0.3" },
     "answer-share": { type: "string", default: "0.2" },
     "calls-per-second": { type: "string", default: "10" },

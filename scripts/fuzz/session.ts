@@ -111,7 +111,13 @@ export async function runSession(o: SessionOptions): Promise<SessionReport> {
     if (calls.failed > 0) {
       // Datagrams lost at a member (in this process) fail calls without vipless's fault.
       const lost = memberDrops > 0 ? `; the members' sockets dropped ${memberDrops}` : "";
-      problems.push(`${calls.failed} background calls failed (${calls.detail}${lost})`);
+      const shed = after ? after.overloadRejections - before.overloadRejections : 0;
+      const saturated = shed > 0
+        ? `; vipless was saturated and refused ${shed} new requests (overload.max_delay): try a lower --rate`
+        : "";
+      problems.push(
+        `${calls.failed} background calls failed (${calls.detail}${lost}${saturated})`,
+      );
     }
     const malformed = memberStats.reduce((n, m) => n + m.malformed, 0);
     if (malformed > 0) problems.push(`${malformed} malformed messages reached the members`);
