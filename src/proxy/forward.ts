@@ -19,6 +19,8 @@ export interface ForwardPlan {
   removeXGenesysRoute: boolean;
   /** Our sent-by, as written into Via and Record-Route. */
   viaHost: string;
+  /** The same over TLS (our TLS port); absent: viaHost. */
+  tlsViaHost?: string;
 }
 
 /**
@@ -41,6 +43,7 @@ export function forwardRequest(
 
 function edited(plan: ForwardPlan, transport: string, branch: string): Uint8Array {
   const req = plan.request;
+  const hostOf = (t: string) => (t === "tls" ? plan.tlsViaHost ?? plan.viaHost : plan.viaHost);
   const { newRequestUri, popRoutes } = plan.routes;
   const e = new MessageEditor(req);
   e.setTopViaReceived(plan.source.host, plan.source.port);
@@ -57,23 +60,28 @@ function edited(plan: ForwardPlan, transport: string, branch: string): Uint8Arra
   e.decrementMaxForwards();
   if (DIALOG_CREATING.has(req.method) && req.to?.tag == null) {
     // The editor keeps call order for lines inserted at one place, so push top first.
-    for (const r of recordRoute(plan.viaHost, plan.source.transport, transport)) {
+    for (const r of recordRoute(hostOf, plan.source.transport, transport)) {
       e.pushRecordRoute(r);
     }
   }
-  e.pushVia(`SIP/2.0/${transport.toUpperCase()} ${plan.viaHost};branch=${branch};rport`);
+  e.pushVia(`SIP/2.0/${transport.toUpperCase()} ${hostOf(transport)};branch=${branch};rport`);
   if (transport !== "udp") e.ensureContentLength();
   return e.toBytes();
 }
 
 /**
- * Our Record-Route entries, top first; two when the transports differ (RFC 5658). The
+ * Our Record-Route entries, top first; two when the transports differ (RFC 5658), each
+ * with the port of its own transport (TLS has a port of its own). The
  * top one is the callee's first Route, so it names the outbound side; the caller uses
  * the route set reversed, so the bottom one names the inbound side.
  */
-function recordRoute(host: string, inbound: string, outbound: string): string[] {
+function recordRoute(
+  host: (transport: string) => string,
+  inbound: string,
+  outbound: string,
+): string[] {
   const uri = (t: string) =>
-    `<sip:${host}${t === "udp" ? "" : `;transport=${t}`};lr${
+    `<sip:${host(t)}${t === "udp" ? "" : `;transport=${t}`};lr${
       inbound !== outbound ? ";r2=on" : ""
     }>`;
   return inbound === outbound ? [uri(outbound)] : [uri(outbound), uri(inbound)];

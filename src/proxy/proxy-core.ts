@@ -87,6 +87,7 @@ export class ProxyCore {
   readonly #limiter: InviteRateLimiter;
   readonly #instance: string;
   #viaHost!: string;
+  #tlsViaHost!: string;
 
   constructor(
     settings: ProxySettings,
@@ -129,6 +130,10 @@ export class ProxyCore {
       settings.localAddresses,
     );
     this.#viaHost = formatHostPort(settings.advertiseHost, settings.advertisePort);
+    this.#tlsViaHost = formatHostPort(
+      settings.advertiseHost,
+      settings.advertisePort === null ? null : settings.advertiseTlsPort ?? 5061,
+    );
     this.#limiter.rate = settings.maxInviteRate;
     this.#responder.userAgent = settings.userAgent;
   }
@@ -330,6 +335,7 @@ export class ProxyCore {
       routes: d.routes,
       removeXGenesysRoute: req.xGenesysRoute !== null && (consumed || !fromMember),
       viaHost: this.#viaHost,
+      tlsViaHost: this.#tlsViaHost,
     };
     return { decision, plan };
   }

@@ -10,6 +10,8 @@ export interface Dest {
   host: string;
   port: number;
   conn?: unknown;
+  /** TLS: the name to check the server's certificate against (transport Endpoint). */
+  serverName?: string;
 }
 
 /** Where a message came from. */
@@ -40,6 +42,11 @@ export interface ProxySettings {
   /** Host (and port) written into our Via and Record-Route. */
   advertiseHost: string;
   advertisePort: number | null;
+  /**
+   * The port in our Via and Record-Route over TLS, when `advertisePort` is set (the
+   * TLS listener's; null: 5061). With no advertised port the TLS default is implied.
+   */
+  advertiseTlsPort?: number | null;
   /** Addresses vipless listens on, so that Route/Request-URI naming them count as "us". */
   localAddresses: ReadonlyArray<{ host: string; port: number }>;
   /** No response to a forwarded INVITE this long: try the next hop. */
