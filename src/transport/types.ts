@@ -11,6 +11,11 @@ export interface Endpoint {
   transport: Transport;
   host: string;
   port: number;
+  /**
+   * TLS: the name the server's certificate must carry when `host` is the address a
+   * name resolved to (RFC 5922: the member's configured host); absent, `host` itself.
+   */
+  serverName?: string;
 }
 
 /** Where an inbound message came from, and the listener or connection it came through. */
