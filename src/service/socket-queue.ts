@@ -8,13 +8,21 @@
  *
  * The kernel counts each queued datagram with its buffer overhead, so queued bytes
  * become datagrams with the average length read plus PER_DATAGRAM_OVERHEAD: an estimate
- * that errs toward a shorter delay.
+ * that errs toward a shorter delay. The rate is what vipless can read: the highest rate
+ * seen lately (a queue is read at full speed), at least MIN_RATE_PER_MS, so that a
+ * burst arriving at an idle instance is not mistaken for a backlog. A sample taken late
+ * (the loop itself stalled: loop-lag.ts counts that) estimates nothing: the queue holds
+ * what arrived during the stall and drains at once.
  */
 import type { Runtime, TimerHandle } from "../runtime/types.ts";
 
 export const SAMPLE_MS = 50;
 /** The kernel's accounting of one datagram beyond its payload (sk_buff and friends). */
 const PER_DATAGRAM_OVERHEAD = 1024;
+/** The least read rate assumed, datagrams per ms (one process reads far more). */
+export const MIN_RATE_PER_MS = 5;
+/** How much of the peak rate is kept per sample (it fades over about ten seconds). */
+const PEAK_KEEP = 0.995;
 
 export type QueueClock = Pick<Runtime, "monotonic" | "setTimer" | "clearTimer">;
 
@@ -34,6 +42,7 @@ export class SocketQueueDelay {
   #bytes = 0;
   #delay = 0;
   #queued: number | null = null;
+  #peakRate = MIN_RATE_PER_MS;
 
   constructor(clock: QueueClock, source: QueueSource) {
     this.#clock = clock;
@@ -60,7 +69,10 @@ export class SocketQueueDelay {
     const bytes = read.bytes - this.#bytes;
     const elapsed = Math.max(1, now - this.#at);
     this.#queued = this.#source.udpQueueBytes();
-    this.#delay = estimateDelayMs(this.#queued ?? 0, datagrams, bytes, elapsed);
+    this.#peakRate = Math.max(datagrams / elapsed, this.#peakRate * PEAK_KEEP, MIN_RATE_PER_MS);
+    this.#delay = elapsed > 2 * SAMPLE_MS
+      ? 0
+      : estimateDelayMs(this.#queued ?? 0, datagrams, bytes, this.#peakRate);
     this.#at = now;
     this.#datagrams = read.datagrams;
     this.#bytes = read.bytes;
@@ -79,18 +91,16 @@ export class SocketQueueDelay {
 }
 
 /**
- * `queued` bytes in the kernel, `datagrams` of `bytes` read in the last `elapsedMs`:
- * the time it takes to read what is queued at that rate. Nothing read while something
- * waits: it has waited the whole interval at least.
+ * `queued` bytes in the kernel, `datagrams` of `bytes` read lately (for their average
+ * size), read at `ratePerMs`: the time it takes to read what is queued.
  */
 export function estimateDelayMs(
   queued: number,
   datagrams: number,
   bytes: number,
-  elapsedMs: number,
+  ratePerMs: number,
 ): number {
   if (queued <= 0) return 0;
-  if (datagrams === 0) return elapsedMs;
-  const perDatagram = bytes / datagrams + PER_DATAGRAM_OVERHEAD;
-  return (queued / perDatagram) / (datagrams / elapsedMs);
+  const average = datagrams > 0 ? bytes / datagrams : 0;
+  return queued / (average + PER_DATAGRAM_OVERHEAD) / Math.max(ratePerMs, MIN_RATE_PER_MS);
 }

@@ -2,23 +2,32 @@
 // queued bytes over the rate vipless reads datagrams at.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { estimateDelayMs, SAMPLE_MS, SocketQueueDelay } from "../../src/service/socket-queue.ts";
+import {
+  estimateDelayMs,
+  MIN_RATE_PER_MS,
+  SAMPLE_MS,
+  SocketQueueDelay,
+} from "../../src/service/socket-queue.ts";
 import { FakeClock } from "./fake-runtime.ts";
 
 describe("socket queue delay", () => {
   it("an empty queue is no delay, whatever the rate", () => {
-    assert.equal(estimateDelayMs(0, 0, 0, 50), 0);
-    assert.equal(estimateDelayMs(0, 1000, 500_000, 50), 0);
+    assert.equal(estimateDelayMs(0, 0, 0, 20), 0);
+    assert.equal(estimateDelayMs(0, 1000, 500_000, 20), 0);
   });
 
   it("queued bytes over the read rate: 2,000 queued datagrams read at 20/ms wait 100 ms", () => {
     // 500-byte datagrams, counted by the kernel with ~1 KiB of overhead each.
     const queued = 2000 * (500 + 1024);
-    assert.equal(Math.round(estimateDelayMs(queued, 1000, 500_000, 50)), 100);
+    assert.equal(Math.round(estimateDelayMs(queued, 1000, 500_000, 20)), 100);
   });
 
-  it("something queued and nothing read: it waited the whole interval", () => {
-    assert.equal(estimateDelayMs(10_000, 0, 0, 50), 50);
+  it("a burst at an idle instance is read at the least assumed rate, not at its idle one", () => {
+    // 100 datagrams of 500 bytes, nothing read before: 100 / 5 per ms.
+    assert.equal(
+      Math.round(estimateDelayMs(100 * 1524, 0, 0, 0.01)),
+      Math.round(100 * 1524 / 1024 / MIN_RATE_PER_MS),
+    );
   });
 
   it("samples the kernel's queue every 50 ms with the datagrams read in between", () => {
@@ -37,6 +46,11 @@ describe("socket queue delay", () => {
     assert.equal(q.queuedBytes(), 4000 * 1524);
     source.queued = null; // the kernel's table cannot be read
     c.advance(SAMPLE_MS);
+    assert.equal(q.delayMs(), 0);
+    // A late sample (the loop stalled) estimates nothing: the stall is the loop's.
+    source.queued = 4000 * 1524;
+    c.stall(1_000);
+    c.fireDue();
     assert.equal(q.delayMs(), 0);
     q.stop();
     assert.equal(c.live, 0);
