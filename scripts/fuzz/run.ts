@@ -7,7 +7,7 @@
  *                           [--calls-per-second C] [--t1 DURATION] [--settle SECONDS]
  *                           [--rss-slack MIB] [--bundle] [--binary PATH]
  *                           [--answer-share F] [--load sipp|test-ua] [--log-level LEVEL]
- *                           [--keep]
+ *                           [--max-delay DURATION] [--keep]
  *
  * The pair members answer every request; --answer-share (default 0.2) of their
  * answers to the fuzzer's own requests are mutated too, for vipless's response path.
@@ -51,6 +51,7 @@ const { values: opts } = parseArgs({
     load: { type: "string", default: "sipp" },
     keep: { type: "boolean", default: false },
     "log-level": { type: "string", default: "error" },
+    "max-delay": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -60,7 +61,8 @@ if (opts.help) {
     "usage: bun scripts/fuzz/run.ts [--count N] [--seed S] [--rate MSG_PER_S] [--tcp-share 0..1]\n" +
       "         [--calls-per-second C] [--t1 500ms] [--settle SECONDS] [--rss-slack MIB]\n" +
       "         [--answer-share 0..1] [--bundle] [--binary PATH] [--load sipp|test-ua]\n" +
-      "         [--log-level LEVEL] [--keep]\n" +
+      "         [--log-level LEVEL] [--max-delay DURATION] [--keep]\n" +
+      "  --max-delay  vipless's overload.max_delay (0ms turns load shedding off; default its own)\n" +
       "  --bundle  fuzz dist/vipless.js under deno instead of the dist/vipless executable\n" +
       "  --binary  fuzz this executable (or, with --bundle, this bundle) instead\n" +
       "  --load    who places the background calls (default sipp)\n" +
@@ -88,9 +90,12 @@ const settleSeconds = number("settle", 1, 600);
 const rssSlackMiB = number("rss-slack", 0, 65_536);
 if (opts.seed === undefined) opts.seed = String(Math.floor(Math.random() * 2 ** 32));
 const seed = number("seed", 0, 2 ** 32 - 1);
-if (!/^\d+(\.\d+)?(ms|s)$/.test(opts.t1 ?? "")) {
-  console.error(`fuzz: --t1 is a duration such as 500ms, got ${opts.t1}`);
-  process.exit(2);
+for (const name of ["t1", "max-delay"] as const) {
+  const v = opts[name];
+  if (v !== undefined && !/^\d+(\.\d+)?(ms|s)$/.test(v)) {
+    console.error(`fuzz: --${name} is a duration such as 500ms, got ${v}`);
+    process.exit(2);
+  }
 }
 
 const binary = opts.binary ?? join(ROOT, opts.bundle ? "dist/vipless.js" : "dist/vipless");
@@ -140,6 +145,7 @@ const report = await runSession({
   settleBoundMs: settleSeconds * 1000,
   rssSlackKiB: rssSlackMiB * 1024,
   logLevel: opts["log-level"],
+  maxDelay: opts["max-delay"],
   rfc4475Dir,
   mutateAnswers: { seed, share: answerShare, rfc4475Dir },
   dir,

@@ -18,6 +18,8 @@ export interface TargetOptions {
   logLevel?: string;
   /** Where the config goes. */
   dir: string;
+  /** vipless's overload.max_delay (a config duration; default: vipless's own). */
+  maxDelay?: string;
   /** The members mutate this share of their answers to the fuzzer's requests. */
   mutateAnswers?: { seed: number; share: number; rfc4475Dir: string };
 }
@@ -44,6 +46,7 @@ function configText(o: TargetOptions, sip: number, http: number, members: Member
     "probe: { interval: 1s, timeout: 800ms, failures: 3 }",
     "failover: { timeout: 1s }",
     `sip: { t1: ${o.t1} }`,
+    ...(o.maxDelay !== undefined ? [`overload: { max_delay: ${o.maxDelay} }`] : []),
     "pairs:",
     "  - name: fuzz",
     `    primary: sip:127.0.0.1:${members.ports[0]}`,
