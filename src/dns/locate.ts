@@ -57,9 +57,17 @@ export function defaultPort(transport: Transport): number {
   return transport === "tls" ? DEFAULT_SIPS_PORT : DEFAULT_SIP_PORT;
 }
 
+/** Seconds a name the system resolver found (no TTL known) is kept. */
+export const SYSTEM_LOOKUP_TTL = 60;
+
 export class Locator {
   readonly #dns: DnsQuerier;
   readonly #random: () => number;
+  /**
+   * The system resolver, asked for a host's address when DNS has none: a name in
+   * /etc/hosts (which the DNS servers do not see) keeps working.
+   */
+  systemLookup: ((host: string) => Promise<string>) | null = null;
   /** Transports vipless can send on (TLS only with a TLS listener configured). */
   supported: ReadonlySet<Transport>;
 
@@ -79,6 +87,7 @@ export class Locator {
       (r.records.length > 0 ? ttls : negative).push(r.ttl);
       return r.records;
     };
+    const note = (ttl: number) => ttls.push(ttl);
     const done = (targets: Target[]): Located => {
       const from = targets.length > 0 && ttls.length > 0 ? ttls : [...ttls, ...negative];
       return { targets, ttl: from.length === 0 ? Infinity : Math.min(...from) };
@@ -92,7 +101,7 @@ export class Locator {
     }
     if (req.port !== null) {
       const transport = req.transport ?? plain;
-      return done(await this.#addresses(req.host, transport, req.port, ask));
+      return done(await this.#addresses(req.host, transport, req.port, ask, note));
     }
     const wanted = [...this.supported].filter((t) => !req.secure || t === "tls");
     let srvNames: Array<{ transport: Transport; name: string }> = [];
@@ -111,13 +120,13 @@ export class Locator {
       const targets: Target[] = [];
       for (const s of this.#ordered(srv)) {
         if (s.target === "" || s.target === ".") continue; // "." : no service here
-        targets.push(...await this.#addresses(s.target, transport, s.port, ask));
+        targets.push(...await this.#addresses(s.target, transport, s.port, ask, note));
       }
       return done(targets);
     }
     // No SRV either: the host's own addresses, on the transport's default port (§4.2).
     const transport = req.transport ?? plain;
-    return done(await this.#addresses(req.host, transport, defaultPort(transport), ask));
+    return done(await this.#addresses(req.host, transport, defaultPort(transport), ask, note));
   }
 
   /** NAPTR records with a transport we speak and the "s" flag, in order, as SRV names. */
@@ -162,9 +171,18 @@ export class Locator {
     transport: Transport,
     port: number,
     ask: (name: string, type: "A" | "AAAA") => Promise<DnsRecord[]>,
+    foundBySystem: (ttl: number) => void,
   ): Promise<Target[]> {
     // One family failing (a server that mishandles AAAA) leaves the other.
     const got = await Promise.allSettled([ask(name, "A"), ask(name, "AAAA")]);
+    const found = got.some((g) => g.status === "fulfilled" && g.value.length > 0);
+    if (!found && this.systemLookup) {
+      const address = await this.systemLookup(name).catch(() => null);
+      if (address !== null) {
+        foundBySystem(SYSTEM_LOOKUP_TTL);
+        return [{ transport, address, port, name }];
+      }
+    }
     if (got.every((g) => g.status === "rejected")) throw (got[0] as PromiseRejectedResult).reason;
     const addresses: string[] = [];
     for (const r of got.flatMap((g) => g.status === "fulfilled" ? g.value : [])) {

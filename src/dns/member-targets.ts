@@ -124,6 +124,15 @@ export class MemberTargets {
     return e ? e.current : undefined;
   }
 
+  /**
+   * Whether the member's name resolved: null before its first lookup answered,
+   * undefined when the member is not one named by DNS name.
+   */
+  resolved(host: string, port: number): boolean | null | undefined {
+    const e = this.#entries.get(keyOf(host, port));
+    return e ? e.resolved : undefined;
+  }
+
   /** The named member whose current target is this address and port, if any. */
   memberAt(address: string, port: number): NamedMemberSpec | null {
     const key = keyOf(address, port);

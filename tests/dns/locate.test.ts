@@ -150,6 +150,29 @@ describe("RFC 3263 location against dnsmasq", { skip: missing ?? false }, () => 
     assert.deepEqual(none.targets, []);
   });
 
+  it("a host DNS does not know is asked of the system resolver (/etc/hosts)", async () => {
+    const l = new Locator(client, ALL);
+    l.systemLookup = (host) =>
+      host === "hosts-only.test" ? Promise.resolve("127.0.0.77") : Promise.reject(new Error("no"));
+    const got = await l.locate({
+      host: "hosts-only.test",
+      port: 5080,
+      transport: null,
+      secure: false,
+    });
+    assert.deepEqual(got.targets.map((t) => `${t.transport}:${t.address}:${t.port}`), [
+      "udp:127.0.0.77:5080",
+    ]);
+    assert.equal(got.ttl, 60);
+    const none = await l.locate({
+      host: "nowhere.test",
+      port: 5080,
+      transport: null,
+      secure: false,
+    });
+    assert.deepEqual(none.targets, []);
+  });
+
   it("SRV weight: within a priority, the heavier record comes first in proportion", async () => {
     let seed = 1;
     const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
