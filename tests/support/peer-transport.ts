@@ -1,7 +1,7 @@
 /**
- * Sockets for a test peer: one UDP socket, or one TCP listener plus the connections it
- * accepted or opened. Built on the project's runtime adapter so the same peers run
- * under Bun and Deno.
+ * Sockets for a test peer: one UDP socket, or one TCP (or TLS) listener plus the
+ * connections it accepted or opened. Built on the project's runtime adapter so the same
+ * peers run under Bun and Deno. TLS peers use the certificate given to `setPeerTls`.
  */
 import {
   detectRuntime,
@@ -13,7 +13,17 @@ import {
 } from "../../src/runtime/index.ts";
 import { SipFramer } from "./sip-framer.ts";
 
-export type Transport = "udp" | "tcp";
+export type Transport = "udp" | "tcp" | "tls";
+
+/** The TLS peers' certificate (for their listeners) and the CA they trust (as clients). */
+let peerTls: { cert: string; key: string; ca: string } | null = null;
+export function setPeerTls(tls: { cert: string; key: string; ca: string }): void {
+  peerTls = tls;
+}
+function tlsOrThrow() {
+  if (!peerTls) throw new Error("a TLS peer needs setPeerTls() first");
+  return peerTls;
+}
 export type { SocketAddress, TcpConnection };
 
 /** Called for every complete message; `conn` is the TCP connection it came on. */
@@ -65,11 +75,14 @@ export class PeerTransport {
       this.local = this.#udp.local;
       return;
     }
-    this.#listener = await this.rt.listenTcp(addr, {
-      onOpen: (conn) => this.#conns.set(keyOf(conn.remote), conn),
-      onData: (conn, data) => this.#feed(conn, data),
-      onClose: (conn) => this.#forget(conn),
-    });
+    const handlers = {
+      onOpen: (conn: TcpConnection) => this.#conns.set(keyOf(conn.remote), conn),
+      onData: (conn: TcpConnection, data: Uint8Array) => this.#feed(conn, data),
+      onClose: (conn: TcpConnection) => this.#forget(conn),
+    };
+    this.#listener = this.transport === "tls"
+      ? await this.rt.listenTls(addr, handlers, { ...tlsOrThrow(), handshakeTimeoutMs: 5000 })
+      : await this.rt.listenTcp(addr, handlers);
     this.local = this.#listener.local;
   }
 
@@ -96,10 +109,18 @@ export class PeerTransport {
     }
     let conn = via && !via.closed ? via : this.#conns.get(keyOf(to));
     if (!conn || conn.closed) {
-      conn = await this.rt.connectTcp(to, {
-        onData: (c, data) => this.#feed(c, data),
-        onClose: (c) => this.#forget(c),
-      });
+      const handlers = {
+        onData: (c: TcpConnection, data: Uint8Array) => this.#feed(c, data),
+        onClose: (c: TcpConnection) => this.#forget(c),
+      };
+      conn = this.transport === "tls"
+        ? await this.rt.connectTls(to, handlers, {
+          serverName: to.host,
+          ca: tlsOrThrow().ca,
+          verify: true,
+          handshakeTimeoutMs: 5000,
+        })
+        : await this.rt.connectTcp(to, handlers);
       // Register under the address we dialled: the answer's source is that address.
       this.#conns.set(keyOf(to), conn);
     }

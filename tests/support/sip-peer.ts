@@ -248,14 +248,15 @@ export class SipPeer {
     return { host: this.#host, port: this.#port };
   }
 
-  /** A SIP URI for this peer (`sip:127.0.0.1:P`, with `;transport=tcp` over TCP). */
+  /** A SIP URI for this peer (`sip:127.0.0.1:P`, with `;transport=tcp|tls` over a stream). */
   get uri(): string {
-    return `sip:${this.#host}:${this.#port}${this.transport === "tcp" ? ";transport=tcp" : ""}`;
+    const t = this.transport === "udp" ? "" : `;transport=${this.transport}`;
+    return `sip:${this.#host}:${this.#port}${t}`;
   }
 
   /** The Contact header value this peer puts in requests and dialog-creating responses. */
   get contact(): string {
-    const t = this.transport === "tcp" ? ";transport=tcp" : "";
+    const t = this.transport === "udp" ? "" : `;transport=${this.transport}`;
     return `<sip:${this.name}@${this.#host}:${this.#port}${t}>`;
   }
 
@@ -475,7 +476,7 @@ export class SipPeer {
   }
 
   #sendResponseText(tx: ServerTx, text: string): void {
-    const to = this.transport === "tcp" ? tx.from : this.#responseTarget(tx);
+    const to = this.transport !== "udp" ? tx.from : this.#responseTarget(tx);
     this.#net?.send(enc.encode(text), to, tx.conn).catch(() => {/* peer went away */});
     this.sent.push({ text, to, at: Date.now() });
   }
@@ -547,7 +548,7 @@ export class SipPeer {
 
   /** The Via header value for a request this peer sends. */
   viaFor(branch: string): string {
-    const proto = this.transport === "tcp" ? "TCP" : "UDP";
+    const proto = this.transport.toUpperCase();
     return `SIP/2.0/${proto} ${this.#host}:${this.#port};branch=${branch}`;
   }
 
