@@ -6,7 +6,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
-import { udpTableRows } from "./libc.ts";
+import { type UdpTableRow, udpTableRows } from "./libc.ts";
 import type { Runtime } from "./types.ts";
 
 export const portable: Pick<
@@ -55,29 +55,27 @@ export const portable: Pick<
   udpReceiveDrops(localPorts) {
     // Per socket (the drops column), matched by local port: only this process's ports
     // count, not the whole host's (the global RcvbufErrors in /proc/net/snmp would).
-    const ports = new Set(localPorts);
-    let total = 0;
-    let seen = false;
-    for (const path of ["/proc/net/udp", "/proc/net/udp6"]) {
-      for (const row of udpTableRows(path)) {
-        if (!ports.has(row.localPort)) continue;
-        seen = true;
-        total += row.drops;
-      }
-    }
-    return seen ? total : null;
+    return sumOverPorts(localPorts, (row) => row.drops);
   },
   udpReceiveQueue(localPorts) {
-    const ports = new Set(localPorts);
-    let total = 0;
-    let seen = false;
-    for (const path of ["/proc/net/udp", "/proc/net/udp6"]) {
-      for (const row of udpTableRows(path)) {
-        if (!ports.has(row.localPort)) continue;
-        seen = true;
-        total += row.rxQueue;
-      }
-    }
-    return seen ? total : null;
+    return sumOverPorts(localPorts, (row) => row.rxQueue);
   },
 };
+
+/** A column of /proc/net/udp(6) summed over the sockets bound to `localPorts`, or null. */
+function sumOverPorts(
+  localPorts: readonly number[],
+  column: (row: UdpTableRow) => number,
+): number | null {
+  const ports = new Set(localPorts);
+  let total = 0;
+  let seen = false;
+  for (const path of ["/proc/net/udp", "/proc/net/udp6"]) {
+    for (const row of udpTableRows(path)) {
+      if (!ports.has(row.localPort)) continue;
+      seen = true;
+      total += column(row);
+    }
+  }
+  return seen ? total : null;
+}

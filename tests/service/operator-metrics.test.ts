@@ -9,10 +9,10 @@ import { parseConfig } from "../../src/config/index.ts";
 import { registerCoreMetrics } from "../../src/service/core-metrics.ts";
 import { createServiceMetrics } from "../../src/service/metrics.ts";
 import { createSipCore, type SipCore } from "../../src/service/sip-core.ts";
-import type { SipTransport } from "../../src/transport/sip-transport.ts";
 import type { Endpoint } from "../../src/transport/types.ts";
 import { buildRequest, buildResponse, parseMessage, type SipMessage } from "../support/sip-text.ts";
 import { FakeClock } from "./fake-runtime.ts";
+import { fakeTransport } from "./fake-transport.ts";
 
 const config = (name: string) =>
   `advertise: 192.0.2.10:5060
@@ -49,15 +49,7 @@ class Glue {
     this.metrics = createServiceMetrics(rt, rt.now());
     const record = (bytes: Uint8Array, to: Endpoint) =>
       this.out.push({ to, msg: parseMessage(bytes) });
-    const transport = {
-      send: record,
-      sendProbe: record,
-      probePort: () => null,
-      probePorts: () => [],
-      udpRead: { datagrams: 0, bytes: 0 },
-      udpQueueBytes: () => null,
-      connections: 0,
-    } as unknown as SipTransport;
+    const transport = fakeTransport(record);
     this.core = createSipCore({
       rt,
       config: parsed.config,

@@ -11,7 +11,6 @@ import type { Runtime } from "../../src/runtime/types.ts";
 import { registerCoreMetrics } from "../../src/service/core-metrics.ts";
 import { createServiceMetrics } from "../../src/service/metrics.ts";
 import { createSipCore, type SipCore } from "../../src/service/sip-core.ts";
-import type { SipTransport } from "../../src/transport/sip-transport.ts";
 import type { Endpoint, InboundSource } from "../../src/transport/types.ts";
 import {
   buildRequest,
@@ -21,6 +20,7 @@ import {
   type SipMessage,
 } from "../support/sip-text.ts";
 import { FakeClock } from "./fake-runtime.ts";
+import { fakeTransport } from "./fake-transport.ts";
 
 // "shared": both members on one host (a lab, or two servers behind one NAT address).
 // "apart": a member per host. "named": members configured by DNS name.
@@ -69,16 +69,7 @@ class Glue {
       get: (t, k) => (k === "lookup" ? lookup : t[k as keyof Runtime]),
     }) as Runtime;
     this.metrics = createServiceMetrics(rt, rt.now());
-    const transport = {
-      send: (bytes: Uint8Array, to: Endpoint) => this.out.push({ to, msg: parseMessage(bytes) }),
-      sendProbe: (bytes: Uint8Array, to: Endpoint) =>
-        this.out.push({ to, msg: parseMessage(bytes) }),
-      probePort: () => null,
-      probePorts: () => [],
-      udpRead: { datagrams: 0, bytes: 0 },
-      udpQueueBytes: () => null,
-      connections: 0,
-    } as unknown as SipTransport;
+    const transport = fakeTransport((bytes, to) => this.out.push({ to, msg: parseMessage(bytes) }));
     this.core = createSipCore({
       rt,
       config: parsed.config,

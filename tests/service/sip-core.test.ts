@@ -8,10 +8,10 @@ import { parseConfig } from "../../src/config/index.ts";
 import { PROBE_BRANCH_PREFIX } from "../../src/proxy/loop.ts";
 import { createServiceMetrics } from "../../src/service/metrics.ts";
 import { createSipCore, type SipCore } from "../../src/service/sip-core.ts";
-import type { SipTransport } from "../../src/transport/sip-transport.ts";
 import type { Endpoint } from "../../src/transport/types.ts";
 import { buildResponse, parseMessage, type SipMessage } from "../support/sip-text.ts";
 import { FakeClock } from "./fake-runtime.ts";
+import { fakeTransport } from "./fake-transport.ts";
 
 const CONFIG = `advertise: 192.0.2.10:5060
 serve: site-a
@@ -61,14 +61,7 @@ class Glue {
       if (!this.silent.has(to.host)) this.#queue.push(probe);
     };
     // Probes leave from a probe socket of their own (port 5099): its port is in their Via.
-    const transport = {
-      send,
-      sendProbe: send,
-      probePort: () => PROBE_PORT,
-      probePorts: () => [PROBE_PORT],
-      udpRead: { datagrams: 0, bytes: 0 },
-      udpQueueBytes: () => null,
-    } as unknown as SipTransport;
+    const transport = fakeTransport(send, PROBE_PORT);
     this.core = createSipCore({
       rt,
       config: parsed.config,
