@@ -60,6 +60,7 @@ const UDP_SOCKETS = 4;
 const TCP_CONNECTIONS = 8;
 const MESSAGES_PER_CONNECTION = 50;
 const TICK_MS = 10;
+const MAX_CATCH_UP_MS = 50;
 
 /** A TCP connection of the fuzzer and how many messages it carried. */
 interface Stream {
@@ -157,6 +158,9 @@ export async function sendMutations(rt: Runtime, o: SendOptions): Promise<SendRe
   const t0 = Date.now();
   let lastProgress = t0;
   let lastTick = t0;
+  /** The schedule: `rate` messages a second from `start`, `startSent` sent by then. */
+  let start = t0;
+  let startSent = 0;
   try {
     while (r.sent < o.count) {
       const now = Date.now();
@@ -171,7 +175,15 @@ export async function sendMutations(rt: Runtime, o: SendOptions): Promise<SendRe
         r.stoppedEarly = reason;
         break;
       }
-      const due = Math.min(o.count, Math.floor(((now - t0) / 1000) * o.rate) + 1);
+      // After a pause of this process, catch up at most MAX_CATCH_UP_MS worth of
+      // messages: a burst of a second's worth at once would measure queueing, not input.
+      const behind = Math.floor(((now - start) / 1000) * o.rate) + 1 - (r.sent - startSent);
+      const cap = Math.ceil((o.rate * MAX_CATCH_UP_MS) / 1000);
+      if (behind > cap) {
+        start = now;
+        startSent = r.sent;
+      }
+      const due = Math.min(o.count, r.sent + Math.min(behind, cap));
       while (r.sent < due) {
         pending ??= next();
         const { m, overTcp } = pending;
