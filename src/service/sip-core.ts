@@ -168,8 +168,15 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
    * would ring until Timer C (3 min): move what still waits on it to the other member.
    */
   function actOn(events: readonly HaEvent[]): void {
+    if (stopped) return;
+    // Requests still waiting on a pair out of service get 503 now, not at their timers;
+    // first, so that the member-down of its last member has nothing left to move (a
+    // caller hears "out of service", not a 408 from a hop that was tried in vain).
     for (const e of events) {
-      if (e.type !== "member-down" || stopped) continue;
+      if (e.type === "pair-out-of-service") proxy.onPairOutOfService(e.pair, mono());
+    }
+    for (const e of events) {
+      if (e.type !== "member-down") continue;
       const member = registry.member(e.pair, e.role);
       if (member) proxy.onMemberDown({ host: member.host, port: member.port }, mono());
     }

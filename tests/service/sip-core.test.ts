@@ -39,6 +39,8 @@ class Glue {
   readonly clock = new FakeClock();
   readonly startWall = this.clock.wall;
   readonly probes: SentProbe[] = [];
+  /** Everything else sent (requests forwarded, responses), with the clock. */
+  readonly other: Array<{ to: Endpoint; msg: SipMessage; mono: number }> = [];
   readonly core: SipCore;
   readonly metrics;
   /** Hosts that do not answer probes. */
@@ -54,7 +56,10 @@ class Glue {
     this.metrics = createServiceMetrics(rt, rt.now());
     const send = (bytes: Uint8Array, to: Endpoint) => {
       const msg = parseMessage(bytes);
-      if (msg.method !== "OPTIONS") return;
+      if (msg.method !== "OPTIONS") {
+        this.other.push({ to, msg, mono: this.clock.mono });
+        return;
+      }
       const branch = /branch=([^;]+)/.exec(msg.get("via") ?? "")![1];
       const probe = { to, msg, branch, mono: this.clock.mono };
       this.probes.push(probe);
@@ -236,6 +241,57 @@ describe("sip-core: failover", () => {
     assert.ok(sawDown, "the silent primary was marked down");
     assert.deepEqual(moved, [{ host: "10.0.0.11", port: 5060 }]);
     assert.equal(g.core.pairsStatus()[0].activeRole, "backup");
+  });
+
+  it("a ringing INVITE on a pair that goes out of service gets 503 at once, not at Timer C", () => {
+    const g = new Glue();
+    g.start();
+    g.run(1_500);
+    const uac = { transport: "udp" as const, host: "192.0.2.50", port: 5062, local: LOCAL };
+    const invite = [
+      "INVITE sip:bob@example.com SIP/2.0",
+      "Via: SIP/2.0/UDP 192.0.2.50:5062;branch=z9hG4bK-ring-1;rport",
+      "Max-Forwards: 70",
+      "From: <sip:alice@example.com>;tag=a1",
+      "To: <sip:bob@example.com>",
+      "Call-ID: ring-1@192.0.2.50",
+      "CSeq: 1 INVITE",
+      "Contact: <sip:alice@192.0.2.50:5062>",
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n");
+    g.core.onMessage(new TextEncoder().encode(invite), uac);
+    const fwd = g.other.find((o) => o.msg.kind === "request" && o.msg.method === "INVITE")!;
+    assert.equal(fwd.to.host, "10.0.0.11");
+    // Each member it reaches rings; then both stop answering probes.
+    const ring = (o: { to: Endpoint; msg: SipMessage }) => {
+      const ringing = buildResponse(180, "Ringing", [
+        ...o.msg.getAll("via").map((v): [string, string] => ["Via", v]),
+        ["From", o.msg.get("from")!],
+        ["To", `${o.msg.get("to")!};tag=uas`],
+        ["Call-ID", o.msg.get("call-id")!],
+        ["CSeq", o.msg.get("cseq")!],
+      ]);
+      g.core.onMessage(new TextEncoder().encode(ringing), { ...o.to, local: LOCAL });
+    };
+    ring(fwd);
+    g.silent.add("10.0.0.11");
+    g.silent.add("10.0.0.12");
+    let outAt: number | null = null;
+    let rungBackup = false;
+    g.run(10_000, () => {
+      const toBackup = g.other.find((o) => o.msg.kind === "request" && o.to.host === "10.0.0.12");
+      if (toBackup && !rungBackup) {
+        rungBackup = true;
+        ring(toBackup);
+      }
+      if (outAt === null && !g.core.pairsStatus()[0].inService) outAt = g.clock.mono;
+    });
+    assert.notEqual(outAt, null, "the pair went out of service");
+    const final = g.other.find((o) => o.to.host === "192.0.2.50" && o.msg.status >= 200);
+    assert.equal(final?.msg.status, 503);
+    assert.ok(final!.mono - outAt! <= 5, `503 ${final!.mono - outAt!} ms after out of service`);
   });
 
   it("stop() leaves no runtime timer", () => {
