@@ -193,6 +193,9 @@ export class ResponseContexts {
       // against it.
       b.phase = "completed";
       this.#clearTimer(b, "failoverTimer");
+      // Unless the call has its answer already (another branch's 2xx, out of service):
+      // then its copies were let go (#release) and there is nothing left to retry.
+      if (b.ctx.plan === null) return this.#clearTimer(b, "timerC");
       return this.#forward(b.ctx, b.ctx.hops[b.hopIndex]!, b.hopIndex, now, true);
     }
     b.phase = why === "failover-timeout" ? "abandoned" : "completed";

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   answer,
+  BACKUP,
   Harness,
   one,
   PRIMARY,
@@ -165,6 +166,25 @@ describe("a large request to a UDP-only member (RFC 3261 §18.1.1)", () => {
     assert.deepEqual(h.forwardFailures, [], "the member is not blamed for refusing TCP");
     const ok = h.receive(answer(retry.msg, 200), PRIMARY);
     assert.deepEqual(responses(to(ok, UAC)).map((s) => s.msg.status), [200]);
+  });
+});
+
+describe("a large request after its call has its answer (fuzz finding)", () => {
+  test("TCP refused on a branch still trying after another branch's 2xx: no retry, no crash", () => {
+    const h = new Harness();
+    const big = request("INVITE", { body: "v=0\r\n" + "a=x-filler:0123456789\r\n".repeat(70) });
+    const first = one(requests(h.receive(big), "INVITE"));
+    // The primary is silent for failover.timeout: the call moves on to the backup.
+    const second = one(requests(to(h.advance(1000), BACKUP), "INVITE"));
+    assert.equal(second.dest.transport, "tcp");
+    // The primary's late 2xx is the call's answer; the backup's branch still tries.
+    const ok = h.receive(answer(first.msg, 200), PRIMARY);
+    assert.deepEqual(responses(to(ok, UAC)).map((s) => s.msg.status), [200]);
+    // Now the backup refuses TCP: the call is answered, so nothing is retried.
+    const after = h.sendError({ ...BACKUP, transport: "tcp" });
+    assert.deepEqual(requests(after, "INVITE"), []);
+    drain(h);
+    assertNothingLeft(h);
   });
 });
 
