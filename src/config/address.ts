@@ -46,7 +46,6 @@ export interface HostPort {
   port: number | null;
 }
 
-const TLS_NOT_YET = "tls is not supported yet";
 const HOSTNAME_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 /** Four dot-separated runs of 1-3 digits: meant as an IPv4 address, valid or not. */
 const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
@@ -108,18 +107,17 @@ export function parseHostPort(text: string): Parsed<HostPort> {
 export function parseListenUri(input: string): Parsed<ListenSpec> {
   const text = input.trim();
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(text);
-  const shape = "a listen address looks like udp://HOST:PORT or tcp://HOST:PORT";
+  const shape = "a listen address looks like udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT";
   if (match === null) return fail(`'${text}' is not a listen address; ${shape}`);
   const scheme = match[1].toLowerCase();
-  if (scheme === "tls") return fail(TLS_NOT_YET);
-  if (scheme !== "udp" && scheme !== "tcp") {
+  if (scheme !== "udp" && scheme !== "tcp" && scheme !== "tls") {
     return fail(`unsupported transport '${match[1]}'; ${shape}`);
   }
   if (/[/?#]/.test(match[2])) return fail(`'${text}' has a path or query; ${shape}`);
   const hostPort = parseHostPort(match[2]);
   if (!hostPort.ok) return hostPort;
   const { host } = hostPort.value;
-  const port = hostPort.value.port ?? DEFAULT_SIP_PORT;
+  const port = hostPort.value.port ?? (scheme === "tls" ? DEFAULT_SIPS_PORT : DEFAULT_SIP_PORT);
   return ok({ uri: `${scheme}://${formatHostPort(host, port)}`, transport: scheme, host, port });
 }
 
@@ -154,11 +152,9 @@ export function parseMemberUri(input: string): Parsed<MemberSpec> {
     if (t === "tls") transport = "tls";
     else if ((t === "udp" || t === "tcp") && scheme === "sip") transport = t;
     else if (t === "udp" || t === "tcp") return fail(`sips: URIs need TLS, not transport=${t}`);
-    else return fail(`unsupported transport '${value}' in '${uri}' (use udp or tcp)`);
+    else return fail(`unsupported transport '${value}' in '${uri}' (use udp, tcp or tls)`);
   }
-  // TLS members keep their own default port so that enabling tls later changes nothing here.
   const port = hostPort.value.port ?? (transport === "tls" ? DEFAULT_SIPS_PORT : DEFAULT_SIP_PORT);
-  if (transport === "tls") return fail(TLS_NOT_YET);
   return ok({
     uri,
     scheme,

@@ -255,6 +255,17 @@ const dnsSchema = strict({
     .default(null),
 }).prefault({});
 
+// SIP over TLS: the certificate of the tls:// listeners (and, with client_cert, the one
+// presented to members), and how members' certificates are checked. Paths; the files
+// are read when the listeners open and again on SIGHUP.
+const tlsSchema = strict({
+  cert: z.string().min(1).nullable().default(null),
+  key: z.string().min(1).nullable().default(null),
+  ca: z.string().min(1).nullable().default(null),
+  verify_members: z.boolean().default(true),
+  client_cert: z.boolean().default(false),
+}).prefault({});
+
 const logSchema = strict({
   level: z.enum(LOG_LEVELS).default("info"),
   format: z.enum(LOG_FORMATS).default("json"),
@@ -331,6 +342,7 @@ export const configSchema = strict({
   tcp: emptyIsDefault(tcpSchema),
   protect: emptyIsDefault(protectSchema),
   dns: emptyIsDefault(dnsSchema),
+  tls: emptyIsDefault(tlsSchema),
   workers: z.number().int().min(1).max(64).default(1),
   pairs: pairsSchema,
   log: emptyIsDefault(logSchema),
@@ -363,6 +375,27 @@ export const configSchema = strict({
       untouched(["serve"])(payload) && isRecord(payload.value) &&
       Array.isArray(payload.value.pairs),
   })
+  .superRefine((config, ctx) => {
+    // A certificate is needed to listen on TLS, and to present one to members.
+    if (!isRecord(config) || !isRecord(config.tls) || !Array.isArray(config.listen)) return;
+    const hasPem = typeof config.tls.cert === "string" && typeof config.tls.key === "string";
+    config.listen.forEach((spec, i) => {
+      if (isRecord(spec) && spec.transport === "tls" && !hasPem) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listen", i],
+          message: `${spec.uri} needs a certificate: set tls.cert and tls.key`,
+        });
+      }
+    });
+    if (config.tls.client_cert === true && !hasPem) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["tls", "client_cert"],
+        message: "tls.client_cert presents tls.cert and tls.key: set both",
+      });
+    }
+  }, { when: untouched(["listen"], ["tls"]) })
   .transform((config) => ({ ...config, serve: config.serve ?? config.pairs[0].name }));
 
 export type Config = z.output<typeof configSchema>;

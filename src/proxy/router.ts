@@ -114,7 +114,7 @@ export class Router {
       return { kind: "reject", status: 416, reason: "Unsupported URI Scheme" };
     }
     const transport = uriTransport(uri);
-    if (transport !== "udp" && transport !== "tcp") {
+    if (transport !== "udp" && transport !== "tcp" && transport !== "tls") {
       return { kind: "reject", status: 502, reason: `Transport ${transport} Not Supported` };
     }
     const maddr = uri.params.get("maddr");
@@ -123,7 +123,10 @@ export class Router {
       kind: "forward",
       pair: null,
       consumedXGenesysRoute: false,
-      hops: [{ dest: { transport, host, port: uri.port ?? 5060 }, member: null }],
+      hops: [{
+        dest: { transport, host, port: uri.port ?? (transport === "tls" ? 5061 : 5060) },
+        member: null,
+      }],
     };
   }
 }

@@ -10,7 +10,7 @@
  * a listener's certificate in place.
  */
 import tls from "node:tls";
-import type { Socket } from "node:net";
+import { isIP, type Socket } from "node:net";
 import { stripBrackets } from "../net/address.ts";
 import type { Runtime, SocketAddress, TcpConnection, TcpHandlers, TlsListener } from "./types.ts";
 
@@ -123,10 +123,15 @@ export const denoConnectTls: Runtime["connectTls"] = (to, handlers, options) =>
     const socket = tls.connect({
       host: to.host,
       port: to.port,
-      servername: options.serverName,
+      // SNI takes names only; the certificate is checked against the name (or address)
+      // asked for either way, not the address connected to.
+      ...(isIP(options.serverName) ? {} : { servername: options.serverName }),
       ca: options.ca,
       rejectUnauthorized: options.verify,
-      ...(options.verify ? {} : { checkServerIdentity: () => undefined }),
+      checkServerIdentity: options.verify
+        ? (_host: string, cert: tls.PeerCertificate) =>
+          tls.checkServerIdentity(options.serverName, cert)
+        : () => undefined,
       ...(options.cert && options.key ? { cert: options.cert, key: options.key } : {}),
     });
     const fail = (e: Error) => {

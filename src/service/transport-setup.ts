@@ -10,6 +10,7 @@ import { OncePerKey } from "../protect/once-per-key.ts";
 import { SourceLimiter, type SourceLimiterSettings } from "../protect/source-limiter.ts";
 import type { OpenFileLimit, Runtime } from "../runtime/types.ts";
 import { SipTransport, type TransportLimits } from "../transport/sip-transport.ts";
+import { readTlsMaterial } from "../transport/tls-files.ts";
 import type { Endpoint, InboundSource } from "../transport/types.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 
@@ -182,7 +183,15 @@ export async function setUpTransport(
         });
       }
     },
+    onTlsError(kind, peer, error) {
+      logRefusal(kind === "inbound-handshake" ? "tls-handshake" : "tls-member-handshake", {
+        transport: "tls",
+        ...peer,
+      }, { event: "tls-handshake-failed", error: error.message });
+    },
   }, limits);
+  // A file that cannot be read stops the start (the error names it).
+  await transport.setTls(readTlsMaterial(rt, config));
 
   return {
     transport,
@@ -193,6 +202,23 @@ export async function setUpTransport(
       members = memberHostsOf(next);
       limiter.reconfigure(limiterSettings(next));
       transport.setLimits(limitsOf(next));
+      // New certificates for new connections; on a file that cannot be read, the old stay.
+      try {
+        const material = readTlsMaterial(rt, next);
+        transport.setTls(material).then(
+          () => material.server && log.info("TLS certificate reloaded", { event: "tls-reloaded" }),
+          (e: Error) =>
+            log.error("TLS reload failed: {error}", {
+              event: "tls-reload-failed",
+              error: e.message,
+            }),
+        );
+      } catch (e) {
+        log.error("TLS reload failed, keeping the running certificate: {error}", {
+          event: "tls-reload-failed",
+          error: (e as Error).message,
+        });
+      }
     },
   };
 }

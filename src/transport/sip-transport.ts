@@ -1,7 +1,8 @@
 /**
- * SIP over UDP and TCP (RFC 3261 §18) on top of the runtime adapter: listeners,
- * stream framing, connection reuse per destination, and the limits on connections
- * (tcp-streams.ts). It moves bytes; it does not parse beyond framing.
+ * SIP over UDP, TCP and TLS (RFC 3261 §18) on top of the runtime adapter: the UDP
+ * sockets here, the streams in stream-transport.ts (framing, connection reuse per
+ * destination, the limits on connections). It moves bytes; it does not parse beyond
+ * framing.
  */
 import type {
   Runtime,
@@ -11,13 +12,14 @@ import type {
   UdpBuffers,
   UdpSocket,
 } from "../runtime/types.ts";
-import { normaliseHost } from "../net/address.ts";
-import { PONG, StreamFramer } from "../sip/index.ts";
 import { HostResolver } from "./resolver.ts";
-import { type StreamEntry, StreamTable, type TcpLimits, type TcpRefusal } from "./tcp-streams.ts";
+import { type StreamHandlers, StreamTransport, type TlsFailure } from "./stream-transport.ts";
+import type { TcpLimits, TcpRefusal } from "./tcp-streams.ts";
+import type { TlsMaterial } from "./tls-files.ts";
 import type { Endpoint, InboundSource, OpenedListener } from "./types.ts";
 
 export type { TcpLimits, TcpRefusal } from "./tcp-streams.ts";
+export type { TlsFailure } from "./stream-transport.ts";
 
 export interface TransportHandlers {
   onMessage(bytes: Uint8Array, source: InboundSource): void;
@@ -29,6 +31,8 @@ export interface TransportHandlers {
   onRefuse?(reason: TcpRefusal, source: Endpoint & { local: SocketAddress }): void;
   /** A UDP socket was bound with `udpBufferBytes`: what the kernel granted, or why not. */
   onUdpBuffers?(local: SocketAddress, buffers: UdpBuffers): void;
+  /** A TLS handshake failed or stalled; that connection is closed. */
+  onTlsError?(kind: TlsFailure, peer: SocketAddress, error: Error): void;
 }
 
 export interface TransportLimits {
@@ -40,19 +44,6 @@ export interface TransportLimits {
   isExempt?(host: string): boolean;
   /** Hosts blocked by per-source protection: their new connections are refused. */
   isBlocked?(host: string): boolean;
-}
-
-interface StreamState extends StreamEntry {
-  conn: TcpConnection;
-  framer: StreamFramer;
-}
-
-/**
- * Key of a stream's peer, computed on every TCP send. Lower case only: net's addressKey
- * would also fold other spellings of an IPv6 address, but allocates on each IPv6 send.
- */
-function keyOf(host: string, port: number): string {
-  return `${host.toLowerCase()}|${port}`;
 }
 
 export class SipTransport {
@@ -71,12 +62,9 @@ export class SipTransport {
   readonly #probeUdp: UdpSocket[] = [];
   /** Datagrams and bytes read from the SIP listeners' UDP sockets (for the queue delay). */
   readonly udpRead = { datagrams: 0, bytes: 0 };
-  readonly #tcpListeners: Array<{ close(): void }> = [];
-  /** Open streams; by remote host|port, inbound ones are reused for responses and requests. */
-  readonly #streams: StreamTable<StreamState>;
-  readonly #refusals = new Map<TcpRefusal, number>();
-  /** Outbound connections being established, with the bytes waiting for them. */
-  readonly #connecting = new Map<string, Uint8Array[]>();
+  /** TCP and TLS: listeners, connections both ways, their limits. */
+  readonly #streams: StreamTransport;
+  #tls: TlsMaterial | null = null;
   #sweep: TimerHandle | null = null;
   readonly #resolver: HostResolver;
   #closed = false;
@@ -85,7 +73,7 @@ export class SipTransport {
     this.#rt = rt;
     this.#h = handlers;
     this.#limits = limits;
-    this.#streams = new StreamTable<StreamState>(limits.tcp);
+    this.#streams = new StreamTransport(rt, handlers as StreamHandlers, () => this.#limits);
     this.#resolver = new HostResolver((host) => rt.lookup(host), () => rt.monotonic());
   }
 
@@ -134,13 +122,11 @@ export class SipTransport {
         this.#udp.push(sock);
         opened.push({ transport: "udp", host: sock.local.host, port: sock.local.port });
       } else if (spec.transport === "tcp") {
-        const l = await this.#rt.listenTcp({ host: spec.host, port: spec.port }, {
-          onOpen: (conn) => this.#accept(conn),
-          onData: (conn, data) => this.#onStreamData(conn, data),
-          onClose: (conn) => this.#forget(conn),
-        }, { reusePort: shared });
-        this.#tcpListeners.push(l);
-        opened.push({ transport: "tcp", host: l.local.host, port: l.local.port });
+        opened.push(await this.#streams.listenTcp({ host: spec.host, port: spec.port }, shared));
+      } else if (spec.transport === "tls") {
+        const server = this.#tls?.server;
+        if (!server) throw new Error(`tls://${spec.host}:${spec.port} needs tls.cert and tls.key`);
+        opened.push(await this.#streams.listenTls({ host: spec.host, port: spec.port }, server));
       } else {
         throw new Error(`transport ${spec.transport} is not supported`);
       }
@@ -148,6 +134,17 @@ export class SipTransport {
     // One sweep for the transport, however many times listen() is called.
     this.#sweep ??= this.#rt.setTimer(this.#streams.sweepEveryMs(), () => this.#sweepExpired());
     return opened;
+  }
+
+  /**
+   * The TLS material (certificate for the listeners, how members are checked); set
+   * before `listen`, and again on a reload: new connections get the new certificate.
+   */
+  async setTls(material: TlsMaterial): Promise<void> {
+    const reload = this.#tls?.server && material.server;
+    this.#tls = material;
+    this.#streams.clientTls = (to) => material.client(to, this.#limits.tcp.messageTimeoutMs);
+    if (reload) await this.#streams.reloadTls(material.server!);
   }
 
   /**
@@ -159,7 +156,8 @@ export class SipTransport {
     const address = this.#resolver.resolve(to.host);
     if (typeof address !== "string") {
       address.then(
-        (host) => this.#send(bytes, { ...to, host }, via, to),
+        // A TLS peer's certificate is checked against the name, not the address.
+        (host) => this.#send(bytes, { ...to, host, serverName: to.serverName ?? to.host }, via, to),
         (err: Error) => this.#h.onSendError?.(to, err),
       );
       return;
@@ -215,50 +213,22 @@ export class SipTransport {
       sock.send(bytes, to);
       return;
     }
-    if (via && !via.closed) {
-      via.write(bytes);
-      this.#touch(via);
-      return;
-    }
-    const key = keyOf(to.host, to.port);
-    const open = this.#streams.get(key);
-    if (open && !open.conn.closed) {
-      open.conn.write(bytes);
-      open.lastActive = this.#rt.monotonic();
-      return;
-    }
-    const waiting = this.#connecting.get(key);
-    if (waiting) {
-      waiting.push(bytes);
-      return;
-    }
-    this.#connecting.set(key, [bytes]);
-    this.#rt.connectTcp({ host: to.host, port: to.port }, {
-      onData: (conn, data) => this.#onStreamData(conn, data),
-      onClose: (conn) => this.#forget(conn),
-    }).then((conn) => {
-      const queued = this.#connecting.get(key) ?? [];
-      this.#connecting.delete(key);
-      if (this.#closed) {
-        conn.close();
-        return;
-      }
-      this.#adopt(conn, true, key);
-      for (const b of queued) conn.write(b);
-    }, (err: Error) => {
-      this.#connecting.delete(key);
-      this.#h.onSendError?.(asked, err);
-    });
+    this.#streams.send(bytes, to, via, asked);
   }
 
-  /** Number of open TCP connections, both directions (for metrics). */
+  /** Number of open TCP and TLS connections, both directions (for metrics). */
   get connections(): number {
-    return this.#streams.size;
+    return this.#streams.connections;
   }
 
   /** Connections refused or closed by a limit so far, by reason (for metrics). */
   refusalCounts(): Array<[TcpRefusal, number]> {
-    return [...this.#refusals];
+    return this.#streams.refusalCounts();
+  }
+
+  /** TLS connections that failed before carrying SIP, by kind (for metrics). */
+  tlsFailureCounts(): Array<[TlsFailure, number]> {
+    return this.#streams.tlsFailureCounts();
   }
 
   /** Datagrams the kernel dropped on this transport's UDP sockets, or null (not Linux). */
@@ -285,7 +255,7 @@ export class SipTransport {
   /** New limits (a reload): caps and deadlines at once; the header cap for new connections. */
   setLimits(limits: TransportLimits): void {
     this.#limits = limits;
-    this.#streams.limits = limits.tcp;
+    this.#streams.setLimits(limits);
   }
 
   close(): void {
@@ -294,11 +264,7 @@ export class SipTransport {
     for (const s of this.#udp) s.close();
     for (const s of this.#requestUdp) s.close();
     for (const s of this.#probeUdp) if (!this.#requestUdp.includes(s)) s.close();
-    for (const l of this.#tcpListeners) l.close();
-    for (const s of [...this.#streams.values()]) {
-      s.conn.close();
-      this.#streams.remove(s);
-    }
+    this.#streams.close();
   }
 
   #udpFor(host: string, request: boolean): UdpSocket | undefined {
@@ -312,121 +278,12 @@ export class SipTransport {
     if (sock.buffers) this.#h.onUdpBuffers?.(sock.local, sock.buffers);
   }
 
-  /** An inbound connection: refused at once (closed) when over a cap, else adopted. */
-  #accept(conn: TcpConnection): void {
-    const host = conn.remote.host;
-    const exempt = this.#limits.isExempt?.(host) ?? false;
-    let refusal: TcpRefusal | null = this.#closed
-      ? null
-      : !exempt && this.#limits.isBlocked?.(host)
-      ? "source-blocked"
-      : this.#streams.refusal(sourceOf(host), exempt);
-    const idle = refusal === "connection-limit" ? this.#streams.evictable() : undefined;
-    if (idle) {
-      // Full: the oldest connection that never sent a message makes room.
-      this.#streams.remove(idle);
-      idle.conn.close();
-      this.#refused("connection-limit", idle.conn);
-      refusal = this.#streams.refusal(sourceOf(host), exempt);
-    }
-    if (this.#closed || refusal) {
-      conn.close();
-      if (refusal) this.#refused(refusal, conn);
-      return;
-    }
-    this.#adopt(conn, false, keyOf(host, conn.remote.port), exempt);
-  }
-
-  #refused(reason: TcpRefusal, conn: TcpConnection): void {
-    this.#refusals.set(reason, (this.#refusals.get(reason) ?? 0) + 1);
-    this.#h.onRefuse?.(reason, {
-      transport: "tcp",
-      host: conn.remote.host,
-      port: conn.remote.port,
-      local: conn.local,
-    });
-  }
-
-  #adopt(conn: TcpConnection, outbound: boolean, key: string, exempt = false) {
-    const now = this.#rt.monotonic();
-    const state: StreamState = {
-      conn,
-      framer: new StreamFramer({
-        maxHeaderBytes: Math.min(this.#limits.maxMessageBytes, this.#limits.tcp.maxHeaderBytes),
-        maxBodyBytes: this.#limits.maxMessageBytes,
-      }),
-      key,
-      source: sourceOf(conn.remote.host),
-      outbound,
-      exempt,
-      openedAt: now,
-      lastActive: now,
-      partialSince: -1,
-      delivered: false,
-    };
-    this.#streams.add(state);
-    (conn as unknown as { __vipless?: StreamState }).__vipless = state;
-    // Closed between the runtime's accept and here: onClose has run already.
-    if (conn.closed) this.#streams.remove(state);
-  }
-
-  #stateOf(conn: TcpConnection): StreamState | undefined {
-    return (conn as unknown as { __vipless?: StreamState }).__vipless;
-  }
-
-  #touch(conn: TcpConnection): void {
-    const s = this.#stateOf(conn);
-    if (s) s.lastActive = this.#rt.monotonic();
-  }
-
-  #onStreamData(conn: TcpConnection, data: Uint8Array): void {
-    const state = this.#stateOf(conn);
-    if (!state) return;
-    const now = this.#rt.monotonic();
-    state.lastActive = now;
-    const src: InboundSource = {
-      transport: "tcp",
-      host: conn.remote.host,
-      port: conn.remote.port,
-      local: conn.local,
-      conn,
-      outbound: state.outbound,
-    };
-    for (const ev of state.framer.push(data)) {
-      if (ev.type === "message") {
-        if (!state.delivered) this.#streams.delivered(state);
-        this.#h.onMessage(ev.bytes, src);
-      } else if (ev.type === "pong") conn.write(PONG);
-      else {
-        this.#h.onDrop(ev.reason, src);
-        conn.close();
-        return;
-      }
-    }
-    // A message begun and not finished starts (or keeps) its deadline.
-    if (state.framer.buffered === 0) state.partialSince = -1;
-    else if (state.partialSince < 0) state.partialSince = now;
-  }
-
-  #forget(conn: TcpConnection): void {
-    const state = this.#stateOf(conn);
-    if (state) this.#streams.remove(state);
-  }
-
   #sweepExpired(): void {
     if (this.#closed) return;
-    for (const [s, reason] of this.#streams.expired(this.#rt.monotonic())) {
-      this.#streams.remove(s);
-      s.conn.close();
-      // Closing an idle connection vipless opened itself is housekeeping, not a refusal.
-      if (!(s.outbound && reason === "idle-timeout")) this.#refused(reason, s.conn);
-    }
+    this.#streams.sweep();
     this.#sweep = this.#rt.setTimer(this.#streams.sweepEveryMs(), () => this.#sweepExpired());
   }
 }
-
-/** The remote address as counted per source: one spelling per address (::ffff:a.b.c.d is a.b.c.d). */
-const sourceOf = normaliseHost;
 
 /** A request starts with its method; a response with "SIP/". */
 function isRequest(bytes: Uint8Array): boolean {

@@ -57,6 +57,13 @@ interface ContractConfig {
   };
   protect: { max_requests_per_source: number; block_time: number };
   dns: { servers: Array<{ host: string; port: number }> | null };
+  tls: {
+    cert: string | null;
+    key: string | null;
+    ca: string | null;
+    verify_members: boolean;
+    client_cert: boolean;
+  };
   workers: number;
   pairs: PairSpec[];
   log: {
@@ -103,6 +110,7 @@ describe("defaults", () => {
       },
       protect: { max_requests_per_source: 0, block_time: 60_000 },
       dns: { servers: null },
+      tls: { cert: null, key: null, ca: null, verify_members: true, client_cert: false },
       workers: 1,
       pairs: [{
         name: "site-a",

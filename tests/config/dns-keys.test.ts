@@ -45,3 +45,27 @@ describe("dns keys", () => {
     assert.deepEqual([backup.portGiven, backup.transportGiven, backup.port], [true, true, 5080]);
   });
 });
+
+describe("tls keys", () => {
+  it("defaults: no certificate, members verified, no client certificate", () => {
+    assert.deepEqual(parseOk(yaml(...MINIMAL)).tls, {
+      cert: null,
+      key: null,
+      ca: null,
+      verify_members: true,
+      client_cert: false,
+    });
+  });
+
+  it("a tls:// listener with cert and key; client_cert needs them too", () => {
+    const config = parseOk(yaml(
+      "listen: [udp://0.0.0.0:5060, tls://0.0.0.0:5061]",
+      "tls: { cert: /etc/vipless/cert.pem, key: /etc/vipless/key.pem, client_cert: true }",
+      ...MINIMAL,
+    ));
+    assert.equal(config.listen[1]!.transport, "tls");
+    assert.equal(config.tls.cert, "/etc/vipless/cert.pem");
+    const errors = parseErrors(yaml("tls: { client_cert: true }", ...MINIMAL));
+    assert.match(errors[0]!.message, /tls\.client_cert presents tls\.cert and tls\.key: set both/);
+  });
+});

@@ -61,9 +61,14 @@ describe("errors point at line and column", () => {
     expectError(errors, 1, 30, /listen\[1\]: unsupported transport 'smtp'/);
   });
 
-  it("tls listen address is rejected as not supported yet", () => {
+  it("a tls listen address without tls.cert and tls.key", () => {
     const errors = parseErrors(yaml("listen:", "  - tls://0.0.0.0:5061", ...MINIMAL));
-    expectError(errors, 2, 5, /tls is not supported yet/);
+    expectError(
+      errors,
+      2,
+      5,
+      /tls:\/\/0\.0\.0\.0:5061 needs a certificate: set tls\.cert and tls\.key/,
+    );
   });
 
   it("port out of range", () => {

@@ -65,11 +65,17 @@ describe("member URIs", () => {
     assert.equal(result.value.port, 5062);
   });
 
-  it("rejects TLS (sips: or transport=tls), users, unknown params and bad hosts", () => {
+  it("takes TLS members: sips: or transport=tls, port 5061 by default", () => {
     for (const uri of ["sips:10.0.0.11", "sip:10.0.0.11;transport=tls"]) {
       const result = parseMemberUri(uri);
-      assert.ok(!result.ok && result.message === "tls is not supported yet", uri);
+      assert.ok(result.ok, uri);
+      assert.equal(result.value.transport, "tls", uri);
+      assert.equal(result.value.port, 5061, uri);
     }
+    assert.equal(parseMemberUri("sips:10.0.0.11;transport=tcp").ok, false);
+  });
+
+  it("rejects users, unknown params and bad hosts", () => {
     for (
       const uri of [
         "sip:alice@10.0.0.11",
@@ -99,9 +105,14 @@ describe("listen URIs", () => {
     });
   });
 
-  it("rejects tls, other schemes, paths and ports out of range", () => {
-    const tls = parseListenUri("tls://0.0.0.0:5061");
-    assert.ok(!tls.ok && tls.message === "tls is not supported yet");
+  it("parses tls, port 5061 by default", () => {
+    assert.deepEqual(parseListenUri("tls://0.0.0.0"), {
+      ok: true,
+      value: { uri: "tls://0.0.0.0:5061", transport: "tls", host: "0.0.0.0", port: 5061 },
+    });
+  });
+
+  it("rejects other schemes, paths and ports out of range", () => {
     for (const uri of ["ws://0.0.0.0:80", "udp://0.0.0.0:5060/x", "udp://0.0.0.0:65536", "udp:0"]) {
       assert.equal(parseListenUri(uri).ok, false, uri);
     }
