@@ -76,8 +76,9 @@ export function parseUri(raw: string): SipUri {
   };
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f || c === 0x3c || c === 0x3e || c === 0x22) {
-      throw malformed("URI holds whitespace, control characters, quotes or <>");
+    // A URI is ASCII (RFC 3986 §2, RFC 3261 §25.1): other octets must be %-escaped.
+    if (c <= 0x20 || c >= 0x7f || c === 0x3c || c === 0x3e || c === 0x22) {
+      throw malformed("URI holds whitespace, control characters, non-ASCII, quotes or <>");
     }
   }
   if (scheme === "sip" || scheme === "sips") parseSipRest(rest, uri);

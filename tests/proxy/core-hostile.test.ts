@@ -188,6 +188,19 @@ describe("a large request after its call has its answer (fuzz finding)", () => {
   });
 });
 
+describe("a strict router's Route with non-ASCII in a URI (fuzz finding)", () => {
+  test("is refused with 400, never copied into the Request-URI of a forwarded request", () => {
+    const h = new Harness();
+    const msg = request("MESSAGE", {
+      uri: "sip:service@vipless.test",
+      routes: ["<sip:10.0.0.11;\u00c2r>"],
+    });
+    const out = h.receive(msg);
+    assert.deepEqual(out.map((s) => [s.dest.host, s.msg.status]), [[UAC.host, 400]]);
+    assertNothingLeft(h);
+  });
+});
+
 describe("prompt final answers", () => {
   test("the last hop of a pair silent for failover.timeout: 408 then, not at Timer F", () => {
     const h = new Harness();
