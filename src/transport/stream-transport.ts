@@ -136,6 +136,12 @@ export class StreamTransport {
       const queued = this.#connecting.get(key) ?? [];
       this.#connecting.delete(key);
       if (this.#closed) return conn.close();
+      if (conn.local.port === conn.remote.port && conn.local.host === conn.remote.host) {
+        // A connect to a free local port can meet itself (TCP simultaneous open): it
+        // would read back what it sends. The port is closed: a transport error.
+        conn.close();
+        return this.#h.onSendError?.(asked, new Error("TCP connection to itself"));
+      }
       this.#adopt(conn, transport, true, key);
       for (const b of queued) conn.write(b);
     }, (err: Error) => {
