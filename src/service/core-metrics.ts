@@ -46,6 +46,15 @@ export function registerCoreMetrics(
   );
   r.add(
     new Gauge(
+      "vipless_member_unresolved",
+      "1 while a pair member named by DNS name resolves to nothing (RFC 3263; it counts " +
+        "as down meanwhile), else 0.",
+      () =>
+        core.memberDns().map((d) => [{ pair: d.pair, role: d.role }, d.resolved === false ? 1 : 0]),
+    ),
+  );
+  r.add(
+    new Gauge(
       "vipless_member_up",
       "Pair member health from its probes: 1 up, 0 down, -1 not yet known.",
       () => labelled((m) => (m.status === "up" ? 1 : m.status === "down" ? 0 : -1)),
@@ -200,6 +209,21 @@ export function registerProtectMetrics(
       () => {
         const counts = new Map(transport.refusalCounts());
         return TCP_REFUSALS.map((reason) => [{ reason }, counts.get(reason) ?? 0]);
+      },
+      "counter",
+    ),
+  );
+  r.add(
+    new Gauge(
+      "vipless_tls_failures_total",
+      "TLS connections that failed or stalled in their handshake (wrong-name, expired or " +
+        "untrusted certificate, plain text on the TLS port), by side.",
+      () => {
+        const counts = new Map(transport.tlsFailureCounts());
+        return (["inbound-handshake", "outbound-handshake"] as const).map((kind) => [
+          { kind: kind.replace("-handshake", "") },
+          counts.get(kind) ?? 0,
+        ]);
       },
       "counter",
     ),

@@ -21,7 +21,7 @@ import { haConfigOf } from "./ha-config.ts";
 import { haEventLogger } from "./ha-log.ts";
 import { LoopLag } from "./loop-lag.ts";
 import { SocketQueueDelay } from "./socket-queue.ts";
-import { MemberAddresses } from "./member-addresses.ts";
+import { MemberDns, type MemberDnsStatus } from "./member-dns.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import { OverloadReport } from "./overload-report.ts";
 import { probeRequests } from "./probe-request.ts";
@@ -34,6 +34,8 @@ export interface SipCore {
   start(listeners: OpenedListener[]): void;
   ready(): boolean;
   pairsStatus(): PairSnapshot[];
+  /** Each member named by DNS name: its name, targets, current one, and why not (RFC 3263). */
+  memberDns(): MemberDnsStatus[];
   switchover(pair: string, force: boolean): HttpSwitchoverResult;
   reconfigure(config: Config): void;
   /** SIGTERM: not ready, OPTIONS to vipless and new dialogs get 503; the rest goes on. */
@@ -68,13 +70,17 @@ function proxySettings(
   listeners: OpenedListener[],
   probePorts: readonly number[] = [],
 ): ProxySettings {
+  const tls = listeners.find((l) => l.transport === "tls");
   return {
     advertiseHost: c.advertise.host,
     advertisePort: c.advertise.port,
-    // The probe sockets' ports are ours too: probe answers come back with them in our Via.
+    advertiseTlsPort: tls?.port ?? null,
+    // The probe sockets' ports are ours too: probe answers come back with them in our Via;
+    // so is the TLS port, which our Record-Route over TLS names.
     localAddresses: [
       ...listeners.map((l) => ({ host: l.host, port: l.port })),
       ...probePorts.map((port) => ({ host: c.advertise.host, port })),
+      ...(tls ? [{ host: c.advertise.host, port: tls.port }] : []),
     ],
     failoverTimeoutMs: c.failover.timeout,
     t1Ms: c.sip.t1,
@@ -105,11 +111,16 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     onEvent: haEventLogger(deps.log.getChild("ha"), wallOffset),
   });
   const router = new Router(registry, config.serve);
-  const memberAddresses = new MemberAddresses(
-    (host) => rt.lookup(host),
-    mono,
-    (host, address) => registry.learnAddress(host, address),
+  // Members named by DNS name: RFC 3263 targets; the router and the probes use the
+  // current one, and the registry knows the member there. Lookups start at once.
+  const memberDns = new MemberDns(
+    rt,
+    config,
+    deps.log.getChild("dns"),
+    (host, address, port) => registry.learnAddress(host, address, port),
   );
+  memberDns.refresh(mono());
+  router.locate = (m) => memberDns.locate(m);
   const probeRequest = probeRequests();
   const overload = new OverloadReport(log, metrics.overload);
 
@@ -141,8 +152,11 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
         counted,
         stalledMs: Math.round(ours),
       });
-      if (counted) registry.onForwardFailure(member, haNow());
-      else metrics.excused.inc({ what: "forward-timeout" });
+      if (counted) {
+        registry.onForwardFailure(member, haNow());
+        // A member named by DNS name moves on to its next target.
+        memberDns.failed(member, now);
+      } else metrics.excused.inc({ what: "forward-timeout" });
     },
     // The proxy hands a probe answer over as the last thing it does with it, so acting
     // on the events (which calls back into the proxy) is safe here.
@@ -178,7 +192,10 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     for (const e of events) {
       if (e.type !== "member-down") continue;
       const member = registry.member(e.pair, e.role);
-      if (member) proxy.onMemberDown({ host: member.host, port: member.port }, mono());
+      if (!member) continue;
+      proxy.onMemberDown({ host: member.host, port: member.port }, mono());
+      // Its probes failed at its current target: a name with others tries the next.
+      memberDns.failed(member, mono());
     }
   }
 
@@ -189,13 +206,22 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       Math.min(proxy.nextDeadline() ?? Infinity, registry.nextProbeDeadline() + lag.stalledMs()),
     (now) => {
       proxy.tick(now);
+      memberDns.refresh(now);
       const { probes, events } = registry.probesDue(haNow());
+      const missed: HaEvent[] = [];
       for (const p of probes) {
-        memberAddresses.refresh(p.member.host);
-        const viaPort = p.dest.transport === "udp" ? transport.probePort(p.dest.host) : null;
-        transport.sendProbe(probeRequest(p, config, viaPort), p.dest);
+        // Probes go where the member's traffic goes; a name that resolves to nothing
+        // misses at once (the member counts as down until it resolves).
+        const located = memberDns.probeDest(p.member);
+        if (located === null) {
+          missed.push(...registry.probeTransportError(p.dest, haNow()));
+          continue;
+        }
+        const dest = located ?? p.dest;
+        const viaPort = dest.transport === "udp" ? transport.probePort(dest.host) : null;
+        transport.sendProbe(probeRequest({ ...p, dest }, config, viaPort), dest);
       }
-      actOn(events);
+      actOn([...events, ...missed]);
     },
   );
 
@@ -209,8 +235,9 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
         ...to,
         error: error.message,
       });
-      // A probe whose connection failed is a miss at once, not after its timeout.
-      const events = registry.probeTransportError(to, haNow());
+      // A probe whose connection failed is a miss at once, not after its timeout (the
+      // probe of a member named by DNS name went to its target: known by its name).
+      const events = registry.probeTransportError(memberDns.memberDestOf(to) ?? to, haNow());
       proxy.onSendError(to as Dest, mono());
       actOn(events);
       timer.arm();
@@ -223,7 +250,8 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       timer.fire();
     },
     ready: () => !draining && registry.isInService(config.serve),
-    pairsStatus: () => registry.snapshot(haNow(), rt.now()).pairs,
+    pairsStatus: () => memberDns.withDns(registry.snapshot(haNow(), rt.now()).pairs),
+    memberDns: () => memberDns.status(),
     switchover(pair, force) {
       const r = registry.switchover(pair, { force }, haNow());
       timer.arm();
@@ -242,6 +270,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     reconfigure(next) {
       config = next;
       registry.reconfigure(haConfigOf(next), haNow());
+      memberDns.reconfigure(next);
       router.servedPair = next.serve;
       proxy.reconfigure(proxySettings(next, listeners, transport.probePorts()), router);
       timer.arm();
@@ -253,6 +282,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     stop() {
       stopped = true;
       timer.stop();
+      memberDns.close();
       lag.stop();
       queue.stop();
     },

@@ -99,6 +99,11 @@ export class Vipless {
     readonly httpPort: number,
   ) {}
 
+  /** A vipless started with a config of the caller's own. */
+  static attach(proc: Proc, sipPort: number, httpPort: number): Vipless {
+    return new Vipless(proc, sipPort, httpPort);
+  }
+
   static async start(setup: ViplessSetup): Promise<Vipless> {
     const sipPort = await freePort();
     const httpPort = await freePort("tcp");

@@ -1,0 +1,169 @@
+/**
+ * Pair members named by DNS name (RFC 3263), against dnsmasq on loopback: the primary
+ * `sip:pbx-a.test` is found by NAPTR → SRV (two servers, by priority), the backup
+ * `sip:pbx-b.test;transport=udp` by SRV. /status shows each name and its targets; calls
+ * and probes go to the first target; when it dies, the member moves to its next target
+ * and calls still reach the primary member, without a switchover to the backup. A
+ * member whose name resolves to nothing is reported (log, /status, /metrics) and down.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { dnsmasqMissing, type DnsServer, startDnsmasq } from "../support/dnsmasq.ts";
+import { FakeSipServer } from "../support/fake-sip-server.ts";
+import { TestUa } from "../support/test-ua.ts";
+import { freePort, startVipless, tempDir } from "../support/vipless-process.ts";
+import {
+  CALLEE,
+  Cleanup,
+  type LogEvent,
+  PROBE,
+  RUNTIME,
+  TEST_TIMEOUT_MS,
+  Vipless,
+  waitUntil,
+} from "./harness.ts";
+
+const missing = dnsmasqMissing();
+if (missing) console.log(`tests/ha-integration/dns-members: skipped: ${missing}`);
+
+interface DnsStatus {
+  name: string;
+  targets: string[];
+  current: string | null;
+  error: string | null;
+}
+
+async function startNamed(dnsPort: number, backupName: string) {
+  const sipPort = await freePort();
+  const httpPort = await freePort("tcp");
+  const path = join(tempDir(), "vipless.yaml");
+  writeFileSync(
+    path,
+    `listen: [udp://127.0.0.1:${sipPort}]
+advertise: 127.0.0.1:${sipPort}
+http: { listen: "127.0.0.1:${httpPort}" }
+probe: { interval: ${PROBE.intervalMs}ms, timeout: ${PROBE.timeoutMs}ms, failures: ${PROBE.failures}, force_interval: ${PROBE.forceIntervalMs}ms }
+failover: { timeout: 500ms }
+dns: { servers: ["127.0.0.1:${dnsPort}"] }
+pairs:
+  - name: site-a
+    primary: sip:pbx-a.test
+    backup: ${backupName}
+log: { level: debug, format: json }
+`,
+  );
+  const proc = startVipless(["--config", path]);
+  await proc.waitForOutput(/"event":"listener-opened","transport":"http"/, 20_000);
+  return Vipless.attach(proc, sipPort, httpPort);
+}
+
+describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, () => {
+  let dns: DnsServer;
+  const c = new Cleanup();
+  let a1: FakeSipServer, a2: FakeSipServer, b1: FakeSipServer;
+  before(async () => {
+    [a1, a2, b1] = c.peersOf(
+      await Promise.all(
+        ["a1", "a2", "b1"].map((name) => FakeSipServer.start({ transport: "udp", name })),
+      ),
+    );
+    dns = await startDnsmasq({
+      ttl: 60,
+      hosts: { "a1.test": ["127.0.0.1"], "a2.test": ["127.0.0.1"], "b1.test": ["127.0.0.1"] },
+      naptr: [["pbx-a.test", 10, 50, "s", "SIP+D2U", "_sip._udp.pbx-a.test"]],
+      srv: [
+        ["_sip._udp.pbx-a.test", "a1.test", a1.address.port, 10, 0],
+        ["_sip._udp.pbx-a.test", "a2.test", a2.address.port, 20, 0],
+        ["_sip._udp.pbx-b.test", "b1.test", b1.address.port, 10, 0],
+      ],
+    });
+  });
+  after(async () => {
+    await c.run();
+    await dns?.stop();
+  });
+
+  it(
+    "finds members by NAPTR and SRV, shows them in /status, and moves to the next target when one dies",
+    {
+      timeout: TEST_TIMEOUT_MS,
+    },
+    async () => {
+      const vip = c.vipless(await startNamed(dns.port, "sip:pbx-b.test;transport=udp"));
+      const ua = c.peer(await TestUa.start({ transport: "udp" }));
+      await vip.waitAllUp(["site-a"]);
+      const status = await vip.pair("site-a") as unknown as {
+        members: Array<{ role: string; dns?: DnsStatus }>;
+      };
+      const primary = status.members.find((m) => m.role === "primary")!.dns!;
+      assert.equal(primary.name, "pbx-a.test");
+      assert.deepEqual(primary.targets, [
+        `udp:127.0.0.1:${a1.address.port}`,
+        `udp:127.0.0.1:${a2.address.port}`,
+      ]);
+      assert.equal(primary.current, `udp:127.0.0.1:${a1.address.port}`);
+      assert.equal(
+        status.members.find((m) => m.role === "backup")!.dns!.current,
+        `udp:127.0.0.1:${b1.address.port}`,
+      );
+      assert.ok(a1.requests("OPTIONS").length > 0, "the first target is probed");
+
+      assert.equal((await ua.call(vip.sip, { to: CALLEE })).status, 200);
+      assert.equal(a1.requests("INVITE").length, 1);
+
+      const mark = vip.events().length;
+      a1.stop();
+      // A call while a1 is dead: the failover timer moves it on; the member's next
+      // target (a2) takes the member's traffic from then on.
+      const during = await ua.call(vip.sip, { to: CALLEE });
+      assert.equal(during.status, 200);
+      await waitUntil(
+        async () => {
+          const p = await vip.pair("site-a") as unknown as {
+            members: Array<{ role: string; dns?: DnsStatus }>;
+          };
+          return p.members.find((m) => m.role === "primary")!.dns!.current ===
+            `udp:127.0.0.1:${a2.address.port}`;
+        },
+        10_000,
+        "the primary member's traffic on a2",
+        () => vip.proc.output(),
+      );
+      const next = await ua.call(vip.sip, { to: CALLEE });
+      assert.equal(next.status, 200);
+      assert.ok(a2.requests("INVITE").length >= 1, "calls reach the primary member's next server");
+      assert.ok(a2.requests("OPTIONS").length > 0, "probes follow the traffic to a2");
+      const located = vip.events().slice(mark).filter((e: LogEvent) =>
+        e.event === "member-located"
+      );
+      assert.ok(located.some((e) => e.target === `udp:127.0.0.1:${a2.address.port}`));
+    },
+  );
+
+  it("a name that resolves to nothing: reported at start, in /status and /metrics, and down", {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    const vip = c.vipless(await startNamed(dns.port, "sip:nowhere.test"));
+    await vip.waitForEvent({ event: "member-unresolved", name: "nowhere.test" }, 10_000);
+    await waitUntil(
+      async () => {
+        const p = await vip.pair("site-a");
+        return p.members.find((m) => m.role === "backup")?.status === "down";
+      },
+      10_000,
+      "the unresolved backup down",
+      () => vip.proc.output(),
+    );
+    const p = await vip.pair("site-a") as unknown as {
+      members: Array<{ role: string; dns?: DnsStatus }>;
+    };
+    const backup = p.members.find((m) => m.role === "backup")!.dns!;
+    assert.deepEqual(backup.targets, []);
+    assert.match(backup.error ?? "", /nowhere\.test resolves to no target/);
+    const metrics = await (await vip.http("/metrics")).text();
+    assert.match(metrics, /vipless_member_unresolved\{pair="site-a",role="backup"\} 1/);
+    assert.match(metrics, /vipless_member_unresolved\{pair="site-a",role="primary"\} 0/);
+  });
+});
