@@ -17,6 +17,7 @@ import { FakeSipServer } from "../support/fake-sip-server.ts";
 import { getRuntime, setPeerTls } from "../support/peer-transport.ts";
 import { TestUa } from "../support/test-ua.ts";
 import { freePort, startVipless, tempDir } from "../support/vipless-process.ts";
+import { sleep } from "../support/wait.ts";
 import {
   CALLEE,
   Cleanup,
@@ -218,5 +219,12 @@ log: { level: debug, format: json }
     ).at(-1)!;
     assert.equal(relayed.transport, "tls");
     assert.match(relayed.msg.getAll("Via")[0]!, /^SIP\/2\.0\/TLS /);
+    // sipsak leaving in the middle of its transaction disturbs nothing: a call still
+    // reaches the member over the same connection, and its probes are answered.
+    await sleep(1500);
+    const ua = c.peer(await TestUa.start({ transport: "tls", name: "hank" }));
+    assert.equal((await ua.call({ host: "127.0.0.1", port: tlsPort }, { to: CALLEE })).status, 200);
+    const p = await vip.pair("site-a");
+    assert.equal(p.members.find((m) => m.role === "backup")?.status, "up");
   });
 });
