@@ -56,6 +56,8 @@ export interface ProxyHooks {
   isMember(src: Source): boolean;
   /** A forwarded request failed at a pair member (timeout or transport error). */
   onForwardFailure?(member: { host: string; port: number }, why: string): void;
+  /** A pair member answered a forwarded request with 503 (RFC 3263: try its next target). */
+  onUnavailable?(member: { host: string; port: number }): void;
   /** A request was forwarded to a pair member; `retry` after another hop failed. */
   onForwarded?(member: { host: string; port: number }, retry: boolean): void;
   /** An answer to one of our OPTIONS probes (its branch starts with PROBE_BRANCH_PREFIX). */
@@ -116,6 +118,7 @@ export class ProxyCore {
       cancelWaitMs: () => 64 * this.#settings.t1Ms,
       newBranch: (hash) => newBranch(hash, this.#instance),
       onForwardFailure: (member, why) => this.#hooks.onForwardFailure?.(member, why),
+      onUnavailable: (member) => this.#hooks.onUnavailable?.(member),
       onForwarded: (member, retry) => this.#hooks.onForwarded?.(member, retry),
     });
     this.reconfigure(settings, router);

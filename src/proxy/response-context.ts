@@ -35,6 +35,8 @@ export interface ContextEnv {
   cancelWaitMs(): number;
   newBranch(hash: string): string;
   onForwardFailure?(member: { host: string; port: number }, why: string): void;
+  /** A pair member answered 503: it is alive, but the server behind its name may not be. */
+  onUnavailable?(member: { host: string; port: number }): void;
   /** A request went to this pair member; `retry`: after an earlier hop failed (failover). */
   onForwarded?(member: { host: string; port: number }, retry: boolean): void;
 }
@@ -180,6 +182,7 @@ export class ResponseContexts {
       for (const other of ctx.branches) this.#cancelBranch(other, now);
       return this.#finish(ctx, now);
     }
+    if (status === 503 && b.hop.member) this.#env.onUnavailable?.(b.hop.member);
     if ((status === 503 || status === 408) && !ctx.cancelled) return this.#tryNext(ctx, now);
     this.#finish(ctx, now);
   }

@@ -138,6 +138,8 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     onRequestFrom: (sender, method) => registry.onRequestFrom(sender, method, haNow()),
     isMember: (sender) => registry.identify(sender) !== null,
     onForwarded: (member, retry) => metrics.traffic.forwarded(member, retry),
+    // RFC 3263 §4.3: a 503 moves a member named by DNS name to its next target.
+    onUnavailable: (member) => memberDns.failed(member, mono()),
     onForwardFailure: (member, why) => {
       metrics.traffic.failed(member, why);
       // A timeout across a stall of our own says nothing about the member: the call

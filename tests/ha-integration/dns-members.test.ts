@@ -35,7 +35,7 @@ interface DnsStatus {
   error: string | null;
 }
 
-async function startNamed(dnsPort: number, backupName: string) {
+async function startNamed(dnsPort: number, backupName: string, primaryName = "sip:pbx-a.test") {
   const sipPort = await freePort();
   const httpPort = await freePort("tcp");
   const path = join(tempDir(), "vipless.yaml");
@@ -49,7 +49,7 @@ failover: { timeout: 500ms }
 dns: { servers: ["127.0.0.1:${dnsPort}"] }
 pairs:
   - name: site-a
-    primary: sip:pbx-a.test
+    primary: ${primaryName}
     backup: ${backupName}
 log: { level: debug, format: json }
 `,
@@ -63,12 +63,18 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
   let dns: DnsServer;
   const c = new Cleanup();
   let a1: FakeSipServer, a2: FakeSipServer, b1: FakeSipServer;
+  let c1: FakeSipServer, c2: FakeSipServer;
   before(async () => {
     [a1, a2, b1] = c.peersOf(
       await Promise.all(
         ["a1", "a2", "b1"].map((name) => FakeSipServer.start({ transport: "udp", name })),
       ),
     );
+    // c1 is alive (it answers probes) but refuses calls with 503.
+    c1 = c.peer(
+      await FakeSipServer.start({ transport: "udp", name: "c1", answer: { final: 503 } }),
+    );
+    c2 = c.peer(await FakeSipServer.start({ transport: "udp", name: "c2" }));
     dns = await startDnsmasq({
       ttl: 60,
       hosts: { "a1.test": ["127.0.0.1"], "a2.test": ["127.0.0.1"], "b1.test": ["127.0.0.1"] },
@@ -77,6 +83,8 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
         ["_sip._udp.pbx-a.test", "a1.test", a1.address.port, 10, 0],
         ["_sip._udp.pbx-a.test", "a2.test", a2.address.port, 20, 0],
         ["_sip._udp.pbx-b.test", "b1.test", b1.address.port, 10, 0],
+        ["_sip._udp.pbx-c.test", "a1.test", c1.address.port, 10, 0],
+        ["_sip._udp.pbx-c.test", "a2.test", c2.address.port, 20, 0],
       ],
     });
   });
@@ -141,6 +149,21 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
       assert.ok(located.some((e) => e.target === `udp:127.0.0.1:${a2.address.port}`));
     },
   );
+
+  it("a 503 from the member's first target moves it to the next (RFC 3263 §4.3)", {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    const vip = c.vipless(await startNamed(dns.port, "sip:pbx-b.test", "sip:pbx-c.test"));
+    const ua = c.peer(await TestUa.start({ transport: "udp" }));
+    await vip.waitAllUp(["site-a"]);
+    // The first call: c1 says 503, the proxy tries the pair's next hop (the backup).
+    assert.equal((await ua.call(vip.sip, { to: CALLEE })).status, 200);
+    assert.equal(c1.requests("INVITE").length, 1);
+    // The member moved to c2: the next call reaches the primary member there.
+    assert.equal((await ua.call(vip.sip, { to: CALLEE })).status, 200);
+    assert.equal(c2.requests("INVITE").length, 1);
+    assert.equal(c1.requests("INVITE").length, 1);
+  });
 
   it("a name that resolves to nothing: reported at start, in /status and /metrics, and down", {
     timeout: TEST_TIMEOUT_MS,
