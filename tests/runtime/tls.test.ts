@@ -64,6 +64,22 @@ describe("runtime TLS sockets", { skip: missing ?? false }, () => {
     conn.close();
   });
 
+  it("checks an address as the name (no SNI for it), over IPv4 and IPv6", async () => {
+    const c = client("127.0.0.1");
+    (await withTimeout(c.conn, 5000, "TLS connect by address")).close();
+    const v6 = await rt.listenTls({ host: "::1", port: 0 }, {
+      onData: (conn, data) => conn.write(bytes(`echo6:${text(data)}`)),
+    }, { ...certs.server, handshakeTimeoutMs: 400 });
+    const got: string[] = [];
+    const conn = await rt.connectTls({ host: "::1", port: v6.local.port }, {
+      onData: (_c, d) => got.push(text(d)),
+    }, { serverName: "::1", ca: certs.ca, verify: true, handshakeTimeoutMs: 2000 });
+    conn.write(bytes("x"));
+    await until("the IPv6 echo", () => got.join("") === "echo6:x");
+    conn.close();
+    v6.close();
+  });
+
   it("refuses a certificate for another name, an expired one and an untrusted one", async () => {
     await assert.rejects(client("other.test").conn, /match|name|NotValidForName|altnames/i);
     for (
