@@ -25,7 +25,7 @@ export async function describeListenFailure(
     try {
       if (spec.transport === "udp") {
         (await rt.bindUdp({ host: spec.host, port: spec.port }, { onMessage() {} })).close();
-      } else if (spec.transport === "tcp") {
+      } else if (spec.transport === "tcp" || spec.transport === "tls") {
         (await rt.listenTcp({ host: spec.host, port: spec.port }, { onData() {} })).close();
       }
     } catch (e) {
