@@ -4,7 +4,7 @@
  *
  *   bun scripts/interop.ts [--direct] [--runtime bun|deno] [--transport udp|tcp]
  *                          [--calls N] [--rate R]
- *                          [--only call|cancel|reject|failover|scan] [--keep] [--trace]
+ *                          [--only call|cancel|reject|failover|scan|large] [--keep] [--trace]
  *   deno run -A --unstable-net scripts/interop.ts ...   (same options)
  *
  * For each case and transport it starts SIPp UAS "servers" on loopback (the pair's
@@ -37,7 +37,7 @@ const HOST = "127.0.0.1";
 type Transport = "udp" | "tcp";
 
 interface Case {
-  id: "call" | "cancel" | "reject" | "failover" | "scan";
+  id: "call" | "cancel" | "reject" | "failover" | "scan" | "large";
   title: string;
   uac: string;
   /** The primary member's scenario. */
@@ -96,7 +96,7 @@ if (opts.help) {
   console.log(
     "usage: bun scripts/interop.ts [--direct] [--runtime bun|deno] [--transport udp|tcp]\n" +
       "                              [--calls N] [--rate R]\n" +
-      "                              [--only call|cancel|reject|failover|scan] [--keep] [--trace]\n" +
+      "                              [--only call|cancel|reject|failover|scan|large] [--keep] [--trace]\n" +
       "  --direct   UAC straight to the UAS, without vipless (checks the scenarios)\n" +
       "  --keep     keep the temp dir with logs even when everything passed\n" +
       "  --trace    also write every SIP message SIPp sent and received (-trace_msg)",
@@ -509,6 +509,17 @@ async function main(): Promise<number> {
       killPrimaryAfterMs: FAILOVER.killAfterMs,
       transports: ["udp"],
       failoverTimeout: FAILOVER.failoverTimeout,
+    },
+    {
+      // The UAS listens on UDP only (-t u1): vipless's TCP attempt for the large
+      // INVITE is refused, and it must retry over UDP (issue 14 item 4).
+      id: "large",
+      title: "1,500-byte INVITE",
+      uac: "uac-large.xml",
+      uas: "uas.xml",
+      calls: 20,
+      rate: 10,
+      transports: ["udp"],
     },
     {
       id: "scan",
