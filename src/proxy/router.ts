@@ -124,7 +124,13 @@ export class Router {
       pair: null,
       consumedXGenesysRoute: false,
       hops: [{
-        dest: { transport, host, port: uri.port ?? (transport === "tls" ? 5061 : 5060) },
+        dest: {
+          transport,
+          host,
+          port: uri.port ?? (transport === "tls" ? 5061 : 5060),
+          // RFC 3263 §4.2: without a port, the transport looks the name up by SRV.
+          portGiven: uri.port !== null || maddr !== undefined,
+        },
         member: null,
       }],
     };

@@ -12,6 +12,8 @@ export interface Dest {
   conn?: unknown;
   /** TLS: the name to check the server's certificate against (transport Endpoint). */
   serverName?: string;
+  /** false: the URI named no port (RFC 3263 SRV may choose; transport Endpoint). */
+  portGiven?: boolean;
 }
 
 /** Where a message came from. */

@@ -43,6 +43,7 @@ export class MemberDns {
   #client: DnsClient;
   #targets: MemberTargets;
   #servers: string;
+  #locator!: Locator;
   readonly #learn: (host: string, address: string, port: number) => void;
 
   constructor(
@@ -64,6 +65,7 @@ export class MemberDns {
     const locator = new Locator(client, ["udp", "tcp", "tls"]);
     // A host DNS does not know may be in /etc/hosts: the system resolver is asked then.
     locator.systemLookup = (host) => this.#rt.lookup(host);
+    this.#locator = locator;
     return new MemberTargets(locator, {
       onChange: (m, target) => {
         if (target) {
@@ -122,6 +124,23 @@ export class MemberDns {
     const resolved = this.#targets.resolved(m.host, m.port);
     if (resolved === false) return null;
     return this.locate(m);
+  }
+
+  /**
+   * Where an outbound target named without a port goes: its first RFC 3263 target for
+   * the transport the request was built for (its Via says it; no NAPTR), or null.
+   */
+  async locateTarget(to: Endpoint): Promise<Endpoint | null> {
+    const found = await this.#locator.locate({
+      host: to.host,
+      port: null,
+      transport: to.transport,
+      secure: false,
+    });
+    const t = found.targets[0];
+    return t
+      ? { transport: t.transport, host: t.address, port: t.port, serverName: to.host }
+      : null;
   }
 
   /** The configured destination of the named member whose current target `to` is, if any. */

@@ -121,6 +121,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   );
   memberDns.refresh(mono());
   router.locate = (m) => memberDns.locate(m);
+  transport.locate = (to) => memberDns.locateTarget(to);
   const probeRequest = probeRequests();
   const overload = new OverloadReport(log, metrics.overload);
 

@@ -63,7 +63,7 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
   let dns: DnsServer;
   const c = new Cleanup();
   let a1: FakeSipServer, a2: FakeSipServer, b1: FakeSipServer;
-  let c1: FakeSipServer, c2: FakeSipServer;
+  let c1: FakeSipServer, c2: FakeSipServer, carrier: FakeSipServer;
   before(async () => {
     [a1, a2, b1] = c.peersOf(
       await Promise.all(
@@ -75,6 +75,7 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
       await FakeSipServer.start({ transport: "udp", name: "c1", answer: { final: 503 } }),
     );
     c2 = c.peer(await FakeSipServer.start({ transport: "udp", name: "c2" }));
+    carrier = c.peer(await FakeSipServer.start({ transport: "udp", name: "carrier" }));
     dns = await startDnsmasq({
       ttl: 60,
       hosts: { "a1.test": ["127.0.0.1"], "a2.test": ["127.0.0.1"], "b1.test": ["127.0.0.1"] },
@@ -84,6 +85,7 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
         ["_sip._udp.pbx-a.test", "a2.test", a2.address.port, 20, 0],
         ["_sip._udp.pbx-b.test", "b1.test", b1.address.port, 10, 0],
         ["_sip._udp.pbx-c.test", "a1.test", c1.address.port, 10, 0],
+        ["_sip._udp.carrier.test", "b1.test", carrier.address.port, 10, 0],
         ["_sip._udp.pbx-c.test", "a2.test", c2.address.port, 20, 0],
       ],
     });
@@ -149,6 +151,20 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
       assert.ok(located.some((e) => e.target === `udp:127.0.0.1:${a2.address.port}`));
     },
   );
+
+  it("a member's request to a target named without a port goes where its SRV says", {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    const vip = c.vipless(await startNamed(dns.port, "sip:pbx-b.test"));
+    await vip.waitAllUp(["site-a"]);
+    // From the backup member's own socket: an outbound call to a carrier by name.
+    const out = b1.request(vip.sip, "OPTIONS", { uri: "sip:+15550100@carrier.test" });
+    assert.equal((await out.result).status, 200);
+    assert.equal(
+      carrier.requests("OPTIONS").filter((r) => /carrier\.test/.test(r.msg.uri)).length,
+      1,
+    );
+  });
 
   it("a 503 from the member's first target moves it to the next (RFC 3263 §4.3)", {
     timeout: TEST_TIMEOUT_MS,
