@@ -24,6 +24,7 @@ import { SocketQueueDelay } from "./socket-queue.ts";
 import { MemberDns, type MemberDnsStatus } from "./member-dns.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import { OverloadReport } from "./overload-report.ts";
+import { OncePerKey } from "../protect/once-per-key.ts";
 import { probeRequests } from "./probe-request.ts";
 import { WakeTimer } from "./wake-timer.ts";
 
@@ -124,6 +125,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   transport.locate = (to) => memberDns.locateTarget(to);
   const probeRequest = probeRequests();
   const overload = new OverloadReport(log, metrics.overload);
+  const forwardFailureLog = new OncePerKey(1000, 1000);
 
   const proxy = new ProxyCore(proxySettings(config, []), router, {
     send(bytes, to) {
@@ -148,13 +150,18 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       const now = mono();
       const ours = lag.stalledWithin(now - config.failover.timeout, now);
       const counted = why === "transport-error" || ours < STALL_EXCUSES_MS;
-      log.info("forward to {host}:{port} failed ({why})", {
-        event: "forward-failure",
-        ...member,
-        why,
-        counted,
-        stalledMs: Math.round(ours),
-      });
+      // One line per member and second: a failover under load fails thousands.
+      const held = forwardFailureLog.pass(`${member.host}|${member.port}`, now);
+      if (held !== null) {
+        log.info("forward to {host}:{port} failed ({why})", {
+          event: "forward-failure",
+          ...member,
+          why,
+          counted,
+          stalledMs: Math.round(ours),
+          held,
+        });
+      }
       if (counted) {
         registry.onForwardFailure(member, haNow());
         // A member named by DNS name moves on to its next target.
