@@ -75,7 +75,8 @@ function proxySettings(
   return {
     advertiseHost: c.advertise.host,
     advertisePort: c.advertise.port,
-    advertiseTlsPort: tls?.port ?? null,
+    // Without a TLS listener our Via over TLS names the advertised port: it is ours.
+    advertiseTlsPort: tls?.port ?? c.advertise.port,
     // The probe sockets' ports are ours too: probe answers come back with them in our Via;
     // so is the TLS port, which our Record-Route over TLS names.
     localAddresses: [
