@@ -198,6 +198,10 @@ export class SipPeer {
 
   #net: PeerTransport | undefined;
   #host: string;
+  /** The host as a URI or Via writes it: an IPv6 address in brackets. */
+  get #uriHost(): string {
+    return this.#host.includes(":") ? `[${this.#host}]` : this.#host;
+  }
   #port: number;
   #resolve: (host: string, port: number | undefined) => SocketAddress;
   #serverTxs = new Map<string, ServerTx>();
@@ -251,13 +255,13 @@ export class SipPeer {
   /** A SIP URI for this peer (`sip:127.0.0.1:P`, with `;transport=tcp|tls` over a stream). */
   get uri(): string {
     const t = this.transport === "udp" ? "" : `;transport=${this.transport}`;
-    return `sip:${this.#host}:${this.#port}${t}`;
+    return `sip:${this.#uriHost}:${this.#port}${t}`;
   }
 
   /** The Contact header value this peer puts in requests and dialog-creating responses. */
   get contact(): string {
     const t = this.transport === "udp" ? "" : `;transport=${this.transport}`;
-    return `<sip:${this.name}@${this.#host}:${this.#port}${t}>`;
+    return `<sip:${this.name}@${this.#uriHost}:${this.#port}${t}>`;
   }
 
   /** Closes the sockets and stops every timer; the peer then neither sends nor answers. */
@@ -549,13 +553,13 @@ export class SipPeer {
   /** The Via header value for a request this peer sends. */
   viaFor(branch: string): string {
     const proto = this.transport.toUpperCase();
-    return `SIP/2.0/${proto} ${this.#host}:${this.#port};branch=${branch}`;
+    return `SIP/2.0/${proto} ${this.#uriHost}:${this.#port};branch=${branch}`;
   }
 
   /** Builds the text of a request with the usual headers filled in. */
   buildRequestText(method: string, o: RequestOptions): string {
     const branch = o.branch ?? newBranch();
-    const from = o.from ?? `<sip:${this.name}@${this.#host}:${this.#port}>;tag=${newTag()}`;
+    const from = o.from ?? `<sip:${this.name}@${this.#uriHost}:${this.#port}>;tag=${newTag()}`;
     const headers: HeaderList = [
       ["Via", this.viaFor(branch)],
       ["Max-Forwards", String(o.maxForwards ?? 70)],
