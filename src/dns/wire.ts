@@ -44,15 +44,23 @@ export interface DnsAnswer {
   records: DnsRecord[];
 }
 
-/** A query for `name`'s records of `type`, recursion desired. */
+/** The UDP payload we accept, announced with EDNS(0) (RFC 6891; the DNS flag day's 1232). */
+export const EDNS_PAYLOAD = 1232;
+
+/**
+ * A query for `name`'s records of `type`, recursion desired, with an EDNS(0) OPT record
+ * so that an answer with many SRV records fits one datagram instead of being truncated
+ * at 512 bytes.
+ */
 export function encodeQuery(id: number, name: string, type: RecordType): Uint8Array {
   const labels = name.replace(/\.$/, "").split(".").filter((l) => l !== "");
-  const size = 12 + labels.reduce((n, l) => n + 1 + l.length, 1) + 4;
+  const size = 12 + labels.reduce((n, l) => n + 1 + l.length, 1) + 4 + 11;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   view.setUint16(0, id);
   view.setUint16(2, 0x0100); // RD
   view.setUint16(4, 1); // QDCOUNT
+  view.setUint16(10, 1); // ARCOUNT: the OPT record
   let at = 12;
   for (const label of labels) {
     if (label.length > 63) throw new Error(`DNS label too long in ${name}`);
@@ -62,6 +70,11 @@ export function encodeQuery(id: number, name: string, type: RecordType): Uint8Ar
   out[at++] = 0;
   view.setUint16(at, TYPE[type]);
   view.setUint16(at + 2, 1); // IN
+  at += 4;
+  // OPT: root name, type 41, class = our payload size, TTL 0, no options.
+  out[at] = 0;
+  view.setUint16(at + 1, 41);
+  view.setUint16(at + 3, EDNS_PAYLOAD);
   return out;
 }
 

@@ -33,6 +33,15 @@ describe("RFC 3263 location against dnsmasq", { skip: missing ?? false }, () => 
         ["_sips._tcp.tls.test", "tls.test", 5091, 10, 0],
         ["_sip._udp.weighted.test", "a.pbx.test", 6001, 10, 90],
         ["_sip._udp.weighted.test", "c.pbx.test", 6002, 10, 10],
+        // About 1000 bytes of answer: more than 512, so it needs EDNS(0).
+        ...Array.from({ length: 15 }, (_, i) =>
+          [
+            "_sip._udp.many.test",
+            `server-number-${i}.a-rather-long-domain-name.test`,
+            7000 + i,
+            10,
+            1,
+          ] as [string, string, number, number, number]),
       ],
       naptr: [
         ["pbx.test", 10, 50, "s", "SIP+D2T", "_sip._tcp.pbx.test"],
@@ -171,6 +180,11 @@ describe("RFC 3263 location against dnsmasq", { skip: missing ?? false }, () => 
       secure: false,
     });
     assert.deepEqual(none.targets, []);
+  });
+
+  it("an answer too large for 512 bytes arrives whole (EDNS(0))", async () => {
+    const got = await client.query("_sip._udp.many.test", "SRV");
+    assert.equal(got.records.filter((r) => r.type === "SRV").length, 15);
   });
 
   it("SRV weight: within a priority, the heavier record comes first in proportion", async () => {
