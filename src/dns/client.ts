@@ -5,11 +5,23 @@
  * blocks the event loop: a server that does not answer costs a timer, and the lookups
  * in flight and the names cached are both bounded, since names can come from message
  * content. An answer is taken only from the server asked, with the query's id, for the
- * name and type asked.
+ * name and type asked; one truncated even at the EDNS(0) size is asked again over TCP.
  */
 import { formatHostPort } from "../net/address.ts";
-import type { Runtime, SocketAddress, TimerHandle, UdpSocket } from "../runtime/types.ts";
-import { decodeAnswer, type DnsRecord, encodeQuery, type RecordType } from "./wire.ts";
+import type {
+  Runtime,
+  SocketAddress,
+  TcpConnection,
+  TimerHandle,
+  UdpSocket,
+} from "../runtime/types.ts";
+import {
+  decodeAnswer,
+  type DnsAnswer,
+  type DnsRecord,
+  encodeQuery,
+  type RecordType,
+} from "./wire.ts";
 
 export interface DnsResult {
   /** rcode 3 (the name does not exist) and an empty answer both give no records. */
@@ -164,14 +176,71 @@ export class DnsClient implements DnsQuerier {
     if (!p || p.server.port !== from.port || !sameHost(p.server.host, from.host)) return;
     this.#pending.delete(answer.id);
     this.#rt.clearTimer(p.timer);
+    // Truncated even at the EDNS size: the whole answer over TCP (RFC 7766).
+    if (answer.truncated) return void this.#overTcp(p.name, p.type, p.server).then(p.settle);
+    p.settle(this.#resultOf(answer, p.name, p.type));
+  }
+
+  #resultOf(answer: DnsAnswer, name: string, type: RecordType): DnsResult | Error {
     if (answer.rcode !== 0 && answer.rcode !== 3) {
-      return p.settle(
-        new Error(`DNS: ${p.name} ${p.type}: server failure (rcode ${answer.rcode})`),
-      );
+      return new Error(`DNS: ${name} ${type}: server failure (rcode ${answer.rcode})`);
     }
     const records = answer.records;
     const ttl = records.length === 0 ? this.#negativeTtl : Math.min(...records.map((r) => r.ttl));
-    p.settle({ records, ttl });
+    return { records, ttl };
+  }
+
+  /** One query over TCP (two-byte length, then the message), bounded like a UDP attempt. */
+  #overTcp(name: string, type: RecordType, server: SocketAddress): Promise<DnsResult | Error> {
+    return new Promise((settle) => {
+      const id = Math.floor(Math.random() * 0x10000);
+      const query = encodeQuery(id, name, type);
+      let buf = new Uint8Array(0);
+      let conn: TcpConnection | null = null;
+      let done = false;
+      const finish = (r: DnsResult | Error) => {
+        if (done) return;
+        done = true;
+        this.#rt.clearTimer(timer);
+        conn?.close();
+        settle(r);
+      };
+      const where = formatHostPort(server.host, server.port);
+      const timer = this.#rt.setTimer(
+        this.#attemptMs,
+        () => finish(new Error(`DNS: ${where} did not answer over TCP`)),
+      );
+      this.#rt.connectTcp(server, {
+        onData: (_c, data) => {
+          const next = new Uint8Array(buf.byteLength + data.byteLength);
+          next.set(buf);
+          next.set(data, buf.byteLength);
+          buf = next;
+          if (buf.byteLength < 2) return;
+          const length = (buf[0]! << 8) | buf[1]!;
+          if (buf.byteLength < 2 + length) return;
+          try {
+            const answer = decodeAnswer(buf.subarray(2, 2 + length));
+            finish(
+              answer.id === id
+                ? this.#resultOf(answer, name, type)
+                : new Error("DNS: answer over TCP for another query"),
+            );
+          } catch (e) {
+            finish(e as Error);
+          }
+        },
+        onClose: () => finish(new Error("DNS: TCP connection closed before the answer")),
+      }).then((c) => {
+        conn = c;
+        if (done) return c.close();
+        const framed = new Uint8Array(2 + query.byteLength);
+        framed[0] = query.byteLength >> 8;
+        framed[1] = query.byteLength & 0xff;
+        framed.set(query, 2);
+        c.write(framed);
+      }, (e: Error) => finish(e));
+    });
   }
 
   #remember(key: string, result: DnsResult): void {

@@ -42,6 +42,15 @@ describe("RFC 3263 location against dnsmasq", { skip: missing ?? false }, () => 
             10,
             1,
           ] as [string, string, number, number, number]),
+        // About 2700 bytes: truncated at 1232 too, so it comes over TCP.
+        ...Array.from({ length: 40 }, (_, i) =>
+          [
+            "_sip._udp.huge.test",
+            `server-number-${i}.a-rather-long-domain-name.test`,
+            8000 + i,
+            10,
+            1,
+          ] as [string, string, number, number, number]),
       ],
       naptr: [
         ["pbx.test", 10, 50, "s", "SIP+D2T", "_sip._tcp.pbx.test"],
@@ -185,6 +194,11 @@ describe("RFC 3263 location against dnsmasq", { skip: missing ?? false }, () => 
   it("an answer too large for 512 bytes arrives whole (EDNS(0))", async () => {
     const got = await client.query("_sip._udp.many.test", "SRV");
     assert.equal(got.records.filter((r) => r.type === "SRV").length, 15);
+  });
+
+  it("an answer too large for one datagram even with EDNS(0) is asked again over TCP", async () => {
+    const got = await client.query("_sip._udp.huge.test", "SRV");
+    assert.equal(got.records.filter((r) => r.type === "SRV").length, 40);
   });
 
   it("SRV weight: within a priority, the heavier record comes first in proportion", async () => {
