@@ -24,7 +24,7 @@ describe(`members with bad certificates (${RUNTIME})`, { skip: missing ?? false 
   const c = new Cleanup();
   let certs: TestCerts;
   const bad: TlsListener[] = [];
-  before(async () => {
+  before(() => {
     certs = makeCerts();
     setPeerTls({ cert: certs.server.cert, key: certs.server.key, ca: certs.ca });
   });
