@@ -9,8 +9,9 @@
  * Measured by a sampling timer every SAMPLE_MS: its lateness is the loop lag, observed
  * into a histogram for /metrics; lateness beyond STALL_SLACK_MS is stall time.
  */
+import { RTT_BUCKETS_SECONDS } from "../ha/histogram.ts";
 import { Histogram } from "../metrics/registry.ts";
-import type { Runtime, TimerHandle } from "../runtime/types.ts";
+import { PeriodicSampler, type SamplerClock } from "./sampler.ts";
 
 export const SAMPLE_MS = 20;
 /** Lateness below this is ordinary timer jitter, not a stall. */
@@ -20,30 +21,17 @@ const SMOOTHING = 1 / 50;
 /** Stalls older than this are forgotten (longer than any probe or failover timeout). */
 const KEEP_MS = 5 * 60_000;
 
-/** Upper bounds in seconds for the loop lag histogram. */
-export const LAG_BUCKETS_SECONDS: readonly number[] = [
-  0.001,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-];
-
-export type LagClock = Pick<Runtime, "monotonic" | "setTimer" | "clearTimer">;
+export type LagClock = SamplerClock;
 
 export class LoopLag {
   readonly histogram = new Histogram(
     "vipless_event_loop_lag_seconds",
     "How late vipless's event loop ran a 20 ms sampling timer (GC pauses, bursts of work).",
-    LAG_BUCKETS_SECONDS,
+    // The probes' latency buckets: both are delays of 1 ms to a few seconds.
+    RTT_BUCKETS_SECONDS,
   );
   readonly #clock: LagClock;
-  #timer: TimerHandle | null = null;
+  readonly #sampler: PeriodicSampler;
   #expected = 0;
   /** Total stall time since start, ms. */
   #stalled = 0;
@@ -58,17 +46,17 @@ export class LoopLag {
 
   constructor(clock: LagClock) {
     this.#clock = clock;
+    this.#sampler = new PeriodicSampler(clock, SAMPLE_MS, () => this.sample());
   }
 
   start(): void {
     this.#expected = this.#clock.monotonic() + SAMPLE_MS;
     this.#secondStart = this.#expected;
-    this.#timer = this.#clock.setTimer(SAMPLE_MS, () => this.sample());
+    this.#sampler.start();
   }
 
   stop(): void {
-    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
-    this.#timer = null;
+    this.#sampler.stop();
   }
 
   /** The sampling timer fired (public for tests on a fake clock). */
@@ -76,7 +64,6 @@ export class LoopLag {
     const now = this.#clock.monotonic();
     this.record(this.#expected, now);
     this.#expected = now + SAMPLE_MS;
-    this.#timer = this.#clock.setTimer(SAMPLE_MS, () => this.sample());
   }
 
   /** A timer due at `due` ran at `now`. */
@@ -103,7 +90,7 @@ export class LoopLag {
    */
   catchUp(): number {
     const now = this.#clock.monotonic();
-    if (this.#timer !== null && now - this.#expected > STALL_SLACK_MS) {
+    if (this.#sampler.running && now - this.#expected > STALL_SLACK_MS) {
       this.record(this.#expected, now);
       this.#expected = now; // the sampling timer, when it fires, measures from here
     }

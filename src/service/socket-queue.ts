@@ -14,7 +14,7 @@
  * (the loop itself stalled: loop-lag.ts counts that) estimates nothing: the queue holds
  * what arrived during the stall and drains at once.
  */
-import type { Runtime, TimerHandle } from "../runtime/types.ts";
+import { PeriodicSampler, type SamplerClock } from "./sampler.ts";
 
 export const SAMPLE_MS = 50;
 /** The kernel's accounting of one datagram beyond its payload (sk_buff and friends). */
@@ -24,7 +24,7 @@ export const MIN_RATE_PER_MS = 5;
 /** How much of the peak rate is kept per sample (it fades over about ten seconds). */
 const PEAK_KEEP = 0.995;
 
-export type QueueClock = Pick<Runtime, "monotonic" | "setTimer" | "clearTimer">;
+export type QueueClock = SamplerClock;
 
 export interface QueueSource {
   /** Datagrams and bytes read so far (monotonic counters). */
@@ -36,7 +36,7 @@ export interface QueueSource {
 export class SocketQueueDelay {
   readonly #clock: QueueClock;
   readonly #source: QueueSource;
-  #timer: TimerHandle | null = null;
+  readonly #sampler: PeriodicSampler;
   #at = 0;
   #datagrams = 0;
   #bytes = 0;
@@ -47,18 +47,18 @@ export class SocketQueueDelay {
   constructor(clock: QueueClock, source: QueueSource) {
     this.#clock = clock;
     this.#source = source;
+    this.#sampler = new PeriodicSampler(clock, SAMPLE_MS, () => this.sample());
   }
 
   start(): void {
     this.#at = this.#clock.monotonic();
     this.#datagrams = this.#source.udpRead.datagrams;
     this.#bytes = this.#source.udpRead.bytes;
-    this.#timer = this.#clock.setTimer(SAMPLE_MS, () => this.sample());
+    this.#sampler.start();
   }
 
   stop(): void {
-    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
-    this.#timer = null;
+    this.#sampler.stop();
   }
 
   /** Takes one sample (public for tests on a fake clock). */
@@ -76,7 +76,6 @@ export class SocketQueueDelay {
     this.#at = now;
     this.#datagrams = read.datagrams;
     this.#bytes = read.bytes;
-    if (this.#timer !== null) this.#timer = this.#clock.setTimer(SAMPLE_MS, () => this.sample());
   }
 
   /** The estimated wait of a datagram arriving now, ms (0 with an empty queue). */
