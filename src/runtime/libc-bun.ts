@@ -1,5 +1,5 @@
 /** libc through bun:ffi (built into Bun, also into a compiled executable; no permission). */
-import { type Libc, LIBC_NAMES, portOf, rlimitOf, SK_MEMINFO_WORDS, SO_MEMINFO } from "./libc.ts";
+import { type Libc, openLibc, portOf, rlimitOf, SK_MEMINFO_WORDS, SO_MEMINFO } from "./libc.ts";
 
 let loaded: Promise<Libc | string> | null = null;
 
@@ -25,17 +25,8 @@ async function load(): Promise<Libc | string> {
     getrlimit: { args: ["i32", "ptr"], returns: "i32" },
     getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
   } as const;
-  let lib: ReturnType<typeof ffi.dlopen<typeof symbols>> | null = null;
-  let why = "";
-  for (const name of LIBC_NAMES) {
-    try {
-      lib = ffi.dlopen(name, symbols);
-      break;
-    } catch (e) {
-      why = (e as Error).message;
-    }
-  }
-  if (!lib) return `libc not loadable: ${why}`;
+  const lib = openLibc((name) => ffi.dlopen(name, symbols));
+  if (typeof lib === "string") return lib;
   const { setsockopt, getsockopt, setrlimit, getrlimit, getsockname } = lib.symbols;
   return {
     setIntOption(fd, level, name, value) {

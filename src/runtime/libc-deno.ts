@@ -2,7 +2,7 @@
  * libc through Deno.dlopen. FFI needs `--allow-ffi`; without it this says so instead
  * of asking (a permission prompt would stall a service started from a terminal).
  */
-import { type Libc, LIBC_NAMES, portOf, rlimitOf, SK_MEMINFO_WORDS, SO_MEMINFO } from "./libc.ts";
+import { type Libc, openLibc, portOf, rlimitOf, SK_MEMINFO_WORDS, SO_MEMINFO } from "./libc.ts";
 
 let loaded: Libc | string | null = null;
 
@@ -22,17 +22,8 @@ function load(): Libc | string {
     getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
     getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   } as const;
-  let lib: Deno.DynamicLibrary<typeof symbols> | null = null;
-  let why = "";
-  for (const name of LIBC_NAMES) {
-    try {
-      lib = Deno.dlopen(name, symbols);
-      break;
-    } catch (e) {
-      why = (e as Error).message;
-    }
-  }
-  if (!lib) return `libc not loadable: ${why}`;
+  const lib = openLibc((name) => Deno.dlopen(name, symbols));
+  if (typeof lib === "string") return lib;
   const { setsockopt, getsockopt, setrlimit, getrlimit, getsockname } = lib.symbols;
   return {
     setIntOption: (fd, level, name, value) =>

@@ -25,6 +25,19 @@ export interface Libc {
 /** Shared object names tried in order: glibc, then musl. */
 export const LIBC_NAMES = ["libc.so.6", "libc.so"];
 
+/** The first of LIBC_NAMES that `open` (a runtime's dlopen) loads, or why none did. */
+export function openLibc<L>(open: (name: string) => L): L | string {
+  let why = "";
+  for (const name of LIBC_NAMES) {
+    try {
+      return open(name);
+    } catch (e) {
+      why = (e as Error).message;
+    }
+  }
+  return `libc not loadable: ${why}`;
+}
+
 /** struct rlimit as two counts; RLIM_INFINITY reads as MAX_SAFE_INTEGER. */
 export function rlimitOf(raw: BigUint64Array): { soft: number; hard: number } {
   const num = (
