@@ -14,11 +14,10 @@
 // configured (by server identity, whatever its pair is now called).
 
 import type { MemberEntry, PairEntry } from "./pair-entry.ts";
+import { type OperatorError, unknownPair } from "./registry-types.ts";
 import { type HaMemberSpec, otherRole, type Role } from "./types.ts";
 
-export type MaintenanceError =
-  | { code: "unknown-pair"; pair: string; message: string }
-  | { code: "other-down"; pair: string; member: string; message: string };
+export type MaintenanceError = OperatorError;
 
 export type MaintenanceResult =
   | {
@@ -46,13 +45,7 @@ export function planMaintenance(
   on: boolean,
   force: boolean,
 ): MaintenancePlan {
-  if (!entry) {
-    const message = `no pair named "${name}"`;
-    return {
-      switchTo: null,
-      result: { ok: false, error: { code: "unknown-pair", pair: name, message } },
-    };
-  }
+  if (!entry) return { switchTo: null, result: unknownPair(name) };
   const m = entry.members[role];
   const other = entry.members[otherRole(role)];
   const otherServes = other.health.status === "up" && !other.maintenance;

@@ -2,7 +2,7 @@
 // happen, and which member to make active. The registry applies the change.
 
 import type { PairEntry } from "./pair-entry.ts";
-import type { SwitchoverOptions, SwitchoverResult } from "./registry-types.ts";
+import { type SwitchoverOptions, type SwitchoverResult, unknownPair } from "./registry-types.ts";
 import { otherRole, type Role } from "./types.ts";
 
 /** The member to make active (null: nothing to change) and the answer to give. */
@@ -16,13 +16,7 @@ export function planSwitchover(
   entry: PairEntry | undefined,
   options: SwitchoverOptions,
 ): SwitchoverPlan {
-  if (!entry) {
-    const message = `no pair named "${name}"`;
-    return {
-      to: null,
-      result: { ok: false, error: { code: "unknown-pair", pair: name, message } },
-    };
-  }
+  if (!entry) return { to: null, result: unknownPair(name) };
   const from = entry.machine.activeRole;
   const to = options.to ?? otherRole(from ?? entry.machine.lastActiveRole);
   const target = entry.members[to];

@@ -26,9 +26,17 @@ export interface RequestOrigin extends MemberLocation {
   switched: boolean;
 }
 
-export type SwitchoverError =
+/** Why an operator action (switchover, maintenance) was refused: one shape for both. */
+export type OperatorError =
   | { code: "unknown-pair"; pair: string; message: string }
   | { code: "other-down"; pair: string; member: string; message: string };
+
+export type SwitchoverError = OperatorError;
+
+/** The refusal of an operator action on a pair that does not exist. */
+export function unknownPair(pair: string): { ok: false; error: OperatorError } {
+  return { ok: false, error: { code: "unknown-pair", pair, message: `no pair named "${pair}"` } };
+}
 
 export type SwitchoverResult =
   | {
