@@ -4,7 +4,7 @@
  * so that `increase()` sees their first event; see docs/operations.md for the list.
  */
 import { Registry } from "../metrics/registry.ts";
-import type { OverloadReason } from "../proxy/proxy-core.ts";
+import type { OverloadReason } from "../proxy/hooks.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { VERSION } from "../version.ts";
 import { MemberTraffic } from "./member-traffic.ts";

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Counter } from "../metrics/registry.ts";
-import type { OverloadReason } from "../proxy/proxy-core.ts";
+import type { OverloadReason } from "../proxy/hooks.ts";
 
 const LOG_EVERY_MS = 10_000;
 

@@ -10,7 +10,8 @@
  */
 import { PairRegistry } from "../../src/ha/pair-registry.ts";
 import type { HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
-import { type OverloadReason, ProxyCore, type ProxyHooks } from "../../src/proxy/proxy-core.ts";
+import type { OverloadReason, ProxyHooks } from "../../src/proxy/hooks.ts";
+import { ProxyCore } from "../../src/proxy/proxy-core.ts";
 import { Router } from "../../src/proxy/router.ts";
 import type { Dest, DropReason, ProxySettings, Source } from "../../src/proxy/types.ts";
 import { parseMessage, type SipMessage } from "../../src/sip/index.ts";
