@@ -33,7 +33,7 @@ import { ResponseContexts, type TimerPayload } from "./response-context.ts";
 import { parseOptionalUri, type PreprocessedRoutes, preprocessRoutes } from "./route-preprocess.ts";
 import type { RouteDecision, Router } from "./router.ts";
 import { SelfAddresses } from "./self.ts";
-import type { Dest, DropReason, ProxyOutput, ProxySettings, Source } from "./types.ts";
+import type { Dest, ProxyOutput, ProxySettings, Source } from "./types.ts";
 import type { ProxyHooks } from "./hooks.ts";
 import { requestFacts, responseFacts } from "./transaction-facts.ts";
 import { hasUpstreamVia, nextViaDest, senderOf, upstreamDest } from "./upstream.ts";
