@@ -4,6 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { mutate, mutations } from "../support/mutation.ts";
 import {
   answer,
   BACKUP,
@@ -75,40 +76,21 @@ describe("the error boundary: malformed routing headers leave no state", () => {
   });
 });
 
-type Mutation =
-  | { kind: "flip"; at: number; byte: number }
-  | { kind: "insert"; at: number; text: string }
-  | { kind: "cut"; at: number; len: number };
-
 /** Mutations a fuzzer makes to a request's text. */
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({
-    kind: fc.constant("flip" as const),
-    at: fc.nat(),
-    byte: fc.integer({ min: 0, max: 255 }),
-  }),
-  fc.record({
-    kind: fc.constant("insert" as const),
-    at: fc.nat(),
-    text: fc.constantFrom("<", ">", " ", ";", ":", "\0", "\n", "\r", "@", "[", "]", "%zz"),
-  }),
-  fc.record({
-    kind: fc.constant("cut" as const),
-    at: fc.nat(),
-    len: fc.integer({ min: 1, max: 8 }),
-  }),
-);
-
-function mutate(text: string, ms: Mutation[]): Uint8Array {
-  const bytes = Array.from(new TextEncoder().encode(text));
-  for (const m of ms) {
-    const at = m.at % (bytes.length + 1);
-    if (m.kind === "flip") bytes[at] = m.byte;
-    else if (m.kind === "insert") bytes.splice(at, 0, ...new TextEncoder().encode(m.text));
-    else bytes.splice(at, m.len);
-  }
-  return new Uint8Array(bytes);
-}
+const mutation = mutations([
+  "<",
+  ">",
+  " ",
+  ";",
+  ":",
+  "\0",
+  "\n",
+  "\r",
+  "@",
+  "[",
+  "]",
+  "%zz",
+]);
 
 describe("property: after all timers, nothing is left", () => {
   test("any mutated request from anyone, in any order, with or without answers", () => {
@@ -131,7 +113,10 @@ describe("property: after all timers, nothing is left", () => {
             const headers: Array<[string, string]> = s.xgr
               ? [["X-Genesys-Route", "<sip:10.0.0.12:5060>"]]
               : [];
-            const bytes = mutate(request(s.method, { routes: [], headers }), s.mutations);
+            const bytes = mutate(
+              new TextEncoder().encode(request(s.method, { routes: [], headers })),
+              s.mutations,
+            );
             const out = h.receive(bytes, src);
             if (s.answerWith === 0) continue;
             for (const f of requests(out, s.method)) {

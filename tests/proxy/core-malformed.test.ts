@@ -7,6 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
+import { mutate, mutations } from "../support/mutation.ts";
 import { PairRegistry } from "../../src/ha/pair-registry.ts";
 import { ProxyCore } from "../../src/proxy/proxy-core.ts";
 import { Router } from "../../src/proxy/router.ts";
@@ -203,65 +204,33 @@ function builderRequest(kind: number): Uint8Array {
   }
 }
 
-type Mutation =
-  | { kind: "flip"; at: number; byte: number }
-  | { kind: "insert"; at: number; text: string }
-  | { kind: "cut"; at: number; len: number };
-
 /** What fuzzers (and the issue's findings) do to a request's bytes. */
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({
-    kind: fc.constant("flip" as const),
-    at: fc.nat(),
-    byte: fc.integer({ min: 0, max: 255 }),
-  }),
-  fc.record({
-    kind: fc.constant("insert" as const),
-    at: fc.nat(),
-    text: fc.constantFrom(
-      "\0",
-      "\n",
-      "\r",
-      "\r\n",
-      "\r\n ",
-      "\nTo: <sip:injected@198.51.100.66>",
-      " ",
-      ";",
-      ":",
-      ",",
-      "<",
-      ">",
-      "\\",
-      '"',
-      "0x",
-      "0",
-      ".1",
-      ";received=0x10.0.0.1",
-      ";received",
-      ";maddr=010.0.0.1",
-      "/3.0",
-      "[",
-      "]",
-      "%00",
-    ),
-  }),
-  fc.record({
-    kind: fc.constant("cut" as const),
-    at: fc.nat(),
-    len: fc.integer({ min: 1, max: 8 }),
-  }),
-);
-
-function mutate(bytes: Uint8Array, ms: Mutation[]): Uint8Array {
-  const out = Array.from(bytes);
-  for (const m of ms) {
-    const at = m.at % (out.length + 1);
-    if (m.kind === "flip") out[at] = m.byte;
-    else if (m.kind === "insert") out.splice(at, 0, ...bytesOf(m.text));
-    else out.splice(at, m.len);
-  }
-  return new Uint8Array(out);
-}
+const mutation = mutations([
+  "\0",
+  "\n",
+  "\r",
+  "\r\n",
+  "\r\n ",
+  "\nTo: <sip:injected@198.51.100.66>",
+  " ",
+  ";",
+  ":",
+  ",",
+  "<",
+  ">",
+  "\\",
+  '"',
+  "0x",
+  "0",
+  ".1",
+  ";received=0x10.0.0.1",
+  ";received",
+  ";maddr=010.0.0.1",
+  "/3.0",
+  "[",
+  "]",
+  "%00",
+]);
 
 interface Emitted {
   bytes: Uint8Array;
