@@ -37,10 +37,6 @@ export class LoopLag {
   #stalled = 0;
   /** Recent stalls as [start, end] monotonic ms, oldest first. */
   #stalls: Array<[number, number]> = [];
-  /** The largest lag of the current and the previous second, for load shedding. */
-  #recentMax = 0;
-  #previousMax = 0;
-  #secondStart = 0;
   /** Exponentially smoothed lag, ms (about the last second of samples). */
   #smoothed = 0;
 
@@ -51,7 +47,6 @@ export class LoopLag {
 
   start(): void {
     this.#expected = this.#clock.monotonic() + SAMPLE_MS;
-    this.#secondStart = this.#expected;
     this.#sampler.start();
   }
 
@@ -71,12 +66,6 @@ export class LoopLag {
     const lag = Math.max(0, now - due);
     this.histogram.observe(lag / 1000);
     this.#smoothed += SMOOTHING * (lag - this.#smoothed);
-    if (now - this.#secondStart >= 1000) {
-      this.#previousMax = this.#recentMax;
-      this.#recentMax = 0;
-      this.#secondStart = now;
-    }
-    if (lag > this.#recentMax) this.#recentMax = lag;
     if (lag <= STALL_SLACK_MS) return;
     const stall = lag - STALL_SLACK_MS;
     this.#stalled += stall;
@@ -123,10 +112,5 @@ export class LoopLag {
    */
   smoothedMs(): number {
     return this.#smoothed;
-  }
-
-  /** The largest loop lag seen in the last one to two seconds, ms. */
-  recentMaxMs(): number {
-    return Math.max(this.#recentMax, this.#previousMax);
   }
 }
