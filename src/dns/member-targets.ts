@@ -143,14 +143,19 @@ export class MemberTargets {
   }
 
   /**
-   * The member's current target timed out, failed at the transport or answered 503:
-   * its traffic moves to the next target not passed over (if there is one).
+   * A target of the member timed out, failed at the transport or answered 503 (`at`, by
+   * default its current one): it is passed over, and when it is the current one the
+   * traffic moves to the next target not passed over (if there is one). A late report
+   * about a target the member already left moves nothing: it would send the traffic
+   * back from the live target to the dead one.
    */
-  failed(host: string, port: number, now: number): void {
+  failed(host: string, port: number, now: number, at?: { address: string; port: number }): void {
     const e = this.#entries.get(keyOf(host, port));
     if (!e || !e.current || e.targets.length < 2) return;
-    e.passedOver.set(targetText(e.current), now + PASS_OVER_MS);
-    this.#choose(e, now);
+    const failed = keyOf((at ?? e.current).address, (at ?? e.current).port);
+    const t = e.targets.find((x) => keyOf(x.address, x.port) === failed);
+    if (t) e.passedOver.set(targetText(t), now + PASS_OVER_MS);
+    if (failed === keyOf(e.current.address, e.current.port)) this.#choose(e, now);
   }
 
   /** Members whose name resolves to nothing now. */

@@ -45,6 +45,8 @@ export class MemberDns {
   #servers: string;
   #locator!: Locator;
   readonly #learn: (host: string, address: string, port: number) => void;
+  /** Per member (host|port as configured): the target its latest probe went to. */
+  readonly #probedAt = new Map<string, { address: string; port: number }>();
 
   constructor(
     rt: Runtime,
@@ -123,7 +125,9 @@ export class MemberDns {
   probeDest(m: HaMemberSpec): Endpoint | null | undefined {
     const resolved = this.#targets.resolved(m.host, m.port);
     if (resolved === false) return null;
-    return this.locate(m);
+    const dest = this.locate(m);
+    if (dest) this.#probedAt.set(`${m.host}|${m.port}`, { address: dest.host, port: dest.port });
+    return dest;
   }
 
   /**
@@ -152,6 +156,15 @@ export class MemberDns {
   /** A request to this member timed out, failed at the transport or got a 503. */
   failed(member: { host: string; port: number }, now: number): void {
     this.#targets.failed(member.host, member.port, now);
+  }
+
+  /**
+   * The member was found down by its probes: the target they went to (the last one a
+   * probe was sent to) failed, which is not always the current one any more.
+   */
+  probesFailed(member: { host: string; port: number }, now: number): void {
+    const at = this.#probedAt.get(`${member.host}|${member.port}`);
+    this.#targets.failed(member.host, member.port, now, at);
   }
 
   status(): MemberDnsStatus[] {

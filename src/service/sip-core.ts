@@ -205,8 +205,8 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       const member = registry.member(e.pair, e.role);
       if (!member) continue;
       proxy.onMemberDown({ host: member.host, port: member.port }, mono());
-      // Its probes failed at its current target: a name with others tries the next.
-      memberDns.failed(member, mono());
+      // Its probes failed at the target they went to: a name with others tries the next.
+      memberDns.probesFailed(member, mono());
     }
   }
 

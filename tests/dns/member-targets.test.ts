@@ -70,6 +70,10 @@ describe("member targets", () => {
     assert.equal(t.memberAt("10.0.0.1", 5071)?.host, "pbx.test");
     t.failed("pbx.test", 5060, 1000);
     assert.equal(t.target("pbx.test", 5060)?.port, 5072);
+    // A late report about the target it already left (a probe sent before the move)
+    // keeps it on the live one.
+    t.failed("pbx.test", 5060, 1500, { address: "10.0.0.1", port: 5071 });
+    assert.equal(t.target("pbx.test", 5060)?.port, 5072);
     // Both failed: the first again rather than nothing.
     t.failed("pbx.test", 5060, 2000);
     assert.equal(t.target("pbx.test", 5060)?.port, 5071);
