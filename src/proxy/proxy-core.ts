@@ -10,9 +10,9 @@
  * and handed to a response context (response-context.ts), which forwards it hop after
  * hop and chooses the answer; a response is matched to its branch. The edits of a
  * forwarded request are forward.ts, loop detection loop.ts, Route preprocessing
- * route-preprocess.ts, vipless's own answers responder.ts and answers.ts.
+ * route-preprocess.ts, the routing step request-routing.ts, vipless's own answers
+ * responder.ts and answers.ts.
  */
-import { formatHostPort } from "../net/address.ts";
 import {
   derivedToTag,
   MessageEditor,
@@ -21,18 +21,15 @@ import {
   responseRejection,
   type SipMessage,
   SipParseError,
-  type SipUri,
 } from "../sip/index.ts";
 import { type Action, TransactionLayer } from "../transaction/index.ts";
 import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
-import { type ForwardPlan, forwardRequest } from "./forward.ts";
 import { isLooped, newBranch, PROBE_BRANCH_PREFIX, requestLoopHash } from "./loop.ts";
 import { InviteRateLimiter } from "./overload.ts";
 import { Responder } from "./responder.ts";
 import { ResponseContexts, type TimerPayload } from "./response-context.ts";
-import { parseOptionalUri, type PreprocessedRoutes, preprocessRoutes } from "./route-preprocess.ts";
-import type { RouteDecision, Router } from "./router.ts";
-import { SelfAddresses } from "./self.ts";
+import { type DecodedRouting, RequestRouting } from "./request-routing.ts";
+import type { Router } from "./router.ts";
 import type { Dest, ProxyOutput, ProxySettings, Source } from "./types.ts";
 import type { ProxyHooks } from "./hooks.ts";
 import { requestFacts, responseFacts } from "./transaction-facts.ts";
@@ -40,23 +37,17 @@ import { hasUpstreamVia, nextViaDest, senderOf, upstreamDest } from "./upstream.
 
 /** Proxy-Require option tags we support: none (RFC 3261 §16.3 step 5). */
 const SUPPORTED = new Set<string>();
-const ALLOW =
-  "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK, MESSAGE";
 
 export class ProxyCore {
   readonly txl: TransactionLayer<Dest, TimerPayload>;
   #settings: ProxySettings;
-  /** Set by `reconfigure`, which the constructor ends with. */
-  #self!: SelfAddresses;
   readonly #out: ProxyOutput;
   readonly #hooks: ProxyHooks;
-  #router: Router;
+  readonly #routing: RequestRouting;
   readonly #contexts: ResponseContexts;
   readonly #responder: Responder<TimerPayload>;
   readonly #limiter: InviteRateLimiter;
   readonly #instance: string;
-  #viaHost!: string;
-  #tlsViaHost!: string;
 
   constructor(
     settings: ProxySettings,
@@ -66,7 +57,6 @@ export class ProxyCore {
     random: () => number = Math.random,
   ) {
     this.#settings = settings;
-    this.#router = router;
     this.#out = out;
     this.#hooks = hooks;
     this.#instance = Math.floor(random() * 36 ** 4).toString(36).padStart(4, "0") + ".";
@@ -88,22 +78,12 @@ export class ProxyCore {
       onUnavailable: (member) => this.#hooks.onUnavailable?.(member),
       onForwarded: (member, retry) => this.#hooks.onForwarded?.(member, retry),
     });
-    this.reconfigure(settings, router);
+    this.#routing = new RequestRouting(settings, router, this.#responder, out);
   }
 
   reconfigure(settings: ProxySettings, router: Router): void {
     this.#settings = settings;
-    this.#router = router;
-    this.#self = new SelfAddresses(
-      settings.advertiseHost,
-      settings.advertisePort,
-      settings.localAddresses,
-    );
-    this.#viaHost = formatHostPort(settings.advertiseHost, settings.advertisePort);
-    this.#tlsViaHost = formatHostPort(
-      settings.advertiseHost,
-      settings.advertisePort === null ? null : settings.advertiseTlsPort ?? 5061,
-    );
+    this.#routing.reconfigure(settings, router);
     this.#limiter.rate = settings.maxInviteRate;
     this.#responder.userAgent = settings.userAgent;
   }
@@ -188,8 +168,8 @@ export class ProxyCore {
         answer(rejection.status, rejection.reason, rejection.headers),
       );
     }
-    if (method === "OPTIONS" && (rejection !== null || this.#isAddressedToUs(req))) {
-      return this.#answerOptions(req, src);
+    if (method === "OPTIONS" && (rejection !== null || this.#routing.self.isAddressedToUs(req))) {
+      return this.#responder.options(req, src, this.#hooks.servedPairReady());
     }
     const sender = senderOf(req, src);
     const fromMember = this.#hooks.isMember(sender);
@@ -198,7 +178,7 @@ export class ProxyCore {
     // stateless 400 and nothing stays behind. A retransmission gets the same answer.
     let decoded: DecodedRouting | null = null;
     if (method !== "CANCEL") {
-      decoded = this.#decodeOrReject(req, src, fromMember);
+      decoded = this.#routing.decode(req, src, fromMember);
       if (decoded === null) return;
     }
     if (method !== "OPTIONS" && method !== "ACK") this.#hooks.onRequestFrom?.(sender, method);
@@ -211,7 +191,7 @@ export class ProxyCore {
       // The ACK of one of our stateless answers (a 503 while overloaded, a 400) ends
       // here, as with Kamailio's sl_filter_ACK: no one downstream saw that request.
       if (r.tx === undefined && req.to?.tag === derivedToTag(req)) return;
-      return this.#forwardStateless(req, src, decoded!, fromMember);
+      return this.#routing.forwardStateless(req, src, decoded!, fromMember);
     }
 
     if (!this.txl.canCreate(2)) {
@@ -226,8 +206,10 @@ export class ProxyCore {
     }
     if (method === "CANCEL" && !r.cancelTarget) {
       // §16.10: no response context to apply it to: forward the CANCEL statelessly.
-      const cancelRouting = this.#decodeOrReject(req, src, fromMember);
-      if (cancelRouting !== null) this.#forwardStateless(req, src, cancelRouting, fromMember);
+      const cancelRouting = this.#routing.decode(req, src, fromMember);
+      if (cancelRouting !== null) {
+        this.#routing.forwardStateless(req, src, cancelRouting, fromMember);
+      }
       return;
     }
     const stx = this.txl.createServer(
@@ -250,8 +232,8 @@ export class ProxyCore {
         }
       }
       const hash = requestLoopHash(req, req.topVia);
-      if (isLooped(req, this.#self)) return respond(answer(482));
-      const { decision, plan } = this.#decide(req, src, decoded!, fromMember);
+      if (isLooped(req, this.#routing.self)) return respond(answer(482));
+      const { decision, plan } = this.#routing.decide(req, src, decoded!, fromMember);
       if (decision.kind === "reject") return respond(answer(decision.status, decision.reason));
       if (decision.kind === "out-of-service") return respond(serviceUnavailable());
       this.#contexts.start(stx, plan, decision, hash, now);
@@ -265,92 +247,14 @@ export class ProxyCore {
     }
   }
 
-  /**
-   * Decodes what routing reads: Route preprocessing (Route URIs, Request-URI) and, from
-   * a pair member only, X-Genesys-Route. A malformed one is answered 400 statelessly
-   * (an ACK is dropped) and null returned.
-   */
-  #decodeOrReject(req: SipMessage, src: Source, fromMember: boolean): DecodedRouting | null {
-    try {
-      return {
-        routes: preprocessRoutes(req, this.#self),
-        // From anyone else the header is neither parsed nor forwarded (no open relay).
-        xGenesysRoute: fromMember ? parseOptionalUri(req.xGenesysRoute) : null,
-      };
-    } catch (e) {
-      if (!(e instanceof SipParseError)) throw e;
-      if (req.method === "ACK") this.#responder.drop("malformed-request");
-      else this.#responder.stateless(req, src, answer(400, e.message));
-      return null;
-    }
-  }
-
-  /** The routing decision, and the plan of the forwarded copies. */
-  #decide(req: SipMessage, src: Source, d: DecodedRouting, fromMember: boolean): {
-    decision: RouteDecision;
-    plan: ForwardPlan;
-  } {
-    const decision = this.#router.route({
-      method: req.method,
-      inDialog: req.to?.tag != null,
-      requestUri: d.routes.requestUri,
-      topRoute: d.routes.topRoute,
-      xGenesysRoute: d.xGenesysRoute,
-      source: src,
-    }, fromMember);
-    const consumed = decision.kind === "forward" && decision.consumedXGenesysRoute;
-    const plan: ForwardPlan = {
-      request: req,
-      source: src,
-      routes: d.routes,
-      removeXGenesysRoute: req.xGenesysRoute !== null && (consumed || !fromMember),
-      viaHost: this.#viaHost,
-      tlsViaHost: this.#tlsViaHost,
-    };
-    return { decision, plan };
-  }
-
-  #isAddressedToUs(req: SipMessage): boolean {
-    const uri = req.uri;
-    return uri.user === null && this.#self.isSelf(uri) && req.routes.length === 0;
-  }
-
-  #answerOptions(req: SipMessage, src: Source): void {
-    const headers: [string, string][] = [["Allow", ALLOW], ["Accept", "application/sdp"]];
-    const a = this.#hooks.servedPairReady()
-      ? answer(200, "OK", headers)
-      : serviceUnavailable(headers);
-    this.#responder.stateless(req, src, a);
-  }
-
-  /** ACK for a 2xx, unmatched CANCEL and the like: route and forward without a transaction. */
-  #forwardStateless(
-    req: SipMessage,
-    src: Source,
-    decoded: DecodedRouting,
-    fromMember: boolean,
-  ): void {
-    const hash = requestLoopHash(req, req.topVia);
-    if (isLooped(req, this.#self)) return this.#responder.drop("loop-on-ack");
-    const { decision, plan } = this.#decide(req, src, decoded, fromMember);
-    if (decision.kind !== "forward" || decision.hops.length === 0) {
-      if (req.method === "ACK") return this.#responder.drop("ack-unroutable");
-      return this.#responder.stateless(req, src, serviceUnavailable());
-    }
-    // §16.11: a stateless branch is a function of the request, so retransmissions match.
-    const branch = `z9hG4bKvl${hash}.s${
-      (req.topVia?.branch ?? "").replace(/[^A-Za-z0-9.\-_]/g, "")
-    }`;
-    const { dest, bytes } = forwardRequest(plan, decision.hops[0]!.dest, branch);
-    this.#out.send(bytes, dest);
-  }
-
   // --------------------------------------------------------------- responses
 
   #onResponse(res: SipMessage, src: Source, now: number): void {
     if (responseRejection(res) !== null) return this.#responder.drop("invalid-response");
     const via = res.topVia!;
-    if (!this.#self.isSelfSentBy(via.host, via.port)) return this.#responder.drop("via-not-ours");
+    if (!this.#routing.self.isSelfSentBy(via.host, via.port)) {
+      return this.#responder.drop("via-not-ours");
+    }
     const branch = via.branch ?? "";
     if (branch.startsWith(PROBE_BRANCH_PREFIX)) {
       return this.#hooks.onProbeResponse?.(branch, res.status, src);
@@ -406,9 +310,4 @@ export class ProxyCore {
       }
     }
   }
-}
-
-interface DecodedRouting {
-  routes: PreprocessedRoutes;
-  xGenesysRoute: SipUri | null;
 }

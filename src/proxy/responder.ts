@@ -7,9 +7,12 @@ import { H_VIA } from "../sip/header-names.ts";
 import { buildResponse, type SipMessage, SipParseError } from "../sip/index.ts";
 import type { Action, ServerTransaction, TransactionLayer } from "../transaction/index.ts";
 import { randomToken } from "../sip/random-token.ts";
-import type { LocalAnswer } from "./answers.ts";
+import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
 import type { Dest, DropReason, ProxyOutput, Source } from "./types.ts";
 import { upstreamDest } from "./upstream.ts";
+
+const ALLOW =
+  "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK, MESSAGE";
 
 export interface ResponderHooks {
   onLocalResponse?(status: number): void;
@@ -71,6 +74,12 @@ export class Responder<U> {
     }
     this.#hooks.onLocalResponse?.(a.status);
     this.#out.send(bytes, dest);
+  }
+
+  /** OPTIONS addressed to vipless: 200 while it can serve its pairs, else 503. */
+  options(req: SipMessage, src: Source, ready: boolean): void {
+    const headers: [string, string][] = [["Allow", ALLOW], ["Accept", "application/sdp"]];
+    this.stateless(req, src, ready ? answer(200, "OK", headers) : serviceUnavailable(headers));
   }
 
   drop(reason: DropReason): void {

@@ -1,5 +1,5 @@
 /** Knows which URIs name this proxy (RFC 3261 §16.4: Route entries and Request-URIs "of ours"). */
-import { normalizeHost, type SipUri } from "../sip/index.ts";
+import { normalizeHost, type SipMessage, type SipUri } from "../sip/index.ts";
 
 export class SelfAddresses {
   readonly #keys = new Set<string>();
@@ -25,6 +25,12 @@ export class SelfAddresses {
     if (uri.scheme !== "sip" && uri.scheme !== "sips") return false;
     const port = uri.port ?? (uri.scheme === "sips" ? 5061 : 5060);
     return this.#keys.has(`${normalizeHost(uri.host)}|${port}`);
+  }
+
+  /** True for a request to vipless itself: no user part, a URI of ours, no Route. */
+  isAddressedToUs(req: SipMessage): boolean {
+    const uri = req.uri;
+    return uri.user === null && this.isSelf(uri) && req.routes.length === 0;
   }
 
   /** True when a Via sent-by is ours (for loop detection). */
