@@ -1,5 +1,6 @@
 /** libc through bun:ffi (built into Bun, also into a compiled executable; no permission). */
-import { type Libc, openLibc, portOf, rlimitOf, SK_MEMINFO_WORDS, SO_MEMINFO } from "./libc.ts";
+import { type Libc, openLibc } from "./libc.ts";
+import { type BoundLibc, libcOver, libcSymbols } from "./libc-bind.ts";
 
 let loaded: Promise<Libc | string> | null = null;
 
@@ -18,43 +19,12 @@ async function load(): Promise<Libc | string> {
   } catch (e) {
     return `bun:ffi unavailable: ${(e as Error).message}`;
   }
-  const symbols = {
-    setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
-    getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
-    setrlimit: { args: ["i32", "ptr"], returns: "i32" },
-    getrlimit: { args: ["i32", "ptr"], returns: "i32" },
-    getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
-  } as const;
+  // bun:ffi names the types as the table does ("i32", "u32", "ptr").
+  const symbols = libcSymbols((args) => ({ args: [...args], returns: "i32" as const }));
   const lib = openLibc((name) => ffi.dlopen(name, symbols));
   if (typeof lib === "string") return lib;
-  const { setsockopt, getsockopt, setrlimit, getrlimit, getsockname } = lib.symbols;
-  return {
-    setIntOption(fd, level, name, value) {
-      return setsockopt(fd, level, name, ffi.ptr(new Int32Array([value])), 4);
-    },
-    getIntOption(fd, level, name) {
-      const out = new Int32Array(1);
-      const len = new Uint32Array([4]);
-      return getsockopt(fd, level, name, ffi.ptr(out), ffi.ptr(len)) === 0 ? out[0] : -1;
-    },
-    setOpenFileLimit(soft, hard) {
-      // RLIMIT_NOFILE is 7 on Linux; struct rlimit is two 64-bit counts.
-      return setrlimit(7, ffi.ptr(new BigUint64Array([BigInt(soft), BigInt(hard)])));
-    },
-    getOpenFileLimit() {
-      const out = new BigUint64Array(2);
-      return getrlimit(7, ffi.ptr(out)) === 0 ? rlimitOf(out) : null;
-    },
-    socketDrops(fd) {
-      const out = new Uint32Array(SK_MEMINFO_WORDS);
-      const len = new Uint32Array([out.byteLength]);
-      const r = getsockopt(fd, 1, SO_MEMINFO, ffi.ptr(out), ffi.ptr(len));
-      return r === 0 && len[0] >= out.byteLength ? out[SK_MEMINFO_WORDS - 1] : -1;
-    },
-    localPort(fd) {
-      const addr = new Uint8Array(128);
-      const len = new Uint32Array([128]);
-      return getsockname(fd, ffi.ptr(addr), ffi.ptr(len)) === 0 ? portOf(addr) : -1;
-    },
-  };
+  // The table above is what TypeScript sees as BoundLibc: bun:ffi cannot infer it
+  // from a table built at run time.
+  const bound = lib.symbols as unknown as BoundLibc<ReturnType<typeof ffi.ptr>>;
+  return libcOver(bound, (buffer) => ffi.ptr(buffer));
 }

@@ -1,7 +1,8 @@
 /**
  * The few libc calls vipless makes through a runtime's FFI, where neither runtime has an
  * API: socket buffer sizes (SO_RCVBUF/SO_SNDBUF on a UDP socket's descriptor) and the
- * open-files limit (RLIMIT_NOFILE). `libc-bun.ts` and `libc-deno.ts` bind them; what
+ * open-files limit (RLIMIT_NOFILE). `libc-bun.ts` and `libc-deno.ts` bind them (over
+ * `libc-bind.ts`, which holds the signatures and the calls built on them); what
  * to do with them is written once, here. Linux only: elsewhere the loaders fail and the
  * callers report why.
  */
@@ -56,9 +57,6 @@ const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
 const SO_TYPE = 3;
-/** getsockopt SO_MEMINFO (Linux 4.6+): nine u32 counters, drops the last. */
-export const SO_MEMINFO = 55;
-export const SK_MEMINFO_WORDS = 9;
 const SOCK_DGRAM = 2;
 
 /** What a UDP socket's buffers are after bind: the kernel's figures, or why unknown. */

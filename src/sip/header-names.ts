@@ -79,21 +79,15 @@ export type KnownHeader = keyof typeof KNOWN_HEADERS;
 
 const KNOWN = Object.keys(KNOWN_HEADERS) as KnownHeader[];
 
-export const H_VIA = 1;
-export const H_FROM = 2;
-export const H_TO = 3;
-export const H_CALL_ID = 4;
-export const H_CSEQ = 5;
-export const H_MAX_FORWARDS = 6;
-export const H_CONTENT_LENGTH = 7;
-export const H_ROUTE = 8;
-export const H_RECORD_ROUTE = 9;
-export const H_CONTACT = 10;
-export const H_PROXY_REQUIRE = 11;
-export const H_X_GENESYS_ROUTE = 12;
+/** The id of each header the parser reads by id: its position in KNOWN_HEADERS, plus 1. */
+const ids = (...names: KnownHeader[]): number[] => names.map((name) => KNOWN.indexOf(name) + 1);
 
-export const H_EXPIRES: number = KNOWN.indexOf("expires") + 1;
-export const H_RETRY_AFTER: number = KNOWN.indexOf("retry-after") + 1;
+// deno-fmt-ignore: one statement, so that the ids read as the list they are.
+export const [H_VIA, H_FROM, H_TO, H_CALL_ID, H_CSEQ, H_MAX_FORWARDS, H_CONTENT_LENGTH,
+  H_ROUTE, H_RECORD_ROUTE, H_CONTACT, H_PROXY_REQUIRE, H_X_GENESYS_ROUTE, H_EXPIRES,
+  H_RETRY_AFTER] = ids("via", "from", "to", "call-id", "cseq", "max-forwards",
+  "content-length", "route", "record-route", "contact", "proxy-require", "x-genesys-route",
+  "expires", "retry-after");
 
 /** Compact forms (RFC 3261 §7.3.3 and later RFCs) -> canonical name. */
 const COMPACT: Record<string, KnownHeader> = {
