@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   }
   const loaded = loadConfigFile(cmd.configPath, rt.readTextFile);
   if (!loaded.ok) {
-    rt.writeStderr(loaded.errors.map((e) => formatConfigError(e) + "\n").join(""));
+    rt.writeStderr(loaded.error.map((e) => formatConfigError(e) + "\n").join(""));
     return rt.exit(EXIT_USAGE);
   }
   if (cmd.kind === "check-config") {

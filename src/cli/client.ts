@@ -109,7 +109,7 @@ function resolveTarget(t: ClientTarget, deps: ClientDeps): Resolved | { error: s
     if (t.http !== null && !t.configGiven) {
       return { base: trimSlash(t.http), tokenEnv: DEFAULT_TOKEN_ENV };
     }
-    const errors = loaded.errors.map((e) => formatConfigError(e) + "\n").join("");
+    const errors = loaded.error.map((e) => formatConfigError(e) + "\n").join("");
     const hint = t.http === null ? "(or give the instance with --http URL)\n" : "";
     return { error: errors + hint };
   }

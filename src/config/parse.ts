@@ -5,12 +5,12 @@ import type { z } from "zod";
 import { byPosition, type ConfigError } from "./errors.ts";
 import { configErrorMap } from "./messages.ts";
 import { type Config, configSchema } from "./schema.ts";
+import type { Result } from "../result.ts";
 import { configWarnings } from "./warnings.ts";
 import { positionOf } from "./yaml-positions.ts";
 
-export type ConfigResult =
-  | { ok: true; config: Config; warnings: string[] }
-  | { ok: false; errors: ConfigError[] };
+/** A config, or every error found in the file (each with its position). */
+export type ConfigResult = Result<{ config: Config; warnings: string[] }, ConfigError[]>;
 
 /** Aliases expanding into more nodes than this are refused (a "billion laughs" file). */
 const MAX_ALIAS_COUNT = 100;
@@ -27,7 +27,7 @@ export function parseConfig(text: string, file: string): ConfigResult {
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      errors: doc.errors.map((e) =>
+      error: doc.errors.map((e) =>
         at(e.pos[0], yamlErrorMessage(e.code, e.message, text, e.pos[0]))
       ),
     };
@@ -35,7 +35,7 @@ export function parseConfig(text: string, file: string): ConfigResult {
   if (doc.contents === null) {
     return {
       ok: false,
-      errors: [at(0, "the config file is empty; it needs at least 'advertise' and 'pairs'")],
+      error: [at(0, "the config file is empty; it needs at least 'advertise' and 'pairs'")],
     };
   }
 
@@ -43,13 +43,13 @@ export function parseConfig(text: string, file: string): ConfigResult {
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
-    return { ok: false, errors: [at(0, e instanceof Error ? e.message : String(e))] };
+    return { ok: false, error: [at(0, e instanceof Error ? e.message : String(e))] };
   }
 
   const result = configSchema.safeParse(data, { error: configErrorMap });
   if (!result.success) {
     const errors = result.error.issues.flatMap((issue) => issueErrors(issue));
-    return { ok: false, errors: dedupe(errors).sort(byPosition) };
+    return { ok: false, error: dedupe(errors).sort(byPosition) };
   }
 
   // Plain messages: the caller prefixes "FILE: warning: ". Schema warnings start with
@@ -85,7 +85,7 @@ export function loadConfigFile(path: string, readText: (path: string) => string)
     text = readText(path);
   } catch (e) {
     const message = `cannot read config file: ${readFailureReason(e)}`;
-    return { ok: false, errors: [{ file: path, line: null, col: null, message }] };
+    return { ok: false, error: [{ file: path, line: null, col: null, message }] };
   }
   return parseConfig(text, path);
 }

@@ -47,7 +47,7 @@ function parsedString<T>(parse: (text: string) => Parsed<T>, expected: string) {
     .transform((text, ctx): T => {
       const result = parse(text);
       if (result.ok) return result.value;
-      ctx.addIssue({ code: "custom", message: result.message, input: text });
+      ctx.addIssue({ code: "custom", message: result.error, input: text });
       return z.NEVER;
     });
 }
@@ -59,7 +59,7 @@ function duration(defaultMs: number, min: number, max: number) {
     .transform((input, ctx): number => {
       const result = parseDurationWithin(input, min, max);
       if (result.ok) return result.value;
-      ctx.addIssue({ code: "custom", message: result.message, input });
+      ctx.addIssue({ code: "custom", message: result.error, input });
       return z.NEVER;
     })
     .default(defaultMs);
@@ -116,7 +116,7 @@ function parseHttpListen(text: string): Parsed<{ host: string; port: number }> {
 }
 
 function mustParse<T>(result: Parsed<T>): T {
-  if (!result.ok) throw new Error(`bad built-in default: ${result.message}`);
+  if (!result.ok) throw new Error(`bad built-in default: ${result.error}`);
   return result.value;
 }
 
@@ -166,8 +166,8 @@ const probeSchema = strict({
       const result = parseUpCodes(input);
       if (result.ok) return result.value;
       // An item of a YAML list is reported at the item itself.
-      const path = result.index === undefined ? [] : [result.index];
-      ctx.addIssue({ code: "custom", message: result.message, input, path });
+      const { index, message } = result.error;
+      ctx.addIssue({ code: "custom", message, input, path: index === undefined ? [] : [index] });
       return z.NEVER;
     })
     .default(DEFAULT_UP_CODES),

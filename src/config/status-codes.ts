@@ -5,6 +5,7 @@
 //
 // Written as a comma list ("100-407,409-499,600-699", "2xx, 404") or a YAML list
 // ([200, 404], ["2xx", 404]); each item is a code, an inclusive range or a class.
+import type { Result } from "../result.ts";
 import { fail, ok, type Parsed } from "./result.ts";
 
 /** An inclusive range of SIP status codes. */
@@ -38,10 +39,8 @@ export function parseStatusRanges(spec: string): Parsed<StatusRange[]> {
   return ok(ranges);
 }
 
-/** A failure of `parseUpCodes`; `index` is the list item at fault, for its position. */
-export type UpCodesResult =
-  | { ok: true; value: string }
-  | { ok: false; message: string; index?: number };
+/** What `parseUpCodes` gives; a failure's `index` is the list item at fault, for its position. */
+export type UpCodesResult = Result<{ value: string }, { message: string; index?: number }>;
 
 /**
  * The YAML value of `probe.up_codes` (a string, a bare number, or a list of either)
@@ -52,22 +51,30 @@ export function parseUpCodes(input: unknown): UpCodesResult {
   if (typeof input === "string") {
     const items = input.split(",").map((s) => s.trim());
     const ranges = parseStatusRanges(input);
-    if (!ranges.ok) return ranges;
+    if (!ranges.ok) return { ok: false, error: { message: ranges.error } };
     return { ok: true, value: inCodeOrder(items, ranges.value) };
   }
   if (!Array.isArray(input)) {
-    return { ok: false, message: "expected a list like 100-407,409-499,600-699 or [200, 404]" };
+    return {
+      ok: false,
+      error: { message: "expected a list like 100-407,409-499,600-699 or [200, 404]" },
+    };
   }
-  if (input.length === 0) return { ok: false, message: `needs at least one item; ${EXAMPLE}` };
+  if (input.length === 0) {
+    return { ok: false, error: { message: `needs at least one item; ${EXAMPLE}` } };
+  }
   const items: string[] = [];
   const ranges: StatusRange[] = [];
   for (const [index, value] of input.entries()) {
     if (typeof value !== "string" && typeof value !== "number") {
-      return { ok: false, index, message: `each item is one code, range or class; ${EXAMPLE}` };
+      return {
+        ok: false,
+        error: { index, message: `each item is one code, range or class; ${EXAMPLE}` },
+      };
     }
     const item = String(value).trim();
     const range = parseStatusItem(item);
-    if (!range.ok) return { ok: false, index, message: range.message };
+    if (!range.ok) return { ok: false, error: { index, message: range.error } };
     items.push(item);
     ranges.push(range.value);
   }
@@ -86,7 +93,7 @@ function inCodeOrder(items: string[], ranges: StatusRange[]): string {
 /** The ranges of an already validated list (throws on a bad one). */
 export function upCodeRanges(spec: string): StatusRange[] {
   const parsed = parseStatusRanges(spec);
-  if (!parsed.ok) throw new Error(`probe.up_codes: ${parsed.message}`);
+  if (!parsed.ok) throw new Error(`probe.up_codes: ${parsed.error}`);
   return parsed.value;
 }
 

@@ -13,23 +13,21 @@
 // The flag lives on the member's entry, so a reload keeps it for every member that stays
 // configured (by server identity, whatever its pair is now called).
 
+import type { Result } from "../result.ts";
 import type { MemberEntry, PairEntry } from "./pair-entry.ts";
 import { type OperatorError, unknownPair } from "./registry-types.ts";
 import { type HaMemberSpec, otherRole, type Role } from "./types.ts";
 
 export type MaintenanceError = OperatorError;
 
-export type MaintenanceResult =
-  | {
-    ok: true;
-    pair: string;
-    role: Role;
-    member: string;
-    maintenance: boolean;
-    /** False when the member already was (or was not) in maintenance. */
-    changed: boolean;
-  }
-  | { ok: false; error: MaintenanceError };
+export type MaintenanceResult = Result<{
+  pair: string;
+  role: Role;
+  member: string;
+  maintenance: boolean;
+  /** False when the member already was (or was not) in maintenance. */
+  changed: boolean;
+}, MaintenanceError>;
 
 /** What to answer, and the member to make active (null: no switch). */
 export interface MaintenancePlan {

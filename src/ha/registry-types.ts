@@ -1,5 +1,6 @@
 // The types of the pair registry's public surface.
 
+import type { Result } from "../result.ts";
 import type { ProbeDest } from "./probe-branches.ts";
 import type { HaEventListener, HaMemberSpec, Role } from "./types.ts";
 
@@ -38,16 +39,13 @@ export function unknownPair(pair: string): { ok: false; error: OperatorError } {
   return { ok: false, error: { code: "unknown-pair", pair, message: `no pair named "${pair}"` } };
 }
 
-export type SwitchoverResult =
-  | {
-    ok: true;
-    pair: string;
-    from: string | null;
-    to: string;
-    /** False when the requested member was already active. */
-    changed: boolean;
-  }
-  | { ok: false; error: SwitchoverError };
+export type SwitchoverResult = Result<{
+  pair: string;
+  from: string | null;
+  to: string;
+  /** False when the requested member was already active. */
+  changed: boolean;
+}, SwitchoverError>;
 
 export interface SwitchoverOptions {
   /** Switch even when the target is known down. */

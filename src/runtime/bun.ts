@@ -127,9 +127,9 @@ export function createBunRuntime(): Runtime {
       const libc = options?.bufferBytes ? await loadBunLibc() : null;
       if (options?.bufferBytes) {
         buffers = typeof libc === "string"
-          ? { ok: false, reason: libc }
+          ? { ok: false, error: libc }
           : typeof fd !== "number"
-          ? { ok: false, reason: "Bun.udpSocket exposes no descriptor" }
+          ? { ok: false, error: "Bun.udpSocket exposes no descriptor" }
           : setUdpBuffers(libc!, fd, options.bufferBytes);
       }
       const counter = libc && typeof libc !== "string" && typeof fd === "number" ? libc : null;
@@ -303,7 +303,7 @@ async function bindSharedUdp(
       if (bufferBytes.send > 0) sock.setSendBufferSize(bufferBytes.send);
       buffers = { ok: true, receive: sock.getRecvBufferSize(), send: sock.getSendBufferSize() };
     } catch (e) {
-      buffers = { ok: false, reason: (e as Error).message };
+      buffers = { ok: false, error: (e as Error).message };
     }
   }
   return {

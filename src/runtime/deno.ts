@@ -101,9 +101,9 @@ export function createDenoRuntime(): Runtime {
         const libc = await loadDenoLibc();
         const fd = typeof libc === "string" ? null : findUdpSocketFd(libc, local.port);
         buffers = typeof libc === "string"
-          ? { ok: false, reason: libc }
+          ? { ok: false, error: libc }
           : fd === null
-          ? { ok: false, reason: "socket descriptor not found" }
+          ? { ok: false, error: "socket descriptor not found" }
           : setUdpBuffers(libc, fd, options.bufferBytes);
         if (typeof libc !== "string" && fd !== null) dropsOf = () => libc.socketDrops(fd);
       }

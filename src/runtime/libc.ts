@@ -7,6 +7,7 @@
  * callers report why.
  */
 import { readFileSync } from "node:fs";
+import type { Result } from "../result.ts";
 
 export interface Libc {
   /** setsockopt(fd, level, name, &int, 4); returns 0 or -1. */
@@ -60,9 +61,7 @@ const SO_TYPE = 3;
 const SOCK_DGRAM = 2;
 
 /** What a UDP socket's buffers are after bind: the kernel's figures, or why unknown. */
-export type UdpBuffers =
-  | { ok: true; receive: number; send: number }
-  | { ok: false; reason: string };
+export type UdpBuffers = Result<{ receive: number; send: number }, string>;
 
 /**
  * Asks for `want` bytes of receive and send buffer and reads back what the kernel
@@ -76,7 +75,7 @@ export function setUdpBuffers(
 ): UdpBuffers {
   const r = want.receive > 0 ? libc.setIntOption(fd, SOL_SOCKET, SO_RCVBUF, want.receive) : 0;
   const s = want.send > 0 ? libc.setIntOption(fd, SOL_SOCKET, SO_SNDBUF, want.send) : 0;
-  if (r !== 0 || s !== 0) return { ok: false, reason: "setsockopt failed" };
+  if (r !== 0 || s !== 0) return { ok: false, error: "setsockopt failed" };
   return {
     ok: true,
     receive: libc.getIntOption(fd, SOL_SOCKET, SO_RCVBUF),

@@ -122,7 +122,7 @@ export async function startService(rt: Runtime, opts: ServiceOptions): Promise<R
     const loaded = loadConfigFile(opts.configPath, rt.readTextFile);
     if (!loaded.ok) {
       metrics.reloaded("rejected");
-      const errors = loaded.errors.map(formatConfigError);
+      const errors = loaded.error.map(formatConfigError);
       log.error("configuration reload rejected, keeping the running one: {errors}", {
         event: "config-reload-rejected",
         path: opts.configPath,

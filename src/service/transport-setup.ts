@@ -178,7 +178,7 @@ export async function setUpTransport(
         log[level]("UDP buffers left at the kernel default ({reason})", {
           event: "udp-buffers",
           ...local,
-          reason: buffers.reason,
+          reason: buffers.error,
           asked: limits.udpBufferBytes,
         });
       }

@@ -30,7 +30,7 @@ const TUNED = { defaults: false, workers: 1 };
 
 function parsed(text: string) {
   const r = parseConfig(text, "bench.yaml");
-  if (!r.ok) assert.fail(r.errors.map((e) => e.message).join("; "));
+  if (!r.ok) assert.fail(r.error.map((e) => e.message).join("; "));
   return r.config;
 }
 

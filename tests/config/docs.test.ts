@@ -14,7 +14,7 @@ describe("docs/configuration.md", () => {
     const block = /```yaml\n([\s\S]*?)```/.exec(reference);
     assert.ok(block !== null, "the reference has a yaml example");
     const result = parseConfig(block[1], "docs/configuration.md");
-    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.error));
     assert.equal(result.config.pairs.length, 2);
   });
 

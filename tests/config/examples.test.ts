@@ -11,7 +11,7 @@ const read = (path: string) =>
 describe("shipped config files", () => {
   it("config/vipless.yaml starts without root on loopback with the demo pair", () => {
     const result = loadConfigFile("config/vipless.yaml", read);
-    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.error));
     assert.deepEqual(result.warnings, []);
     const { config } = result;
     assert.deepEqual(config.listen.map((l) => l.uri), [
@@ -28,14 +28,14 @@ describe("shipped config files", () => {
 
   it("config/examples/single-site.yaml is valid", () => {
     const result = loadConfigFile("config/examples/single-site.yaml", read);
-    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.error));
     assert.equal(result.config.pairs.length, 1);
     assert.equal(result.config.serve, result.config.pairs[0].name);
   });
 
   it("config/examples/multi-site.yaml is valid, with a TCP pair", () => {
     const result = loadConfigFile("config/examples/multi-site.yaml", read);
-    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.error));
     assert.equal(
       describeConfig(result.config, "config/examples/multi-site.yaml"),
       "config/examples/multi-site.yaml: OK — 2 pairs (site-a, site-b), serving site-a, " +

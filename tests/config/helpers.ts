@@ -34,7 +34,7 @@ export function withBackup(uri: string): string {
 export function parseOk(text: string): Config {
   const result = parseConfig(text, FILE);
   if (!result.ok) {
-    assert.fail(`expected a valid config, got:\n${result.errors.map((e) => e.message).join("\n")}`);
+    assert.fail(`expected a valid config, got:\n${result.error.map((e) => e.message).join("\n")}`);
   }
   return result.config;
 }
@@ -42,7 +42,7 @@ export function parseOk(text: string): Config {
 export function parseErrors(text: string): ConfigError[] {
   const result = parseConfig(text, FILE);
   if (result.ok) assert.fail("expected errors, but the config was accepted");
-  return result.errors;
+  return result.error;
 }
 
 /** Asserts an error at line:col whose message matches, and returns it. */

@@ -19,7 +19,7 @@ describe("loadConfigFile", () => {
     const result = loadConfigFile("etc/v.yaml", () => yaml(...MINIMAL, "probes: {}"));
     assert.ok(!result.ok);
     assert.equal(
-      formatConfigError(result.errors[0]),
+      formatConfigError(result.error[0]),
       "etc/v.yaml:6:1: unknown key 'probes' " +
         "(did you mean 'probe'?)",
     );
@@ -31,14 +31,14 @@ describe("loadConfigFile", () => {
     for (const error of [nodeStyle, denoStyle]) {
       const result = loadConfigFile("missing.yaml", failingReader(error));
       assert.ok(!result.ok);
-      assert.deepEqual(result.errors, [{
+      assert.deepEqual(result.error, [{
         file: "missing.yaml",
         line: null,
         col: null,
         message: "cannot read config file: no such file",
       }]);
       assert.equal(
-        formatConfigError(result.errors[0]),
+        formatConfigError(result.error[0]),
         "missing.yaml: cannot read config file: no such file",
       );
     }
@@ -48,7 +48,7 @@ describe("loadConfigFile", () => {
     const error = Object.assign(new Error("EACCES"), { code: "EACCES" });
     const result = loadConfigFile("secret.yaml", failingReader(error));
     assert.ok(!result.ok);
-    assert.equal(result.errors[0].message, "cannot read config file: permission denied");
+    assert.equal(result.error[0].message, "cannot read config file: permission denied");
   });
 });
 

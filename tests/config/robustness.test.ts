@@ -8,9 +8,9 @@ import { MINIMAL } from "./helpers.ts";
 function assertWellFormed(text: string): void {
   const result = parseConfig(text, "f.yaml");
   if (result.ok) return;
-  assert.ok(result.errors.length > 0);
+  assert.ok(result.error.length > 0);
   const lineCount = text.split("\n").length;
-  for (const e of result.errors) {
+  for (const e of result.error) {
     assert.ok(e.line !== null && e.line >= 1 && e.line <= lineCount, `line ${e.line}`);
     assert.ok(e.col !== null && e.col >= 1, `col ${e.col}`);
     assert.ok(e.message.length > 0);

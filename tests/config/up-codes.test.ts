@@ -37,7 +37,7 @@ describe("probe.up_codes examples in docs/configuration.md", () => {
   for (const example of DOC_EXAMPLES) {
     it(`check-config accepts up_codes: ${example}`, () => {
       const result = parseConfig(withUpCodes(example), FILE);
-      assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.error));
       assert.match(describeConfig(result.config, FILE), /: OK — /);
     });
 
@@ -100,7 +100,7 @@ describe("probe.up_codes values", () => {
     for (const bad of ["", "abc", "99", "700", "500-400", "200-300-400", "200,,300", "2000"]) {
       const result = parseStatusRanges(bad);
       assert.equal(result.ok, false, `"${bad}" should be rejected`);
-      if (!result.ok) assert.ok(result.message.length > 0);
+      if (!result.ok) assert.ok(result.error.length > 0);
     }
     assert.throws(() => upCodeRanges("500-400"), /probe\.up_codes: .*backwards/);
   });

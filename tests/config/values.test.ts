@@ -20,7 +20,7 @@ describe("durations", () => {
 
   it("rejects a bare number with the unit hint, and unknown units", () => {
     const bare = parseDuration(500);
-    assert.ok(!bare.ok && bare.message.includes("durations need a unit, e.g. 500ms or 1s"));
+    assert.ok(!bare.ok && bare.error.includes("durations need a unit, e.g. 500ms or 1s"));
     assert.equal(parseDuration("5 minutes").ok, false);
     assert.equal(parseDuration("-1s").ok, false);
     assert.equal(parseDuration("0.1ms").ok, false);

@@ -44,7 +44,7 @@ class Glue {
 
   constructor() {
     const parsed = parseConfig(config("site-a"), "test.yaml");
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
     const rt = this.clock.runtime();
     this.metrics = createServiceMetrics(rt, rt.now());
     const record = (bytes: Uint8Array, to: Endpoint) =>

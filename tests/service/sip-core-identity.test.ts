@@ -61,7 +61,7 @@ class Glue {
 
   constructor() {
     const parsed = parseConfig(CONFIG, "test.yaml");
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
     const base = this.clock.runtime();
     const lookup = (host: string) =>
       NAMES[host] ? Promise.resolve(NAMES[host]) : Promise.reject(new Error(`no ${host}`));

@@ -51,7 +51,7 @@ class Glue {
 
   constructor() {
     const parsed = parseConfig(CONFIG, "test.yaml");
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
     const rt = this.clock.runtime();
     this.metrics = createServiceMetrics(rt, rt.now());
     const send = (bytes: Uint8Array, to: Endpoint) => {

@@ -34,7 +34,7 @@ function config(member: string, extra: string) {
     extra,
   ].join("\n");
   const r = parseConfig(text + "\n", "test.yaml");
-  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join("; "));
+  if (!r.ok) throw new Error(r.error.map((e) => e.message).join("; "));
   return r.config;
 }
 
