@@ -3,6 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FakeSipServer } from "../support/fake-sip-server.ts";
+import { startFakePair } from "../support/fake-pair.ts";
 import {
   freePort,
   type Proc,
@@ -24,14 +25,7 @@ describe(`command-line client (${RUNTIME})`, () => {
   let configPath: string;
 
   before(async () => {
-    primary = await FakeSipServer.start({ transport: "udp", name: "primary" });
-    backup = await FakeSipServer.start({ transport: "udp", name: "backup" });
-    cfg = {
-      sipPort: await freePort(),
-      httpPort: await freePort("tcp"),
-      primaryPort: primary.address.port,
-      backupPort: backup.address.port,
-    };
+    ({ primary, backup, cfg } = await startFakePair());
     configPath = writeConfig(tempDir(), cfg);
     proc = startVipless(["--config", configPath], TOKEN);
     await proc.waitForOutput(/"event":"listener-opened","transport":"http"/);

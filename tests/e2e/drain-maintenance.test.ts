@@ -5,9 +5,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FakeSipServer } from "../support/fake-sip-server.ts";
+import { startFakePair } from "../support/fake-pair.ts";
 import { TestUa } from "../support/test-ua.ts";
 import {
-  freePort,
   logEvents,
   optionsRequest,
   type Proc,
@@ -50,16 +50,8 @@ describe(`maintenance and drain on a running vipless (${RUNTIME})`, () => {
 
   before(async () => {
     const answer = { final: 200, finalDelayMs: ANSWER_DELAY_MS };
-    primary = await FakeSipServer.start({ transport: "udp", name: "primary", answer });
-    backup = await FakeSipServer.start({ transport: "udp", name: "backup", answer });
+    ({ primary, backup, cfg } = await startFakePair({ answer, extra: "drain: { timeout: 10s }" }));
     ua = await TestUa.start({ transport: "udp" });
-    cfg = {
-      sipPort: await freePort(),
-      httpPort: await freePort("tcp"),
-      primaryPort: primary.address.port,
-      backupPort: backup.address.port,
-      extra: "drain: { timeout: 10s }",
-    };
     proc = startVipless(["--config", writeConfig(tempDir(), cfg)], { VIPLESS_TEST_TOKEN: TOKEN });
     await proc.waitForOutput(/"event":"listener-opened","transport":"http"/);
     await until(async () => {

@@ -12,6 +12,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeSipServer } from "../support/fake-sip-server.ts";
+import { startFakePair } from "../support/fake-pair.ts";
 import {
   freePort,
   type Proc,
@@ -52,15 +53,7 @@ describe(`drain and restart under SIPp load (${RUNTIME})`, { skip: sippMissing ?
 
   before(async () => {
     const answer = { final: 200, finalDelayMs: 800 };
-    primary = await FakeSipServer.start({ transport: "udp", name: "primary", answer });
-    backup = await FakeSipServer.start({ transport: "udp", name: "backup", answer });
-    cfg = {
-      sipPort: await freePort(),
-      httpPort: await freePort("tcp"),
-      primaryPort: primary.address.port,
-      backupPort: backup.address.port,
-      extra: "drain: { timeout: 10s }",
-    };
+    ({ primary, backup, cfg } = await startFakePair({ answer, extra: "drain: { timeout: 10s }" }));
     dir = tempDir();
     configPath = writeConfig(dir, cfg);
   });

@@ -3,9 +3,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FakeSipServer } from "../support/fake-sip-server.ts";
+import { startFakePair } from "../support/fake-pair.ts";
 import { type Browser, chromiumMissing, openPage } from "../support/chromium.ts";
 import {
-  freePort,
   type Proc,
   startVipless,
   tempDir,
@@ -67,15 +67,7 @@ describe(`status page in headless Chromium (${RUNTIME})`, { skip: missing ?? fal
   let browser: Browser | undefined;
 
   before(async () => {
-    primary = await FakeSipServer.start({ transport: "udp", name: "primary" });
-    backup = await FakeSipServer.start({ transport: "udp", name: "backup" });
-    cfg = {
-      sipPort: await freePort(),
-      httpPort: await freePort("tcp"),
-      primaryPort: primary.address.port,
-      backupPort: backup.address.port,
-      extra: "",
-    };
+    ({ primary, backup, cfg } = await startFakePair());
     proc = startVipless(["--config", writeConfig(tempDir(), cfg)], {
       VIPLESS_TEST_TOKEN: TOKEN,
     });

@@ -4,15 +4,11 @@
 // name only, and a draining core that refuses new dialogs but not in-dialog requests.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { getLogger } from "@logtape/logtape";
 import { parseConfig } from "../../src/config/index.ts";
-import { registerCoreMetrics } from "../../src/service/core-metrics.ts";
-import { createServiceMetrics } from "../../src/service/metrics.ts";
-import { createSipCore, type SipCore } from "../../src/service/sip-core.ts";
-import type { Endpoint } from "../../src/transport/types.ts";
-import { buildRequest, buildResponse, parseMessage, type SipMessage } from "../support/sip-text.ts";
+import { type SipCore } from "../../src/service/sip-core.ts";
+import { buildRequest, parseMessage } from "../support/sip-text.ts";
+import { type CoreRig, coreRig, probeAnswer, type Sent } from "./core-rig.ts";
 import { FakeClock } from "./fake-runtime.ts";
-import { fakeTransport } from "./fake-transport.ts";
 
 const config = (name: string) =>
   `advertise: 192.0.2.10:5060
@@ -29,35 +25,20 @@ const CALLER = { transport: "udp" as const, host: "203.0.113.5", port: 5062 };
 const PRIMARY = 'pair="site-a",role="primary",member="sip:10.0.0.11:5060"';
 const BACKUP = 'pair="site-a",role="backup",member="sip:10.0.0.12:5060"';
 
-interface Out {
-  to: Endpoint;
-  msg: SipMessage;
-}
-
 /** sip-core over a fake clock; both members answer probes, no member answers INVITEs. */
 class Glue {
   readonly clock = new FakeClock();
-  readonly out: Out[] = [];
+  readonly out: Sent[] = [];
   readonly core: SipCore;
-  readonly metrics;
+  readonly metrics: CoreRig["metrics"];
   #answered = 0;
 
   constructor() {
-    const parsed = parseConfig(config("site-a"), "test.yaml");
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
-    const rt = this.clock.runtime();
-    this.metrics = createServiceMetrics(rt, rt.now());
-    const record = (bytes: Uint8Array, to: Endpoint) =>
-      this.out.push({ to, msg: parseMessage(bytes) });
-    const transport = fakeTransport(record);
-    this.core = createSipCore({
-      rt,
-      config: parsed.config,
-      metrics: this.metrics,
-      transport,
-      log: getLogger(["vipless-test"]),
-    });
-    registerCoreMetrics(this.metrics, this.core, transport);
+    ({ core: this.core, metrics: this.metrics } = coreRig({
+      config: config("site-a"),
+      rt: this.clock.runtime(),
+      send: (bytes, to) => this.out.push({ to, msg: parseMessage(bytes) }),
+    }));
     this.core.start([{ transport: "udp", ...LOCAL }]);
   }
 
@@ -67,14 +48,7 @@ class Glue {
       const probes = this.out.filter((o) => o.msg.method === "OPTIONS");
       for (const p of probes.slice(this.#answered)) {
         if (p.msg.kind !== "request") continue;
-        const m = p.msg;
-        const text = buildResponse(200, "OK", [
-          ["Via", m.get("via")!],
-          ["From", m.get("from")!],
-          ["To", `${m.get("to")!};tag=member`],
-          ["Call-ID", m.get("call-id")!],
-          ["CSeq", m.get("cseq")!],
-        ]);
+        const text = probeAnswer(p.msg, 200);
         this.core.onMessage(new TextEncoder().encode(text), { ...p.to, local: LOCAL });
       }
       this.#answered = probes.length;

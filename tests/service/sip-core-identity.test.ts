@@ -5,22 +5,12 @@
 // member's address.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { getLogger } from "@logtape/logtape";
-import { parseConfig } from "../../src/config/index.ts";
 import type { Runtime } from "../../src/runtime/types.ts";
-import { registerCoreMetrics } from "../../src/service/core-metrics.ts";
-import { createServiceMetrics } from "../../src/service/metrics.ts";
-import { createSipCore, type SipCore } from "../../src/service/sip-core.ts";
-import type { Endpoint, InboundSource } from "../../src/transport/types.ts";
-import {
-  buildRequest,
-  buildResponse,
-  type HeaderList,
-  parseMessage,
-  type SipMessage,
-} from "../support/sip-text.ts";
+import { type SipCore } from "../../src/service/sip-core.ts";
+import type { InboundSource } from "../../src/transport/types.ts";
+import { buildRequest, type HeaderList, parseMessage } from "../support/sip-text.ts";
+import { type CoreRig, coreRig, probeAnswer, type Sent } from "./core-rig.ts";
 import { FakeClock } from "./fake-runtime.ts";
-import { fakeTransport } from "./fake-transport.ts";
 
 // "shared": both members on one host (a lab, or two servers behind one NAT address).
 // "apart": a member per host. "named": members configured by DNS name.
@@ -44,45 +34,33 @@ const FOREIGN = "203.0.113.9";
 
 type From = Omit<InboundSource, "local">;
 
-interface Out {
-  to: Endpoint;
-  msg: SipMessage;
-}
-
 /** sip-core over a fake clock, a fake resolver and a transport that records what is sent. */
 class Glue {
   readonly clock = new FakeClock();
-  readonly out: Out[] = [];
+  readonly out: Sent[] = [];
   readonly core: SipCore;
-  readonly metrics;
+  readonly metrics: CoreRig["metrics"];
   /** Hosts whose probes nobody answers. */
   readonly silent = new Set<string>();
   #answered = 0;
 
   constructor() {
-    const parsed = parseConfig(CONFIG, "test.yaml");
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
     const base = this.clock.runtime();
     const lookup = (host: string) =>
       NAMES[host] ? Promise.resolve(NAMES[host]) : Promise.reject(new Error(`no ${host}`));
     const rt = new Proxy(base, {
       get: (t, k) => (k === "lookup" ? lookup : t[k as keyof Runtime]),
     }) as Runtime;
-    this.metrics = createServiceMetrics(rt, rt.now());
-    const transport = fakeTransport((bytes, to) => this.out.push({ to, msg: parseMessage(bytes) }));
-    this.core = createSipCore({
+    ({ core: this.core, metrics: this.metrics } = coreRig({
+      config: CONFIG,
       rt,
-      config: parsed.config,
-      metrics: this.metrics,
-      transport,
-      log: getLogger(["vipless-test"]),
-    });
-    registerCoreMetrics(this.metrics, this.core, transport);
+      send: (bytes, to) => this.out.push({ to, msg: parseMessage(bytes) }),
+    }));
     this.core.start([{ transport: "udp", ...LOCAL }, { transport: "tcp", ...LOCAL }]);
   }
 
   /** The probes sent so far. */
-  probes(): Out[] {
+  probes(): Sent[] {
     return this.out.filter((o) => o.msg.method === "OPTIONS" && o.to.host !== LOCAL.host);
   }
 
@@ -106,18 +84,8 @@ class Glue {
   }
 
   /** Answers probe `p` with 200 as coming from `from`. */
-  answer(p: Out, from: From): void {
-    const m = p.msg;
-    this.receive(
-      buildResponse(200, "OK", [
-        ["Via", m.get("via")!],
-        ["From", m.get("from")!],
-        ["To", `${m.get("to")!};tag=member`],
-        ["Call-ID", m.get("call-id")!],
-        ["CSeq", m.get("cseq")!],
-      ]),
-      from,
-    );
+  answer(p: Sent, from: From): void {
+    this.receive(probeAnswer(p.msg, 200), from);
   }
 
   receive(text: string, from: From): void {
@@ -125,7 +93,7 @@ class Glue {
   }
 
   /** The INVITEs forwarded since `mark` (an index into `out`). */
-  forwarded(mark: number): Out[] {
+  forwarded(mark: number): Sent[] {
     return this.out.slice(mark).filter((o) =>
       o.msg.kind === "request" && o.msg.method === "INVITE"
     );

@@ -3,15 +3,12 @@
 // answers back in through the proxy, and failover acted on without a listener.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { getLogger } from "@logtape/logtape";
-import { parseConfig } from "../../src/config/index.ts";
 import { PROBE_BRANCH_PREFIX } from "../../src/proxy/loop.ts";
-import { createServiceMetrics } from "../../src/service/metrics.ts";
-import { createSipCore, type SipCore } from "../../src/service/sip-core.ts";
+import { type SipCore } from "../../src/service/sip-core.ts";
 import type { Endpoint } from "../../src/transport/types.ts";
 import { buildResponse, parseMessage, type SipMessage } from "../support/sip-text.ts";
+import { type CoreRig, coreRig, probeAnswer } from "./core-rig.ts";
 import { FakeClock } from "./fake-runtime.ts";
-import { fakeTransport } from "./fake-transport.ts";
 
 const CONFIG = `advertise: 192.0.2.10:5060
 serve: site-a
@@ -42,7 +39,7 @@ class Glue {
   /** Everything else sent (requests forwarded, responses), with the clock. */
   readonly other: Array<{ to: Endpoint; msg: SipMessage; mono: number }> = [];
   readonly core: SipCore;
-  readonly metrics;
+  readonly metrics: CoreRig["metrics"];
   /** Hosts that do not answer probes. */
   readonly silent = new Set<string>();
   /** Wall-clock times at which answers were delivered. */
@@ -50,10 +47,6 @@ class Glue {
   #queue: SentProbe[] = [];
 
   constructor() {
-    const parsed = parseConfig(CONFIG, "test.yaml");
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
-    const rt = this.clock.runtime();
-    this.metrics = createServiceMetrics(rt, rt.now());
     const send = (bytes: Uint8Array, to: Endpoint) => {
       const msg = parseMessage(bytes);
       if (msg.method !== "OPTIONS") {
@@ -66,14 +59,13 @@ class Glue {
       if (!this.silent.has(to.host)) this.#queue.push(probe);
     };
     // Probes leave from a probe socket of their own (port 5099): its port is in their Via.
-    const transport = fakeTransport(send, PROBE_PORT);
-    this.core = createSipCore({
+    const rt = this.clock.runtime();
+    ({ core: this.core, metrics: this.metrics } = coreRig({
+      config: CONFIG,
       rt,
-      config: parsed.config,
-      metrics: this.metrics,
-      transport,
-      log: getLogger(["vipless-test"]),
-    });
+      send,
+      probePort: PROBE_PORT,
+    }));
   }
 
   start(): void {
@@ -94,15 +86,8 @@ class Glue {
   }
 
   answer(p: SentProbe, status: number, branch = p.branch): void {
-    const m = p.msg;
-    const via = (m.get("via") ?? "").replace(p.branch, branch);
-    const bytes = new TextEncoder().encode(buildResponse(status, "OK", [
-      ["Via", via],
-      ["From", m.get("from")!],
-      ["To", `${m.get("to")!};tag=member`],
-      ["Call-ID", m.get("call-id")!],
-      ["CSeq", m.get("cseq")!],
-    ]));
+    const via = (p.msg.get("via") ?? "").replace(p.branch, branch);
+    const bytes = new TextEncoder().encode(probeAnswer(p.msg, status, via));
     this.answeredAt.push(this.clock.wall);
     this.core.onMessage(bytes, { ...p.to, local: LOCAL });
   }
