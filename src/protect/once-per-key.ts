@@ -28,6 +28,11 @@ export class OncePerKey {
     return held;
   }
 
+  /** When `key` was last let through, if it is remembered. */
+  lastPass(key: string): number | undefined {
+    return this.#seen.get(key)?.[0];
+  }
+
   get size(): number {
     return this.#seen.size;
   }

@@ -6,6 +6,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Counter } from "../metrics/registry.ts";
+import { OncePerKey } from "../protect/once-per-key.ts";
 import type { OverloadReason } from "../proxy/hooks.ts";
 
 const LOG_EVERY_MS = 10_000;
@@ -19,7 +20,7 @@ const WHAT: Record<OverloadReason, string> = {
 export class OverloadReport {
   readonly #log: Logger;
   readonly #counter: Counter;
-  readonly #last = new Map<OverloadReason, { at: number; unlogged: number }>();
+  readonly #once = new OncePerKey(LOG_EVERY_MS);
 
   constructor(log: Logger, counter: Counter) {
     this.#log = log;
@@ -29,19 +30,15 @@ export class OverloadReport {
   /** A request was refused with 503 for `reason` at monotonic time `now`. */
   record(reason: OverloadReason, now: number): void {
     this.#counter.inc({ reason });
-    const last = this.#last.get(reason);
-    if (last !== undefined && now - last.at < LOG_EVERY_MS) {
-      last.unlogged++;
-      return;
-    }
-    const refused = (last?.unlogged ?? 0) + 1;
-    this.#last.set(reason, { at: now, unlogged: 0 });
+    const previous = this.#once.lastPass(reason);
+    const held = this.#once.pass(reason, now);
+    if (held === null) return;
     this.#log.warning("overload: {what}; {refused} new request(s) refused with 503 since {since}", {
       event: "overload",
       reason,
       what: WHAT[reason],
-      refused,
-      since: last === undefined ? "now" : `${Math.round((now - last.at) / 1000)} s`,
+      refused: held + 1,
+      since: previous === undefined ? "now" : `${Math.round((now - previous) / 1000)} s`,
     });
   }
 }
