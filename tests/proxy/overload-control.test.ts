@@ -1,0 +1,168 @@
+// RFC 7339 overload control, the pure parts: the loss vipless asks its clients for,
+// the oc parameters written into a client's Via, and the per-member loss throttle.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  MemberThrottles,
+  OverloadSignal,
+  throttleable,
+  wantsOc,
+  withOcParams,
+} from "../../src/proxy/overload-control.ts";
+import { parseMessage, parseVia } from "../../src/sip/index.ts";
+import { seededRandom } from "../support/random.ts";
+import { request } from "./harness.ts";
+
+const M = { host: "10.0.0.11", port: 5060 };
+
+function params(text: string): Map<string, string | null> {
+  return parseVia(`SIP/2.0/UDP vipless.test;branch=z9hG4bKx${text}`).params;
+}
+
+describe("OverloadSignal (vipless as the overloaded server)", () => {
+  test("asks for more loss while saturated, less after, then says oc=0 and falls silent", () => {
+    const s = new OverloadSignal({ validityMs: 1000, stepMs: 250, seqOffsetMs: 1_700_000_000_000 });
+    assert.equal(s.params(0), null, "nothing to say before any overload");
+    let t = 0;
+    for (; t < 1000; t += 50) s.observe(t, () => true);
+    assert.equal(s.loss, 40, "four steps of 10 points in one second");
+    const during = s.params(t)!;
+    assert.match(during, /^oc=40;oc-algo="loss";oc-validity=1000;oc-seq=\d{10}\.\d{3}$/);
+    for (; t < 3000; t += 250) s.observe(t, () => false);
+    assert.equal(s.loss, 0, "down 5 points a step");
+    assert.match(s.params(t)!, /^oc=0;oc-algo="loss";oc-validity=0;oc-seq=/);
+    assert.equal(s.params(t + 10_000), null, "after the notice, no oc parameters at all");
+  });
+
+  test("oc-seq grows with every change and stays with an unchanged loss", () => {
+    const s = new OverloadSignal({ validityMs: 500, stepMs: 100, seqOffsetMs: 5_000 });
+    const seqOf = () => Number(/oc-seq=([\d.]+)/.exec(s.params(0) ?? "")?.[1]);
+    s.observe(0, () => true);
+    const first = seqOf();
+    s.observe(50, () => true); // not a step yet
+    assert.equal(seqOf(), first);
+    s.observe(100, () => true);
+    assert.ok(seqOf() > first);
+    for (let t = 200; t < 2000; t += 100) s.observe(t, () => true);
+    const atMax = seqOf();
+    s.observe(2000, () => true);
+    assert.equal(s.loss, 100);
+    assert.equal(seqOf(), atMax, "at 100% nothing changed, so the same oc-seq");
+  });
+
+  test("a quiet gap counts as steps without saturation", () => {
+    const s = new OverloadSignal({ validityMs: 500, stepMs: 100, seqOffsetMs: 0 });
+    for (let t = 0; t < 500; t += 100) s.observe(t, () => true);
+    assert.equal(s.loss, 50);
+    s.observe(1400, () => false); // 10 steps later
+    assert.equal(s.loss, 0);
+  });
+});
+
+describe("the oc parameters of a client's Via", () => {
+  test("a client supports the loss algorithm with oc, and oc-algo naming loss or none", () => {
+    assert.equal(wantsOc(params("")), false);
+    assert.equal(wantsOc(params(";oc")), true);
+    assert.equal(wantsOc(params(';oc;oc-algo="loss,A"')), true);
+    assert.equal(wantsOc(params(';oc;oc-algo="rate"')), false);
+  });
+
+  test("the old oc parameters are replaced, every other byte kept", () => {
+    const raw =
+      'SIP/2.0/UDP uac.example.com:5062;branch=z9hG4bK1;oc;oc-algo="loss,A";rport=5062;x="a;b"';
+    assert.equal(
+      withOcParams(raw, 'oc=20;oc-algo="loss";oc-validity=500;oc-seq=1.000'),
+      'SIP/2.0/UDP uac.example.com:5062;branch=z9hG4bK1;rport=5062;x="a;b";' +
+        'oc=20;oc-algo="loss";oc-validity=500;oc-seq=1.000',
+    );
+    // What it writes parses back as the parameters it meant.
+    const v = parseVia(withOcParams(raw, "oc=0;oc-validity=0"));
+    assert.equal(v.params.get("oc"), "0");
+    assert.equal(v.params.get("x"), '"a;b"');
+    assert.equal(v.params.has("oc-algo"), false);
+  });
+});
+
+describe("MemberThrottles (vipless as the client of an overloaded member)", () => {
+  test("oc=N drops about N% of new requests for oc-validity, then none", () => {
+    const t = new MemberThrottles(seededRandom(3));
+    const change = t.onAnswer(M, params(';oc=30;oc-algo="loss";oc-validity=1000;oc-seq=10.5'), 0);
+    assert.deepEqual(change, { kind: "throttle", loss: 30, validityMs: 1000 });
+    let refused = 0;
+    for (let i = 0; i < 2000; i++) if (!t.admits(M, 500)) refused++;
+    assert.ok(refused > 2000 * 0.25 && refused < 2000 * 0.35, `refused ${refused} of 2000`);
+    assert.equal(t.admits({ host: "10.0.0.12", port: 5060 }, 500), true, "other members untouched");
+    for (let i = 0; i < 100; i++) assert.equal(t.admits(M, 1000), true, "expired at oc-validity");
+    assert.equal(t.size, 0, "an expired throttle leaves no state");
+  });
+
+  test("oc=100 refuses every new request; oc=0 or oc-validity=0 stops at once", () => {
+    const t = new MemberThrottles(seededRandom(4));
+    t.onAnswer(M, params(";oc=100;oc-validity=5000"), 0);
+    for (let i = 0; i < 50; i++) assert.equal(t.admits(M, 10), false);
+    assert.deepEqual(t.onAnswer(M, params(";oc=0"), 20), { kind: "stop" });
+    assert.equal(t.admits(M, 21), true);
+    t.onAnswer(M, params(";oc=100;oc-validity=5000"), 30);
+    assert.deepEqual(t.onAnswer(M, params(";oc=50;oc-validity=0"), 40), { kind: "stop" });
+    assert.equal(t.admits(M, 41), true);
+  });
+
+  test("without oc-validity the RFC's 500 ms apply; an endless one is capped at 10 s", () => {
+    const t = new MemberThrottles(() => 0);
+    t.onAnswer(M, params(";oc=100"), 0);
+    assert.equal(t.admits(M, 499), false);
+    assert.equal(t.admits(M, 500), true);
+    t.onAnswer(M, params(";oc=100;oc-validity=9999999999"), 0);
+    assert.equal(t.admits(M, 9_999), false);
+    assert.equal(t.admits(M, 10_000), true);
+  });
+
+  test("an older oc-seq (reordered answer) is ignored; the same one renews the validity", () => {
+    const t = new MemberThrottles(() => 0);
+    t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=20.000"), 0);
+    assert.equal(t.onAnswer(M, params(";oc=0;oc-seq=19.999"), 10), null);
+    assert.equal(t.admits(M, 20), false, "still throttled");
+    assert.equal(t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=20.000"), 900), null);
+    assert.equal(t.admits(M, 1500), false, "renewed at 900 until 1900");
+    assert.equal(t.admits(M, 1900), true);
+  });
+
+  test("malformed or foreign oc values change nothing and say why", () => {
+    const t = new MemberThrottles(() => 0);
+    for (
+      const bad of [
+        ";oc=150",
+        ";oc=abc",
+        ';oc=10;oc-algo="rate"',
+        ";oc=10;oc-validity=-1",
+        ";oc=10;oc-seq=x",
+      ]
+    ) {
+      assert.equal(t.onAnswer(M, params(bad), 0)?.kind, "invalid", bad);
+    }
+    assert.equal(t.onAnswer(M, params(";oc"), 0), null, "a bare oc only says it supports oc");
+    assert.equal(t.size, 0);
+    assert.equal(t.admits(M, 1), true);
+  });
+});
+
+describe("which requests the loss algorithm may refuse", () => {
+  const msg = (method: string, o: Parameters<typeof request>[1] = {}) =>
+    parseMessage(new TextEncoder().encode(request(method, o)));
+  test("new out-of-dialog requests only, never an emergency or priority call", () => {
+    assert.equal(throttleable(msg("INVITE")), true);
+    assert.equal(throttleable(msg("MESSAGE")), true);
+    assert.equal(throttleable(msg("INVITE", { toTag: "t" })), false, "in-dialog");
+    assert.equal(throttleable(msg("BYE", { toTag: "t" })), false);
+    assert.equal(throttleable(msg("ACK")), false);
+    assert.equal(throttleable(msg("CANCEL")), false);
+    assert.equal(
+      throttleable(msg("INVITE", { headers: [["Resource-Priority", "esnet.1"]] })),
+      false,
+    );
+    assert.equal(
+      throttleable(msg("INVITE", { headers: [["Resource-Priority", "dsn.flash"]] })),
+      true,
+    );
+  });
+});
