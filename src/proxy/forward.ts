@@ -1,9 +1,11 @@
 /**
  * The edits of a forwarded request (RFC 3261 §16.6), as one pure function of a small
- * plan: Route fix-ups, X-Genesys-Route removal, Max-Forwards, Record-Route, our Via,
+ * plan: Route fix-ups, X-Genesys-Route removal, Max-Forwards, Record-Route, our Via
+ * (which offers RFC 7339 overload control to the next hop),
  * and the move to TCP of a request too large for UDP (§18.1.1).
  */
 import { MessageEditor, type SipMessage } from "../sip/index.ts";
+import { OC_OFFER } from "./overload-control.ts";
 import type { PreprocessedRoutes } from "./route-preprocess.ts";
 import type { Dest, Source } from "./types.ts";
 
@@ -64,7 +66,9 @@ function edited(plan: ForwardPlan, transport: string, branch: string): Uint8Arra
       e.pushRecordRoute(r);
     }
   }
-  e.pushVia(`SIP/2.0/${transport.toUpperCase()} ${hostOf(transport)};branch=${branch};rport`);
+  e.pushVia(
+    `SIP/2.0/${transport.toUpperCase()} ${hostOf(transport)};branch=${branch};rport${OC_OFFER}`,
+  );
   if (transport !== "udp") e.ensureContentLength();
   return e.toBytes();
 }

@@ -1,4 +1,5 @@
 /** What the proxy core reports to, and asks of, the service around it. */
+import type { OcChange } from "./overload-control.ts";
 import type { DropReason, Source } from "./types.ts";
 
 export interface ProxyHooks {
@@ -27,10 +28,15 @@ export interface ProxyHooks {
   onOverload?(reason: OverloadReason): void;
   /** True while vipless is saturated: new INVITEs are refused before any work. */
   saturated?(): boolean;
+  /**
+   * A member's answer set, changed or ended its RFC 7339 throttle (or carried oc
+   * parameters we cannot use). Never a forward failure: it says nothing of its health.
+   */
+  onMemberOverloadControl?(member: { host: string; port: number }, change: OcChange): void;
 }
 
 /**
- * Which bound shed a request: `sip.max_transactions`, `overload.max_invite_rate`, or
- * `overload.max_delay`.
+ * Which bound shed a request: `sip.max_transactions`, `overload.max_invite_rate`,
+ * `overload.max_delay`, or the loss a pair member asked for (RFC 7339 `oc`).
  */
-export type OverloadReason = "transactions" | "invite-rate" | "saturated";
+export type OverloadReason = "transactions" | "invite-rate" | "saturated" | "member-oc";

@@ -11,7 +11,7 @@
  *   `oc-validity` ms, the rejected ones drawn at random (§5.10.2 of the RFC: a
  *   proxy answers them 503 itself).
  */
-import type { SipMessage } from "../sip/index.ts";
+import { MessageEditor, parseMessage, type SipMessage } from "../sip/index.ts";
 
 /** The one algorithm we speak (RFC 7339 §6: "loss", which every implementation must). */
 const ALGO = "loss";
@@ -56,6 +56,7 @@ export class OverloadSignal {
   #loss = 0;
   #stepAt = Number.NEGATIVE_INFINITY;
   #lastLossAt = Number.NEGATIVE_INFINITY;
+  #observedAt = Number.NEGATIVE_INFINITY;
   #seqMs = 0;
 
   constructor(options: SignalOptions) {
@@ -68,6 +69,7 @@ export class OverloadSignal {
 
   /** Samples `saturated` when a step is due (at most once per stepMs). */
   observe(now: number, saturated: () => boolean): void {
+    this.#observedAt = now;
     const elapsed = now - this.#stepAt;
     if (elapsed < this.#o.stepMs) return;
     // A quiet gap (no request to observe in) counts as steps without saturation.
@@ -83,13 +85,17 @@ export class OverloadSignal {
     if (this.#loss > 0 || before > 0) this.#lastLossAt = now;
   }
 
-  /** The Via parameters to send a client that supports oc now, or null: nothing to say. */
-  params(now: number): string | null {
+  /**
+   * The Via parameters to send a client that supports oc, as of the last observe (the
+   * last request), or null: nothing to say.
+   */
+  params(): string | null {
     const seq = `${Math.floor(this.#seqMs / 1000)}.${String(this.#seqMs % 1000).padStart(3, "0")}`;
     if (this.#loss > 0) {
       return `oc=${this.#loss};oc-algo="${ALGO}";oc-validity=${this.#o.validityMs};oc-seq=${seq}`;
     }
-    if (now - this.#lastLossAt > RECOVERED_NOTICE_MS) return null;
+    // (Also null before any loss: the difference is NaN then.)
+    if (!(this.#observedAt - this.#lastLossAt <= RECOVERED_NOTICE_MS)) return null;
     // §5.2: oc-validity=0 (and a loss of 0) ends the reduction at the client.
     return `oc=0;oc-algo="${ALGO}";oc-validity=0;oc-seq=${seq}`;
   }
@@ -129,6 +135,27 @@ export function withOcParams(raw: string, params: string): string {
     return !OC_PARAMS.has((eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase());
   });
   return `${kept.map((p) => p.trim()).join(";")};${params}`;
+}
+
+/**
+ * A downstream response going up without our Via (§16.7 step 9); when `oc` has
+ * something to say and the client's Via (now the top one) asks for oc, with it.
+ */
+export function relayed(res: SipMessage, oc: string | null): Uint8Array {
+  const e = new MessageEditor(res).popVia();
+  const up = oc === null ? undefined : res.vias[1];
+  // The client's entry is replaced whole: popped, and pushed again rewritten.
+  if (up !== undefined && wantsOc(up.params)) e.popVia().pushVia(withOcParams(up.raw, oc!));
+  return e.toBytes();
+}
+
+/** One of our own answers to `req`, with `oc` in the client's Via when it asks for oc. */
+export function answered(req: SipMessage, bytes: Uint8Array, oc: string | null): Uint8Array {
+  if (oc === null) return bytes;
+  const via = req.topVia;
+  if (via === null || !wantsOc(via.params)) return bytes;
+  return new MessageEditor(parseMessage(bytes)).popVia().pushVia(withOcParams(via.raw, oc))
+    .toBytes();
 }
 
 // ------------------------------------------------------------ the client role

@@ -11,11 +11,10 @@
  * hop and chooses the answer; a response is matched to its branch. The edits of a
  * forwarded request are forward.ts, loop detection loop.ts, Route preprocessing
  * route-preprocess.ts, the routing step request-routing.ts, vipless's own answers
- * responder.ts and answers.ts.
+ * responder.ts and answers.ts, RFC 7339 overload control overload-control.ts.
  */
 import {
   derivedToTag,
-  MessageEditor,
   parseMessage,
   requestRejection,
   responseRejection,
@@ -26,6 +25,13 @@ import { type Action, TransactionLayer } from "../transaction/index.ts";
 import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
 import { isLooped, newBranch, PROBE_BRANCH_PREFIX, requestLoopHash } from "./loop.ts";
 import { InviteRateLimiter } from "./overload.ts";
+import {
+  MemberThrottles,
+  OverloadSignal,
+  relayed,
+  SIGNAL_DEFAULTS,
+  throttleable,
+} from "./overload-control.ts";
 import { Responder } from "./responder.ts";
 import { ResponseContexts, type TimerPayload } from "./response-context.ts";
 import { type DecodedRouting, RequestRouting } from "./request-routing.ts";
@@ -47,6 +53,9 @@ export class ProxyCore {
   readonly #contexts: ResponseContexts;
   readonly #responder: Responder<TimerPayload>;
   readonly #limiter: InviteRateLimiter;
+  /** RFC 7339: what we tell oc clients, and what members told us. */
+  readonly #signal: OverloadSignal;
+  readonly #throttles: MemberThrottles;
   readonly #instance: string;
 
   constructor(
@@ -61,12 +70,19 @@ export class ProxyCore {
     this.#hooks = hooks;
     this.#instance = Math.floor(random() * 36 ** 4).toString(36).padStart(4, "0") + ".";
     this.#limiter = new InviteRateLimiter(settings.maxInviteRate);
+    this.#signal = new OverloadSignal({
+      ...SIGNAL_DEFAULTS,
+      seqOffsetMs: settings.ocSeqOffsetMs ?? 0,
+    });
+    this.#throttles = new MemberThrottles(random);
+    const oc = () => this.#signal.params();
     const txl = this.txl = new TransactionLayer({
       t1: settings.t1Ms,
       maxTransactions: settings.maxTransactions,
     });
     const run = (actions: Action<Dest, TimerPayload>[], now: number) => this.#run(actions, now);
     this.#responder = new Responder(txl, out, hooks, run, settings.userAgent);
+    this.#responder.oc = oc;
     this.#contexts = new ResponseContexts({
       txl,
       run,
@@ -74,6 +90,7 @@ export class ProxyCore {
       failoverTimeoutMs: () => this.#settings.failoverTimeoutMs,
       cancelWaitMs: () => 64 * this.#settings.t1Ms,
       newBranch: (hash) => newBranch(hash, this.#instance),
+      upstreamOc: oc,
       onForwardFailure: (member, why) => this.#hooks.onForwardFailure?.(member, why),
       onUnavailable: (member) => this.#hooks.onUnavailable?.(member),
       onForwarded: (member, retry) => this.#hooks.onForwarded?.(member, retry),
@@ -159,6 +176,7 @@ export class ProxyCore {
   #onRequest(req: SipMessage, src: Source, now: number): void {
     const method = req.method;
     this.#hooks.onRequest?.(method);
+    this.#signal.observe(now, () => this.#hooks.saturated?.() ?? false);
     const rejection = requestRejection(req, SUPPORTED);
     if (rejection && !(rejection.status === 483 && method === "OPTIONS")) {
       if (method === "ACK") return this.#responder.drop("malformed-request");
@@ -236,6 +254,13 @@ export class ProxyCore {
       const { decision, plan } = this.#routing.decide(req, src, decoded!, fromMember);
       if (decision.kind === "reject") return respond(answer(decision.status, decision.reason));
       if (decision.kind === "out-of-service") return respond(serviceUnavailable());
+      const member = decision.hops[0]?.member;
+      if (member && throttleable(req) && !this.#throttles.admits(member, now)) {
+        // RFC 7339 §5.10.2: the member asked for less; we refuse on its behalf. Not a
+        // failure of the member: nothing of this reaches its health.
+        this.#hooks.onOverload?.("member-oc");
+        return respond(serviceUnavailable());
+      }
       this.#contexts.start(stx, plan, decision, hash, now);
     } catch (e) {
       // Once the transaction exists every failure answers through it, so that it ends
@@ -268,6 +293,12 @@ export class ProxyCore {
     // response ends the client transaction at once (Timer D/K are 0), and its
     // "terminated" action forgets the branch.
     const b = r.kind === "response" ? this.#contexts.branchOf(r.tx.id) : undefined;
+    const member = b?.hop.member;
+    if (member && via.params.has("oc")) {
+      // A pair member's RFC 7339 answer in our Via: how much less it wants from us.
+      const change = this.#throttles.onAnswer(member, via.params, now);
+      if (change !== null) this.#hooks.onMemberOverloadControl?.(member, change);
+    }
     this.#run(r.actions, now);
     if (r.kind === "absorbed") return;
     if (r.kind === "unmatched") {
@@ -275,7 +306,7 @@ export class ProxyCore {
       // response to a stateless request): remove our Via and send it up along the next.
       const vias = res.vias;
       if (vias.length < 2) return this.#responder.drop("via-not-ours");
-      this.#out.send(new MessageEditor(res).popVia().toBytes(), nextViaDest(vias[1]!));
+      this.#out.send(relayed(res, this.#signal.params()), nextViaDest(vias[1]!));
       return;
     }
     if (b) return this.#contexts.onResponse(b, res, now);

@@ -8,6 +8,7 @@ import { buildResponse, type SipMessage, SipParseError } from "../sip/index.ts";
 import type { Action, ServerTransaction, TransactionLayer } from "../transaction/index.ts";
 import { randomToken } from "../sip/random-token.ts";
 import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
+import { answered } from "./overload-control.ts";
 import type { Dest, DropReason, ProxyOutput, Source } from "./types.ts";
 import { upstreamDest } from "./upstream.ts";
 
@@ -25,6 +26,8 @@ export class Responder<U> {
   readonly #hooks: ResponderHooks;
   readonly #run: (actions: Action<Dest, U>[], now: number) => void;
   userAgent: string;
+  /** RFC 7339 parameters for a client's Via that asks for oc, or null (overload-control.ts). */
+  oc: () => string | null = () => null;
 
   constructor(
     txl: TransactionLayer<Dest, U>,
@@ -47,10 +50,14 @@ export class Responder<U> {
     // Our To tag is unguessable too (RFC 3261 §19.3); retransmissions of this final
     // answer come from the transaction, so they carry the same one.
     const toTag = status > 100 && req.to?.tag == null ? `vl${randomToken(6)}` : undefined;
-    const bytes = buildResponse(req, status, a.reason, {
-      toTag,
-      headers: status === 100 ? a.headers : [["Server", this.userAgent], ...a.headers],
-    });
+    const bytes = answered(
+      req,
+      buildResponse(req, status, a.reason, {
+        toTag,
+        headers: status === 100 ? a.headers : [["Server", this.userAgent], ...a.headers],
+      }),
+      this.oc(),
+    );
     this.#run(this.#txl.respond(stx, { status, bytes, toTag }, now), now);
   }
 
@@ -65,9 +72,13 @@ export class Responder<U> {
     try {
       if (req.firstLineOfId(H_VIA) < 0) return this.drop("malformed-request");
       dest = viaDestOrSource(req, src);
-      bytes = buildResponse(req, a.status, a.reason, {
-        headers: [["Server", this.userAgent], ...a.headers],
-      });
+      bytes = answered(
+        req,
+        buildResponse(req, a.status, a.reason, {
+          headers: [["Server", this.userAgent], ...a.headers],
+        }),
+        this.oc(),
+      );
     } catch (e) {
       if (!(e instanceof SipParseError)) throw e;
       return this.drop("malformed-request");

@@ -7,16 +7,11 @@
  * transport. The caller gets the best final answer once every hop is exhausted, and
  * every 2xx at once.
  */
-import {
-  buildAck,
-  buildCancel,
-  MessageEditor,
-  parseMessage,
-  type SipMessage,
-} from "../sip/index.ts";
+import { buildAck, buildCancel, parseMessage, type SipMessage } from "../sip/index.ts";
 import type { Action, ServerTransaction, TransactionLayer } from "../transaction/index.ts";
 import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
 import { type ForwardPlan, forwardRequest } from "./forward.ts";
+import { relayed } from "./overload-control.ts";
 import { better, type Branch, done, type ResponseContext, type TimerPayload } from "./branch.ts";
 import type { Hop } from "./router.ts";
 import type { Dest } from "./types.ts";
@@ -34,6 +29,8 @@ export interface ContextEnv {
   /** 64×T1: how long a CANCELled INVITE may wait for its final answer (§9.1). */
   cancelWaitMs(): number;
   newBranch(hash: string): string;
+  /** RFC 7339 parameters for a client's Via that asks for oc (overload-control.ts), or null. */
+  upstreamOc(): string | null;
   onForwardFailure?(member: { host: string; port: number }, why: string): void;
   /** A pair member answered 503: it is alive, but the server behind its name may not be. */
   onUnavailable?(member: { host: string; port: number }): void;
@@ -397,9 +394,12 @@ export class ResponseContexts {
     this.#respondWith(ctx.stx, res, now);
   }
 
-  /** Sends a downstream response up through `stx`, without our Via (§16.7 step 9). */
+  /**
+   * Sends a downstream response up through `stx`, without our Via (§16.7 step 9), and
+   * with our overload state in the client's Via when it asks for it.
+   */
   #respondWith(stx: ServerTransaction<Dest>, res: SipMessage, now: number): void {
-    const bytes = new MessageEditor(res).popVia().toBytes();
+    const bytes = relayed(res, this.#env.upstreamOc());
     const toTag = res.to?.tag ?? undefined;
     this.#env.run(this.#env.txl.respond(stx, { status: res.status, bytes, toTag }, now), now);
   }

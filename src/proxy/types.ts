@@ -59,4 +59,9 @@ export interface ProxySettings {
   userAgent: string;
   /** INVITEs per second above which new INVITEs get 503 (0 = off). */
   maxInviteRate: number;
+  /**
+   * Wall-clock ms at monotonic 0, so that the RFC 7339 oc-seq we send grows across
+   * restarts (clients ignore a smaller one). Absent: 0.
+   */
+  ocSeqOffsetMs?: number;
 }

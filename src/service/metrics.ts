@@ -14,6 +14,7 @@ const OVERLOAD_REASONS: Record<OverloadReason, true> = {
   transactions: true,
   "invite-rate": true,
   saturated: true,
+  "member-oc": true,
 };
 
 export function createServiceMetrics(rt: Runtime, startedAtMs: number) {

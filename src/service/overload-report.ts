@@ -15,6 +15,7 @@ const WHAT: Record<OverloadReason, string> = {
   transactions: "sip.max_transactions reached",
   "invite-rate": "overload.max_invite_rate exceeded",
   saturated: "overload.max_delay exceeded (vipless is saturated: its loop or socket queue lags)",
+  "member-oc": "a pair member asked for less traffic (RFC 7339 oc)",
 };
 
 export class OverloadReport {

@@ -127,8 +127,11 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   const probeRequest = probeRequests();
   const overload = new OverloadReport(log, metrics.overload);
   const forwardFailureLog = new OncePerKey(1000, 1000);
+  const overloadControlLog = new OncePerKey(10_000, 1000);
 
-  const proxy = new ProxyCore(proxySettings(config, []), router, {
+  // oc-seq is wall-clock based (RFC 7339's example is a timestamp), so it grows across restarts.
+  const ocSeqOffsetMs = rt.now() - mono();
+  const proxy = new ProxyCore({ ...proxySettings(config, []), ocSeqOffsetMs }, router, {
     send(bytes, to) {
       transport.send(bytes, to, to.conn as TcpConnection | undefined);
     },
@@ -184,6 +187,23 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     saturated: () => {
       const max = config.overload.max_delay;
       return max > 0 && (lag.smoothedMs() > max || queue.delayMs() > max);
+    },
+    // A member's RFC 7339 oc answer: one line per member and 10 s (a member under load
+    // changes its value every few hundred ms); the refusals count as overload.
+    onMemberOverloadControl: (member, change) => {
+      const held = overloadControlLog.pass(`${member.host}|${member.port}|${change.kind}`, mono());
+      if (held === null) return;
+      log.warning("member {host}:{port} overload control: {what}", {
+        event: "member-overload-control",
+        ...member,
+        ...change,
+        what: change.kind === "throttle"
+          ? `asks for ${change.loss}% less new traffic for ${change.validityMs} ms`
+          : change.kind === "stop"
+          ? "ends its request for less traffic"
+          : `oc parameters ignored: ${change.why}`,
+        held,
+      });
     },
   });
 

@@ -11,6 +11,7 @@
 import { PairRegistry } from "../../src/ha/pair-registry.ts";
 import type { HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
 import type { OverloadReason, ProxyHooks } from "../../src/proxy/hooks.ts";
+import type { OcChange } from "../../src/proxy/overload-control.ts";
 import { ProxyCore } from "../../src/proxy/proxy-core.ts";
 import { Router } from "../../src/proxy/router.ts";
 import type { Dest, DropReason, ProxySettings, Source } from "../../src/proxy/types.ts";
@@ -65,6 +66,8 @@ export class Harness {
   readonly overloads: OverloadReason[] = [];
   /** What the core's `saturated` hook answers (vipless's measured loop lag). */
   saturated = false;
+  /** What members' RFC 7339 oc answers did, in order. */
+  readonly ocChanges: Array<{ member: string; change: OcChange }> = [];
   #taken = 0;
 
   constructor(options: HarnessOptions = {}) {
@@ -102,6 +105,8 @@ export class Harness {
       servedPairReady: () => this.ha.isInService(this.serve),
       onOverload: (reason) => this.overloads.push(reason),
       saturated: () => this.saturated,
+      onMemberOverloadControl: (m, change) =>
+        this.ocChanges.push({ member: `${m.host}:${m.port}`, change }),
     };
     this.core = new ProxyCore(
       settings,
