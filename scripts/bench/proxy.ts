@@ -25,6 +25,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { installCleanup, stopAll } from "./proxy/children.ts";
 import { runFailover } from "./proxy/failover.ts";
+import { runOverload } from "./proxy/overload.ts";
 import { runStep, type StepResult } from "./proxy/measure.ts";
 import { machineLines, resultTable, stepLine } from "./proxy/report.ts";
 import { RateSearch } from "./proxy/search.ts";
@@ -69,6 +70,13 @@ const USAGE = `usage: bun scripts/bench/proxy.ts [options]
   --failover      at --failover-rate (half --rate) for --failover-duration (20 s), kill -9
                   the primary in the middle: failed calls, HA events, switchover time from
                   the logged event (default --only vipless-defaults,kamailio)
+  --failover-both as --failover, but both members are killed in the middle and restarted
+                  --restart-after S (3) later: failed calls, HA events, and (vipless) the
+                  time from a restarted member's first probe answer to the first call
+                  answered again, against rise × interval
+  --overload      2.5 × --rate for 10 s, then --rate / 2 for 30 s: completed % of the
+                  overload phase's calls, refused early, failed at half load, HA events
+                  (default --only vipless-defaults,kamailio)
   common          --rate R (the highest clean rate, for --soak/--failover; searched if absent)
                   --probe-profile subsecond  every vipless target probes 500ms/300ms/2
                   --kamailio-children N (4)  --max-transactions N (1000000; tuned targets)
@@ -93,6 +101,9 @@ const { values: opt } = parseArgs({
     "soak-rate": { type: "string" },
     "soak-duration": { type: "string", default: "600" },
     failover: { type: "boolean", default: false },
+    "failover-both": { type: "boolean", default: false },
+    "restart-after": { type: "string", default: "3" },
+    overload: { type: "boolean", default: false },
     "failover-rate": { type: "string" },
     "failover-duration": { type: "string", default: "20" },
     rate: { type: "string" },
@@ -216,8 +227,11 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  if ([opt.soak, opt.failover, opt.sustain !== undefined].filter(Boolean).length > 1) {
-    console.error("bench: --sustain, --soak and --failover are separate runs; give one");
+  const modes = [opt.soak, opt.failover, opt["failover-both"], opt.overload, opt.sustain];
+  if (modes.filter((m) => m !== undefined && m !== false).length > 1) {
+    console.error(
+      "bench: --sustain, --soak, --failover, --failover-both and --overload are separate runs; give one",
+    );
     return 2;
   }
   installCleanup();
@@ -236,7 +250,7 @@ async function main(): Promise<number> {
   try {
     const fallback: TargetId[] = opt.soak
       ? ["vipless-defaults"]
-      : opt.failover || opt.sustain !== undefined
+      : opt.failover || opt["failover-both"] || opt.overload || opt.sustain !== undefined
       ? ["vipless-defaults", "kamailio"]
       : SEARCH_DEFAULT;
     const targets = chooseTargets(fallback);
@@ -269,7 +283,12 @@ async function main(): Promise<number> {
       });
       return 0;
     }
-    if (opt.failover) {
+    if (opt.overload) {
+      const rate = await highestRate(targets, settings, dir);
+      ok = await runOverload(targets, { rate, settings, dir });
+      return ok ? 0 : 1;
+    }
+    if (opt.failover || opt["failover-both"]) {
       const rate = opt["failover-rate"] !== undefined
         ? num(opt["failover-rate"], "failover-rate")
         : Math.round((await highestRate(targets, settings, dir)) / 2);
@@ -278,6 +297,9 @@ async function main(): Promise<number> {
         seconds: num(opt["failover-duration"], "failover-duration"),
         settings,
         dir,
+        both: opt["failover-both"]
+          ? { restartAfterS: num(opt["restart-after"], "restart-after") }
+          : undefined,
       });
       return 0;
     }

@@ -14,14 +14,22 @@
  *   SIPp: the rtt file gives 200-time minus response time; a failed call's start is its
  *   call number over the rate. Under load this misreads (a slow proxy looks like a slow
  *   switch), hence the event.
+ *
+ * `--failover-both` (issue 11: "both members killed and restarted under load"): both
+ * UAS are killed in the middle and restarted `restartAfterS` later on the same ports.
+ * For vipless, /metrics is read every 50 ms from the restart on: the first new
+ * `vipless_probe_results_total{result="ok"}` is a restarted member's first probe
+ * answer, the first new `vipless_responses_total{class="2xx"}` the first call answered
+ * again; the time between them is set against the goal rise × interval.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sleep } from "./children.ts";
+import { type Child, sleep } from "./children.ts";
 import { eventCounts, type LoggedEvent } from "./ha-events.ts";
-import { runStep, type StepResult } from "./measure.ts";
+import { runStep, type StepContext, type StepResult } from "./measure.ts";
 import { fix, KAMAILIO_NOTE, stepLine } from "./report.ts";
-import type { UacResult } from "./sipp.ts";
+import { startUas, type UacResult } from "./sipp.ts";
+import { PROBE_PROFILES } from "./vipless-config.ts";
 import type { Settings, Target } from "./targets.ts";
 
 export interface FailoverOptions {
@@ -29,6 +37,64 @@ export interface FailoverOptions {
   seconds: number;
   settings: Settings;
   dir: string;
+  /** Kill both members, and restart them this many seconds later. */
+  both?: { restartAfterS: number };
+}
+
+/** What the restart of both members showed (vipless: from /metrics every 50 ms). */
+interface RestartTimes {
+  /** Wall-clock s of the kill, of the restarted members' readiness (they answered our OPTIONS). */
+  restartedAt: number;
+  /** Seconds from the restart to the first probe answered ok, and to the first 2xx relayed. */
+  firstProbeOk?: number;
+  firstCall?: number;
+}
+
+const okProbes = (m: Map<string, number>) =>
+  [...m].filter(([k]) => k.startsWith("vipless_probe_results_total{") && k.includes('result="ok"'))
+    .reduce((a, [, v]) => a + v, 0);
+const answered = (m: Map<string, number>) => m.get('vipless_responses_total{class="2xx"}') ?? 0;
+
+/**
+ * Restarts both members and, where the proxy has /metrics, watches for the first probe
+ * answer and the first call answered (at most 15 s); the restarted members run until
+ * the UAC has finished.
+ */
+async function restartBoth(
+  ctx: StepContext,
+  label: string,
+  dir: string,
+  times: RestartTimes[],
+): Promise<void> {
+  const read = async () => {
+    try {
+      return await ctx.proxy.metrics?.();
+    } catch {
+      return undefined;
+    }
+  };
+  const before = await read();
+  const restarted: Child[] = [];
+  try {
+    restarted.push(await startUas(ctx.ports.primary, `${label}-primary-restarted`, dir));
+    restarted.push(await startUas(ctx.ports.backup, `${label}-backup-restarted`, dir));
+    const r: RestartTimes = { restartedAt: Date.now() / 1000 };
+    times.push(r);
+    if (before !== undefined) {
+      const [probes0, calls0] = [okProbes(before), answered(before)];
+      for (let i = 0; i < 300 && ctx.uac.running && r.firstCall === undefined; i++) {
+        await sleep(50);
+        const m = await read();
+        if (m === undefined) continue;
+        const at = Date.now() / 1000 - r.restartedAt;
+        if (r.firstProbeOk === undefined && okProbes(m) > probes0) r.firstProbeOk = at;
+        if (answered(m) > calls0) r.firstCall = at;
+      }
+    }
+    await ctx.uac.exited;
+  } finally {
+    for (const c of restarted) await c.stop();
+  }
 }
 
 interface FailoverResult {
@@ -109,10 +175,13 @@ function analyse(
 
 export async function runFailover(targets: Target[], o: FailoverOptions): Promise<void> {
   const results: Array<[Target, FailoverResult | string]> = [];
+  const restarts = new Map<Target, RestartTimes>();
   for (const t of targets) {
     console.log(
-      `\n## ${t.title}: ${o.rate} calls/s for ${o.seconds} s, primary killed at ` +
-        `${o.seconds / 2} s`,
+      `\n## ${t.title}: ${o.rate} calls/s for ${o.seconds} s, ` +
+        (o.both
+          ? `both members killed at ${o.seconds / 2} s, restarted ${o.both.restartAfterS} s later`
+          : `primary killed at ${o.seconds / 2} s`),
     );
     let killedAt = NaN;
     let primaryPort = 0;
@@ -123,11 +192,17 @@ export async function runFailover(targets: Target[], o: FailoverOptions): Promis
         seconds: o.seconds,
         settings: o.settings,
         dir: o.dir,
-        during: async ({ primary, ports }) => {
-          primaryPort = ports.primary;
+        during: async (ctx) => {
+          primaryPort = ctx.ports.primary;
           await sleep((o.seconds / 2) * 1000);
           killedAt = Date.now() / 1000;
-          primary.signal("SIGKILL");
+          ctx.primary.signal("SIGKILL");
+          if (!o.both) return;
+          ctx.backup.signal("SIGKILL");
+          await sleep(o.both.restartAfterS * 1000);
+          const times: RestartTimes[] = [];
+          await restartBoth(ctx, `${t.id}-${ctx.ports.sip}`, o.dir, times);
+          if (times[0]) restarts.set(t, times[0]);
         },
         inspect: (uac) => {
           const errors = join(o.dir, `${uac.child.label}-errors.log`);
@@ -175,5 +250,38 @@ export async function runFailover(targets: Target[], o: FailoverOptions): Promis
       "on the killed primary and whose BYE a proxy sends on to the backup; the UAC may " +
       "still see that BYE answered.",
   );
+  if (o.both) console.log("\n" + restartTable(results, restarts, o).join("\n"));
   if (results.some(([t]) => t.id === "kamailio")) console.log(KAMAILIO_NOTE);
+}
+
+function restartTable(
+  results: Array<[Target, FailoverResult | string]>,
+  restarts: Map<Target, RestartTimes>,
+  o: FailoverOptions,
+): string[] {
+  const p = o.settings.probe ?? PROBE_PROFILES.subsecond;
+  const intervalS = Number(/^(\d+)ms$/.exec(p.interval)?.[1] ?? NaN) / 1000 ||
+    Number(/^(\d+)s$/.exec(p.interval)?.[1] ?? NaN);
+  const rise = 2; // probe.rise: its default, which the bench's configurations keep
+  const out = [
+    `both members restarted ${o.both!.restartAfterS} s after the kill; goal: the first call ` +
+    `answered within rise × interval = ${rise} × ${p.interval} = ${fix(rise * intervalS, 1)} s ` +
+    "of the first probe answer (/metrics read every 50 ms)",
+    "",
+    "| proxy | first probe answered ok, s after restart | first call answered, s after restart | " +
+    "first answer → first call, s | HA events in the log |",
+    "| --- | ---: | ---: | ---: | --- |",
+  ];
+  for (const [t, r] of results) {
+    const x = restarts.get(t);
+    const events = typeof r === "string" ? r : eventCounts(r.step.events);
+    const gap = x?.firstCall !== undefined && x.firstProbeOk !== undefined
+      ? fix(x.firstCall - x.firstProbeOk, 2)
+      : "–";
+    out.push(
+      `| ${t.title} | ${x?.firstProbeOk === undefined ? "–" : fix(x.firstProbeOk, 2)} | ` +
+        `${x?.firstCall === undefined ? "–" : fix(x.firstCall, 2)} | ${gap} | ${events} |`,
+    );
+  }
+  return out;
 }
