@@ -294,8 +294,9 @@ export class ProxyCore {
     // "terminated" action forgets the branch.
     const b = r.kind === "response" ? this.#contexts.branchOf(r.tx.id) : undefined;
     const member = b?.hop.member;
-    if (member && via.params.has("oc")) {
-      // A pair member's RFC 7339 answer in our Via: how much less it wants from us.
+    // Our Via offers oc (a bare `oc`, echoed back by every member): only a value says
+    // something, a pair member's RFC 7339 answer: how much less it wants from us.
+    if (member && via.params.get("oc") != null) {
       const change = this.#throttles.onAnswer(member, via.params, now);
       if (change !== null) this.#hooks.onMemberOverloadControl?.(member, change);
     }
