@@ -43,7 +43,7 @@ export interface FailoverOptions {
 
 /** What the restart of both members showed (vipless: from /metrics every 50 ms). */
 interface RestartTimes {
-  /** Wall-clock s of the kill, of the restarted members' readiness (they answered our OPTIONS). */
+  /** Wall-clock s when the members were started again. */
   restartedAt: number;
   /** Seconds from the restart to the first probe answered ok, and to the first 2xx relayed. */
   firstProbeOk?: number;
@@ -74,25 +74,30 @@ async function restartBoth(
     }
   };
   const before = await read();
+  const r: RestartTimes = { restartedAt: Date.now() / 1000 };
+  times.push(r);
+  // Watched from before the members start: a member answers probes as soon as it runs,
+  // before startUas has seen its own OPTIONS answered.
+  const watch = (async () => {
+    if (before === undefined) return;
+    const [probes0, calls0] = [okProbes(before), answered(before)];
+    for (let i = 0; i < 300 && ctx.uac.running && r.firstCall === undefined; i++) {
+      await sleep(50);
+      const m = await read();
+      if (m === undefined) continue;
+      const at = Date.now() / 1000 - r.restartedAt;
+      if (r.firstProbeOk === undefined && okProbes(m) > probes0) r.firstProbeOk = at;
+      if (answered(m) > calls0) r.firstCall = at;
+    }
+  })();
   const restarted: Child[] = [];
   try {
     restarted.push(await startUas(ctx.ports.primary, `${label}-primary-restarted`, dir));
     restarted.push(await startUas(ctx.ports.backup, `${label}-backup-restarted`, dir));
-    const r: RestartTimes = { restartedAt: Date.now() / 1000 };
-    times.push(r);
-    if (before !== undefined) {
-      const [probes0, calls0] = [okProbes(before), answered(before)];
-      for (let i = 0; i < 300 && ctx.uac.running && r.firstCall === undefined; i++) {
-        await sleep(50);
-        const m = await read();
-        if (m === undefined) continue;
-        const at = Date.now() / 1000 - r.restartedAt;
-        if (r.firstProbeOk === undefined && okProbes(m) > probes0) r.firstProbeOk = at;
-        if (answered(m) > calls0) r.firstCall = at;
-      }
-    }
+    await watch;
     await ctx.uac.exited;
   } finally {
+    await watch;
     for (const c of restarted) await c.stop();
   }
 }
