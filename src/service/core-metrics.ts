@@ -164,9 +164,9 @@ export function registerCoreMetrics(
   r.add(
     new Gauge(
       "vipless_own_delay_seconds",
-      "vipless's own delay: its event loop's smoothed lag, and the wait in the SIP socket queue.",
+      "vipless's own delay: its event loop's sustained lag (5 of the last 8 samples), and the wait in the SIP socket queue (2 samples).",
       () => [
-        [{ source: "event-loop" }, core.lag.smoothedMs() / 1000],
+        [{ source: "event-loop" }, core.lag.sustainedMs() / 1000],
         [{ source: "socket-queue" }, core.queue.delayMs() / 1000],
       ],
     ),

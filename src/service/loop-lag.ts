@@ -16,8 +16,15 @@ import { PeriodicSampler, type SamplerClock } from "./sampler.ts";
 export const SAMPLE_MS = 20;
 /** Lateness below this is ordinary timer jitter, not a stall. */
 export const STALL_SLACK_MS = 10;
-/** Weight of a new sample in smoothedMs(): 1/50, about one second of 20 ms samples. */
-const SMOOTHING = 1 / 50;
+/**
+ * How many recent samples sustainedMs() reads. Under overload every sample is late (a
+ * turn of the loop reads a socket queue's worth of datagrams before the timer runs, and
+ * samples then come every few hundred ms), so "most of the last eight" is about the
+ * last second or two; one GC pause is one sample and changes nothing.
+ */
+const RECENT = 8;
+/** sustainedMs() is the lag this many of the RECENT samples reached (5 of 8). */
+const SUSTAINED_BY = 5;
 /** Stalls older than this are forgotten (longer than any probe or failover timeout). */
 const KEEP_MS = 5 * 60_000;
 
@@ -37,8 +44,10 @@ export class LoopLag {
   #stalled = 0;
   /** Recent stalls as [start, end] monotonic ms, oldest first. */
   #stalls: Array<[number, number]> = [];
-  /** Exponentially smoothed lag, ms (about the last second of samples). */
-  #smoothed = 0;
+  /** The last RECENT lags, ms (a ring), and what most of them reached. */
+  readonly #recent: number[] = new Array(RECENT).fill(0);
+  #next = 0;
+  #sustained = 0;
 
   constructor(clock: LagClock) {
     this.#clock = clock;
@@ -65,7 +74,9 @@ export class LoopLag {
   record(due: number, now: number): void {
     const lag = Math.max(0, now - due);
     this.histogram.observe(lag / 1000);
-    this.#smoothed += SMOOTHING * (lag - this.#smoothed);
+    this.#recent[this.#next] = lag;
+    this.#next = (this.#next + 1) % RECENT;
+    this.#sustained = [...this.#recent].sort((a, b) => b - a)[SUSTAINED_BY - 1]!;
     if (lag <= STALL_SLACK_MS) return;
     const stall = lag - STALL_SLACK_MS;
     this.#stalled += stall;
@@ -107,10 +118,10 @@ export class LoopLag {
   }
 
   /**
-   * The loop lag smoothed over about the last second, ms: high only while the loop is
-   * busy sample after sample (saturated), not after one GC pause.
+   * The lag most recent samples reached (5 of the last 8), ms: high only while the loop
+   * is late sample after sample (saturated), not after one GC pause, however long.
    */
-  smoothedMs(): number {
-    return this.#smoothed;
+  sustainedMs(): number {
+    return this.#sustained;
   }
 }

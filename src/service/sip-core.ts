@@ -186,7 +186,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     // above the bound, and every call accepted now would only wait behind the others.
     saturated: () => {
       const max = config.overload.max_delay;
-      return max > 0 && (lag.smoothedMs() > max || queue.delayMs() > max);
+      return max > 0 && (lag.sustainedMs() > max || queue.delayMs() > max);
     },
     // A member's RFC 7339 oc answer: one line per member and 10 s (a member under load
     // changes its value every few hundred ms); the refusals count as overload.

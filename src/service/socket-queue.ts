@@ -10,9 +10,11 @@
  * become datagrams with the average length read plus PER_DATAGRAM_OVERHEAD: an estimate
  * that errs toward a shorter delay. The rate is what vipless can read: the highest rate
  * seen lately (a queue is read at full speed), at least MIN_RATE_PER_MS, so that a
- * burst arriving at an idle instance is not mistaken for a backlog. A sample taken late
- * (the loop itself stalled: loop-lag.ts counts that) estimates nothing: the queue holds
- * what arrived during the stall and drains at once.
+ * burst arriving at an idle instance is not mistaken for a backlog. The delay is the
+ * lower of the last two estimates: a backlog that persists from one sample to the next.
+ * After one pause of the loop the queue holds what arrived meanwhile and drains by the
+ * next sample; under overload every sample is late (the loop reads for hundreds of ms
+ * between timers) and the queue stays full, so late samples count too.
  */
 import { PeriodicSampler, type SamplerClock } from "./sampler.ts";
 
@@ -41,6 +43,7 @@ export class SocketQueueDelay {
   #datagrams = 0;
   #bytes = 0;
   #delay = 0;
+  #lastEstimate = 0;
   #queued: number | null = null;
   #peakRate = MIN_RATE_PER_MS;
 
@@ -70,15 +73,15 @@ export class SocketQueueDelay {
     const elapsed = Math.max(1, now - this.#at);
     this.#queued = this.#source.udpQueueBytes();
     this.#peakRate = Math.max(datagrams / elapsed, this.#peakRate * PEAK_KEEP, MIN_RATE_PER_MS);
-    this.#delay = elapsed > 2 * SAMPLE_MS
-      ? 0
-      : estimateDelayMs(this.#queued ?? 0, datagrams, bytes, this.#peakRate);
+    const estimate = estimateDelayMs(this.#queued ?? 0, datagrams, bytes, this.#peakRate);
+    this.#delay = Math.min(estimate, this.#lastEstimate);
+    this.#lastEstimate = estimate;
     this.#at = now;
     this.#datagrams = read.datagrams;
     this.#bytes = read.bytes;
   }
 
-  /** The estimated wait of a datagram arriving now, ms (0 with an empty queue). */
+  /** The estimated wait of a datagram arriving now, ms, as the last two samples agree (0 with an empty queue). */
   delayMs(): number {
     return this.#delay;
   }

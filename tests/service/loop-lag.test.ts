@@ -30,8 +30,8 @@ describe("loop lag", () => {
     assert.equal(lag.activeNow(), c.mono - stall);
     assert.ok(lag.stalledWithin(before, c.mono) === stall);
     assert.equal(lag.stalledWithin(0, before), 0, "nothing before the stall");
-    // One sample 1,970 ms late moves the smoothed lag by a fiftieth of it.
-    assert.ok(lag.smoothedMs() >= 39, `${lag.smoothedMs()}`);
+    // One sample 1,970 ms late, however long, is a pause, not a sustained lag.
+    assert.equal(lag.sustainedMs(), 0);
   });
 
   it("catchUp() counts a stall before the sampling timer has run", () => {
@@ -46,5 +46,24 @@ describe("loop lag", () => {
     const after = lag.stalledMs();
     c.advance(200);
     assert.equal(lag.stalledMs(), after, "the late sampling timer does not count it twice");
+  });
+
+  it("sustained: the lag most of the last 8 samples reached, as in a saturated loop", () => {
+    const c = new FakeClock();
+    const lag = new LoopLag(c);
+    lag.start();
+    // Every turn of the loop reads for 150 ms before the sampling timer runs.
+    for (let i = 0; i < 4; i++) {
+      c.stall(150 + SAMPLE_MS);
+      c.fireDue();
+    }
+    assert.equal(lag.sustainedMs(), 0, "4 of 8 late samples are not most of them");
+    c.stall(150 + SAMPLE_MS);
+    c.fireDue();
+    assert.ok(lag.sustainedMs() >= 140, `${lag.sustainedMs()} ms after 5 late samples`);
+    // Back on time: within 8 samples the sustained lag is gone.
+    for (let i = 0; i < 8; i++) c.advance(SAMPLE_MS);
+    assert.equal(lag.sustainedMs(), 0);
+    lag.stop();
   });
 });

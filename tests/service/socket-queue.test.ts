@@ -42,16 +42,47 @@ describe("socket queue delay", () => {
     source.udpRead.bytes += 500_000;
     source.queued = 4000 * 1524;
     c.advance(SAMPLE_MS);
-    assert.equal(Math.round(q.delayMs()), 200);
+    assert.equal(q.delayMs(), 0, "one sample with a backlog is not yet a delay");
     assert.equal(q.queuedBytes(), 4000 * 1524);
+    source.udpRead.datagrams += 1000;
+    source.udpRead.bytes += 500_000;
+    c.advance(SAMPLE_MS);
+    assert.equal(Math.round(q.delayMs()), 200, "the backlog persisted: 4,000 at 20/ms");
     source.queued = null; // the kernel's table cannot be read
     c.advance(SAMPLE_MS);
     assert.equal(q.delayMs(), 0);
-    // A late sample (the loop stalled) estimates nothing: the stall is the loop's.
+  });
+
+  it("a backlog after one stall of the loop is no delay once it drains; under overload it stays", () => {
+    const c = new FakeClock();
+    const source = { udpRead: { datagrams: 0, bytes: 0 }, queued: 0 };
+    const q = new SocketQueueDelay(c, {
+      udpRead: source.udpRead,
+      udpQueueBytes: () => source.queued,
+    });
+    q.start();
+    const read = (n: number) => {
+      source.udpRead.datagrams += n;
+      source.udpRead.bytes += n * 500;
+    };
+    // A 1 s pause: 4,000 datagrams wait, then the queue drains before the next sample.
+    read(1000);
+    c.advance(SAMPLE_MS);
     source.queued = 4000 * 1524;
     c.stall(1_000);
     c.fireDue();
+    source.queued = 0;
+    read(4000);
+    c.advance(SAMPLE_MS);
     assert.equal(q.delayMs(), 0);
+    // Overloaded: every sample comes late and finds the queue full.
+    for (let i = 0; i < 3; i++) {
+      read(8000);
+      source.queued = 16_000 * 1524;
+      c.stall(400);
+      c.fireDue();
+    }
+    assert.ok(q.delayMs() > 100, `${q.delayMs()} ms`);
     q.stop();
     assert.equal(c.live, 0);
   });
