@@ -21,5 +21,24 @@ export function configWarnings(config: Config): string[] {
         `an out-of-service pair is meant to be probed faster`,
     );
   }
+  warnings.push(...tlsWithoutListener(config));
   return warnings;
+}
+
+/**
+ * A TLS member while nothing listens on tls://: vipless still reaches it, but the
+ * Record-Route of its calls names a TLS port of ours where nothing listens, so the
+ * member's requests inside those dialogs (BYE, re-INVITE) go nowhere.
+ */
+function tlsWithoutListener(config: Config): string[] {
+  if (config.listen.some((spec) => spec.transport === "tls")) return [];
+  const members = config.pairs.flatMap((pair) => [pair.primary, pair.backup])
+    .filter((member) => member.transport === "tls");
+  if (members.length === 0) return [];
+  return [
+    `listen has no tls:// address, yet ${members.map((m) => m.uri).join(", ")} ` +
+    `${members.length === 1 ? "is a TLS member" : "are TLS members"}: the Record-Route ` +
+    `of their calls names a TLS port where nothing listens, so requests they send inside ` +
+    `a dialog fail; add e.g. tls://0.0.0.0:5061`,
+  ];
 }

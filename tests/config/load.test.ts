@@ -80,6 +80,34 @@ describe("warnings", () => {
     assert.match(result.warnings[0], /^failover\.timeout \(40s\) is not shorter than .*64\*T1/);
   });
 
+  it("warns of TLS members while no tls:// listener would take their in-dialog requests", () => {
+    const members = ["sips:10.0.0.11", "sip:10.0.0.12;transport=tls"];
+    for (const backup of members) {
+      const lines = [...MINIMAL];
+      lines[4] = `    backup: ${backup}`;
+      const result = parseConfig(yaml(...lines), "w.yaml");
+      assert.ok(result.ok);
+      assert.equal(result.warnings.length, 1, backup);
+      assert.match(
+        result.warnings[0],
+        new RegExp(`^listen has no tls:// address, yet ${backup} is a TLS member: .*Record-Route`),
+      );
+    }
+    // With a tls:// listener the same members are fine.
+    const lines = [...MINIMAL];
+    lines[4] = "    backup: sips:10.0.0.12";
+    const result = parseConfig(
+      yaml(
+        "listen: [udp://0.0.0.0:5060, tls://0.0.0.0:5061]",
+        "tls: { cert: /c.pem, key: /k.pem }",
+        ...lines,
+      ),
+      "w.yaml",
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.warnings, []);
+  });
+
   it("a valid default config has no warnings", () => {
     const result = parseConfig(yaml(...MINIMAL), "w.yaml");
     assert.ok(result.ok);

@@ -40,6 +40,19 @@ describe("command line and exit codes", () => {
     assert.ok(lines.some((l) => l.startsWith(`${file}:3:1: `) && /probes/.test(l)), r.out);
     assert.ok(lines.some((l) => l.startsWith(`${file}:8:13: `)), r.out);
   });
+  it("check-config warns of a TLS member without a tls:// listener, exit 0", async () => {
+    const file = join(tempDir(), "tls-member.yaml");
+    writeFileSync(
+      file,
+      "advertise: proxy.example.com\npairs:\n  - name: site-a\n    primary: sips:10.0.0.1\n    backup: sip:10.0.0.2\n",
+    );
+    const r = await vipless(["check-config", "--config", file]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(
+      r.out,
+      new RegExp(`${file}: warning: listen has no tls:// address, yet sips:10\\.0\\.0\\.1`),
+    );
+  });
   it("VIPLESS_CONFIG names the file; a missing one is a one-line error, exit 2", async () => {
     const r = await vipless(["check-config"], { VIPLESS_CONFIG: "/nonexistent/vipless.yaml" });
     assert.equal(r.code, 2);
