@@ -23,6 +23,8 @@ export interface ForwardPlan {
   viaHost: string;
   /** The same over TLS (our TLS port); absent: viaHost. */
   tlsViaHost?: string;
+  /** Our Via over TLS offers the connection for reuse (RFC 5923 `alias`). */
+  tlsAlias?: boolean;
 }
 
 /**
@@ -66,9 +68,9 @@ function edited(plan: ForwardPlan, transport: string, branch: string): Uint8Arra
       e.pushRecordRoute(r);
     }
   }
-  e.pushVia(
-    `SIP/2.0/${transport.toUpperCase()} ${hostOf(transport)};branch=${branch};rport${OC_OFFER}`,
-  );
+  const alias = transport === "tls" && plan.tlsAlias ? ";alias" : "";
+  const params = `;branch=${branch};rport${alias}${OC_OFFER}`;
+  e.pushVia(`SIP/2.0/${transport.toUpperCase()} ${hostOf(transport)}${params}`);
   if (transport !== "udp") e.ensureContentLength();
   return e.toBytes();
 }

@@ -32,6 +32,7 @@ export class RequestRouting {
   self!: SelfAddresses;
   #viaHost!: string;
   #tlsViaHost!: string;
+  #tlsAlias = false;
 
   constructor(
     settings: ProxySettings,
@@ -52,6 +53,7 @@ export class RequestRouting {
       settings.localAddresses,
     );
     this.#viaHost = formatHostPort(settings.advertiseHost, settings.advertisePort);
+    this.#tlsAlias = settings.tlsAlias ?? false;
     this.#tlsViaHost = formatHostPort(
       settings.advertiseHost,
       settings.advertisePort === null ? null : settings.advertiseTlsPort ?? 5061,
@@ -99,6 +101,7 @@ export class RequestRouting {
       removeXGenesysRoute: req.xGenesysRoute !== null && (consumed || !fromMember),
       viaHost: this.#viaHost,
       tlsViaHost: this.#tlsViaHost,
+      tlsAlias: this.#tlsAlias,
     };
     return { decision, plan };
   }

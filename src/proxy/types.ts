@@ -49,6 +49,11 @@ export interface ProxySettings {
    * TLS listener's; null: 5061). With no advertised port the TLS default is implied.
    */
   advertiseTlsPort?: number | null;
+  /**
+   * Our Via over TLS carries RFC 5923 `alias` (tls.client_cert: we present the
+   * certificate that lets the server verify our sent-by, so it may reuse the connection).
+   */
+  tlsAlias?: boolean;
   /** Addresses vipless listens on, so that Route/Request-URI naming them count as "us". */
   localAddresses: ReadonlyArray<{ host: string; port: number }>;
   /** No response to a forwarded INVITE this long: try the next hop. */

@@ -6,6 +6,7 @@
  */
 import { stripBrackets } from "../net/address.ts";
 import { type BunSocket, BunTcpConnection, socketHandlers } from "./bun.ts";
+import { peerCertificateOf } from "./tls-peer.ts";
 import type {
   Runtime,
   SocketAddress,
@@ -17,6 +18,12 @@ import type {
   TlsServerOptions,
 } from "./types.ts";
 
+/** Bun's TLS socket, with what Bun has of node:tls's TLSSocket. */
+type BunTlsSocket = BunSocket & {
+  authorized?: boolean;
+  getPeerCertificate?(): { subjectaltname?: string; raw?: unknown } | undefined;
+};
+
 const remoteOf = (s: BunSocket): SocketAddress => ({
   host: stripBrackets(s.remoteAddress),
   port: s.remotePort ?? 0,
@@ -27,8 +34,9 @@ function tlsHandlers(
   handlers: TlsHandlers & { onOpen?(conn: TcpConnection): void },
   timeoutMs: number,
   onFailure: (error: Error) => void,
-  unverified = false,
+  side: { unverified?: boolean; server?: boolean } = {},
 ) {
+  const unverified = side.unverified ?? false;
   const base = socketHandlers(handlers);
   const timers = new WeakMap<BunSocket, ReturnType<typeof setTimeout>>();
   return {
@@ -57,6 +65,19 @@ function tlsHandlers(
         return;
       }
       base.open(socket);
+      // A client's certificate was asked for, not required: what it presented (and
+      // whether that verified) is kept for the RFC 5923 alias check; Bun reports
+      // success either way, the verdict is in `authorized` and authorizationError.
+      if (side.server && socket.data) {
+        const s = socket as BunTlsSocket;
+        Object.assign(socket.data, {
+          peerCertificate: peerCertificateOf(
+            s.getPeerCertificate?.(),
+            s.authorized === true,
+            authorizationError,
+          ),
+        });
+      }
     },
     close(socket: BunSocket, error?: Error) {
       clearTimeout(timers.get(socket));
@@ -79,8 +100,15 @@ export const bunListenTls: Runtime["listenTls"] = (addr, handlers, tls) => {
   const listener = Bun.listen<BunTcpConnection>({
     hostname: addr.host,
     port: addr.port,
-    tls: { cert: tls.cert, key: tls.key },
-    socket: tlsHandlers(handlers, tls.handshakeTimeoutMs, () => {}),
+    tls: {
+      cert: tls.cert,
+      key: tls.key,
+      // RFC 5923 §10: a client's certificate proves the address its Via alias names.
+      requestCert: true,
+      rejectUnauthorized: false,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+    },
+    socket: tlsHandlers(handlers, tls.handshakeTimeoutMs, () => {}, { server: true }),
     reusePort: true,
   } as Bun.TCPSocketListenOptions<BunTcpConnection>);
   const local = { host: stripBrackets(listener.hostname), port: listener.port };
@@ -118,7 +146,7 @@ export const bunConnectTls: Runtime["connectTls"] = (
       },
       tls.handshakeTimeoutMs,
       fail,
-      !tls.verify,
+      { unverified: !tls.verify },
     );
     Bun.connect<BunTcpConnection>({
       hostname: to.host,

@@ -12,14 +12,26 @@
 import tls from "node:tls";
 import { isIP, type Socket } from "node:net";
 import { stripBrackets } from "../net/address.ts";
-import type { Runtime, SocketAddress, TcpConnection, TcpHandlers, TlsListener } from "./types.ts";
+import { peerCertificateOf } from "./tls-peer.ts";
+import type {
+  PeerCertificate,
+  Runtime,
+  SocketAddress,
+  TcpConnection,
+  TcpHandlers,
+  TlsListener,
+} from "./types.ts";
 
 /** One TLS connection; node's socket buffers what the kernel did not take. */
 class NodeTlsConnection implements TcpConnection {
   closed = false;
   readonly local: SocketAddress;
   readonly remote: SocketAddress;
-  constructor(readonly socket: tls.TLSSocket, readonly handlers: TcpHandlers) {
+  constructor(
+    readonly socket: tls.TLSSocket,
+    readonly handlers: TcpHandlers,
+    readonly peerCertificate?: PeerCertificate | null,
+  ) {
     this.local = { host: stripBrackets(socket.localAddress ?? ""), port: socket.localPort ?? 0 };
     this.remote = { host: stripBrackets(socket.remoteAddress ?? ""), port: socket.remotePort ?? 0 };
     socket.setNoDelay(true);
@@ -58,7 +70,18 @@ const remoteOf = (s: Socket): SocketAddress => ({
 export const denoListenTls: Runtime["listenTls"] = (addr, handlers, options) =>
   new Promise((resolve, reject) => {
     let timeoutMs = options.handshakeTimeoutMs;
-    const server = tls.createServer({ cert: options.cert, key: options.key });
+    // RFC 5923 §10: a client's certificate is asked for (not required) because it
+    // proves the address its Via alias names; its verdict is kept, not enforced.
+    const secure = (o: typeof options) => ({
+      cert: o.cert,
+      key: o.key,
+      ...(o.ca ? { ca: o.ca } : {}),
+    });
+    const server = tls.createServer({
+      ...secure(options),
+      requestCert: true,
+      rejectUnauthorized: false,
+    });
     const conns = new Set<NodeTlsConnection>();
     // Every raw connection gets the deadline, by its peer's address; the secure one clears it.
     const deadlines = new Map<string, ReturnType<typeof setTimeout>>();
@@ -84,13 +107,21 @@ export const denoListenTls: Runtime["listenTls"] = (addr, handlers, options) =>
     server.on("secureConnection", (socket: tls.TLSSocket) => {
       clearTimeout(deadlines.get(keyOf(socket)));
       deadlines.delete(keyOf(socket));
-      const c = new NodeTlsConnection(socket, {
-        ...handlers,
-        onClose(c, error) {
-          conns.delete(c as NodeTlsConnection);
-          handlers.onClose?.(c, error);
+      const c = new NodeTlsConnection(
+        socket,
+        {
+          ...handlers,
+          onClose(c, error) {
+            conns.delete(c as NodeTlsConnection);
+            handlers.onClose?.(c, error);
+          },
         },
-      });
+        peerCertificateOf(
+          socket.getPeerCertificate(),
+          socket.authorized,
+          socket.authorizationError,
+        ),
+      );
       conns.add(c);
       handlers.onOpen?.(c);
     });
@@ -108,7 +139,7 @@ export const denoListenTls: Runtime["listenTls"] = (addr, handlers, options) =>
           for (const c of [...conns]) c.socket.destroy();
         },
         reload(next) {
-          server.setSecureContext({ cert: next.cert, key: next.key });
+          server.setSecureContext(secure(next));
           timeoutMs = next.handshakeTimeoutMs;
           return Promise.resolve(self);
         },

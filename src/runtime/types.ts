@@ -51,6 +51,22 @@ export interface TcpConnection {
   readonly buffered: number;
   readonly closed: boolean;
   close(): void;
+  /**
+   * A TLS connection our listener accepted: the certificate the client presented, or
+   * null when it presented none (the listener asks for one but does not require it).
+   * Absent on TCP and on connections vipless opened.
+   */
+  readonly peerCertificate?: PeerCertificate | null;
+}
+
+/** A client's certificate, as the handshake left it. */
+export interface PeerCertificate {
+  /** Its chain verified against the listener's trust anchors (tls.ca, else the system's). */
+  verified: boolean;
+  /** Why it did not verify (the TLS library's code), when it did not. */
+  error?: string;
+  /** Its subjectAltName DNS names and IP addresses, as written there. */
+  names: string[];
 }
 
 export interface TcpListener {
@@ -62,6 +78,8 @@ export interface TcpListener {
 export interface TlsServerOptions {
   cert: string;
   key: string;
+  /** PEM trust anchors for clients' certificates (asked for, not required); absent: the system's. */
+  ca?: string;
   handshakeTimeoutMs: number;
 }
 

@@ -3,6 +3,7 @@ import { Gauge, HistogramView, type Labels } from "../metrics/registry.ts";
 import type { TrafficKind } from "./member-traffic.ts";
 import type { SipTransport } from "../transport/sip-transport.ts";
 import { TCP_REFUSALS } from "../transport/tcp-streams.ts";
+import { ALIAS_REFUSALS } from "../transport/via-alias.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import type { SipCore } from "./sip-core.ts";
 import type { TransportSetup } from "./transport-setup.ts";
@@ -224,6 +225,18 @@ export function registerProtectMetrics(
           { kind: kind.replace("-handshake", "") },
           counts.get(kind) ?? 0,
         ]);
+      },
+      "counter",
+    ),
+  );
+  r.add(
+    new Gauge(
+      "vipless_tls_alias_ignored_total",
+      "TLS requests whose Via alias (RFC 5923) was not honoured because the client's " +
+        "certificate does not prove the Via's host: none, unverified, or another name.",
+      () => {
+        const counts = new Map(transport.aliasRefusalCounts());
+        return ALIAS_REFUSALS.map((reason) => [{ reason }, counts.get(reason) ?? 0]);
       },
       "counter",
     ),

@@ -77,6 +77,7 @@ function proxySettings(
     advertisePort: c.advertise.port,
     // Without a TLS listener our Via over TLS names the advertised port: it is ours.
     advertiseTlsPort: tls?.port ?? c.advertise.port,
+    tlsAlias: c.tls.client_cert,
     // The probe sockets' ports are ours too: probe answers come back with them in our Via;
     // so is the TLS port, which our Record-Route over TLS names.
     localAddresses: [

@@ -183,6 +183,24 @@ export async function setUpTransport(
         });
       }
     },
+    onAliasIgnored(reason, src, target) {
+      // Once per source and reason a minute: a client sends alias on every request.
+      const suppressed = once.pass(`alias|${reason}|${normaliseHost(src.host)}`, rt.monotonic());
+      if (suppressed === null) return;
+      log.warning(
+        "RFC 5923 alias from {host}:{port} ignored ({reason}): its certificate does not " +
+          "prove {alias_host} its own",
+        {
+          event: "tls-alias-ignored",
+          host: src.host,
+          port: src.port,
+          reason,
+          alias_host: target.host,
+          alias_port: target.port,
+          suppressed_last_minute: suppressed,
+        },
+      );
+    },
     onTlsError(kind, peer, error) {
       logRefusal(kind === "inbound-handshake" ? "tls-handshake" : "tls-member-handshake", {
         transport: "tls",

@@ -2,7 +2,7 @@
  * SIP over UDP, TCP and TLS (RFC 3261 §18) on top of the runtime adapter: the UDP
  * sockets here, the streams in stream-transport.ts (framing, connection reuse per
  * destination, the limits on connections). It moves bytes; it does not parse beyond
- * framing.
+ * framing (and, on TLS, a request's top Via for RFC 5923 alias: via-alias.ts).
  */
 import type {
   Runtime,
@@ -17,9 +17,11 @@ import { type StreamHandlers, StreamTransport, type TlsFailure } from "./stream-
 import type { TcpLimits, TcpRefusal } from "./tcp-streams.ts";
 import type { TlsMaterial } from "./tls-files.ts";
 import type { Endpoint, InboundSource, OpenedListener } from "./types.ts";
+import type { AliasRefusal, AliasTarget } from "./via-alias.ts";
 
 export type { TcpLimits, TcpRefusal } from "./tcp-streams.ts";
 export type { TlsFailure } from "./stream-transport.ts";
+export { ALIAS_REFUSALS, type AliasRefusal } from "./via-alias.ts";
 
 export interface TransportHandlers {
   onMessage(bytes: Uint8Array, source: InboundSource): void;
@@ -33,6 +35,12 @@ export interface TransportHandlers {
   onUdpBuffers?(local: SocketAddress, buffers: UdpBuffers): void;
   /** A TLS handshake failed or stalled; that connection is closed. */
   onTlsError?(kind: TlsFailure, peer: SocketAddress, error: Error): void;
+  /**
+   * A TLS request's Via asked for RFC 5923 alias and its client's certificate does not
+   * prove the sent-by host (none, unverified, another name): later requests to that
+   * address open their own connection.
+   */
+  onAliasIgnored?(reason: AliasRefusal, src: InboundSource, target: AliasTarget): void;
 }
 
 export interface TransportLimits {
@@ -245,6 +253,11 @@ export class SipTransport {
   /** TLS connections that failed before carrying SIP, by kind (for metrics). */
   tlsFailureCounts(): Array<[TlsFailure, number]> {
     return this.#streams.tlsFailureCounts();
+  }
+
+  /** RFC 5923 aliases not honoured, by why (for metrics). */
+  aliasRefusalCounts(): Array<[AliasRefusal, number]> {
+    return this.#streams.aliasRefusalCounts();
   }
 
   /** Datagrams the kernel dropped on this transport's UDP sockets, or null (not Linux). */

@@ -6,6 +6,8 @@
  * connection is handed over only once its handshake succeeded within
  * `tcp.message_timeout`; a failed handshake (a wrong-name, expired or untrusted
  * certificate, plain text on the TLS port) is reported to `onTlsError` and counted.
+ * A TLS request whose top Via asks for RFC 5923 `alias` adds its sent-by to the
+ * connection's keys when the client's certificate proves that host (via-alias.ts).
  */
 import type {
   Runtime,
@@ -21,6 +23,7 @@ import { PONG, StreamFramer } from "../sip/index.ts";
 import { type StreamEntry, StreamTable, type TcpRefusal } from "./tcp-streams.ts";
 import type { Endpoint, InboundSource, OpenedListener } from "./types.ts";
 import type { TransportHandlers, TransportLimits } from "./sip-transport.ts";
+import { aliasOf, type AliasRefusal, aliasRefusal, type AliasTarget } from "./via-alias.ts";
 
 export type StreamTransportName = "tcp" | "tls";
 
@@ -29,6 +32,8 @@ export type TlsFailure = "inbound-handshake" | "outbound-handshake";
 
 export interface StreamHandlers extends TransportHandlers {
   onTlsError?(kind: TlsFailure, peer: SocketAddress, error: Error): void;
+  /** A TLS request's Via alias was not honoured: its client did not prove `target` its own. */
+  onAliasIgnored?(reason: AliasRefusal, src: InboundSource, target: AliasTarget): void;
 }
 
 interface StreamState extends StreamEntry {
@@ -54,6 +59,7 @@ export class StreamTransport {
   readonly #streams: StreamTable<StreamState>;
   readonly #refusals = new Map<TcpRefusal, number>();
   readonly #tlsFailures = new Map<TlsFailure, number>();
+  readonly #aliasRefusals = new Map<AliasRefusal, number>();
   /** Outbound connections being established, with the bytes waiting for them. */
   readonly #connecting = new Map<string, Uint8Array[]>();
   #clientTls: ClientTls | null = null;
@@ -112,7 +118,11 @@ export class StreamTransport {
     }
     const transport: StreamTransportName = to.transport === "tls" ? "tls" : "tcp";
     const key = keyOf(transport, to.host, to.port);
-    const open = this.#streams.get(key);
+    // An alias may name the peer by the DNS name its Via gave, before resolution.
+    const open = this.#streams.get(key) ??
+      (asked.host === to.host
+        ? undefined
+        : this.#streams.get(keyOf(transport, asked.host, to.port)));
     if (open && !open.conn.closed) {
       open.conn.write(bytes);
       open.lastActive = this.#rt.monotonic();
@@ -173,6 +183,11 @@ export class StreamTransport {
   /** TLS connections that failed before carrying SIP, by kind (for metrics). */
   tlsFailureCounts(): Array<[TlsFailure, number]> {
     return [...this.#tlsFailures];
+  }
+
+  /** RFC 5923 aliases not honoured, by why (for metrics). */
+  aliasRefusalCounts(): Array<[AliasRefusal, number]> {
+    return [...this.#aliasRefusals];
   }
 
   setLimits(limits: TransportLimits): void {
@@ -289,6 +304,7 @@ export class StreamTransport {
     for (const ev of state.framer.push(data)) {
       if (ev.type === "message") {
         if (!state.delivered) this.#streams.delivered(state);
+        if (state.transport === "tls" && !state.outbound) this.#alias(state, ev.bytes, src);
         this.#h.onMessage(ev.bytes, src);
       } else if (ev.type === "pong") conn.write(PONG);
       else {
@@ -300,6 +316,19 @@ export class StreamTransport {
     // A message begun and not finished starts (or keeps) its deadline.
     if (state.framer.buffered === 0) state.partialSince = -1;
     else if (state.partialSince < 0) state.partialSince = now;
+  }
+
+  /** Honours the request's Via alias when the client's certificate proves its host. */
+  #alias(state: StreamState, bytes: Uint8Array, src: InboundSource): void {
+    const target = aliasOf(bytes);
+    if (target === null) return;
+    const refusal = aliasRefusal(state.conn.peerCertificate, target.host);
+    if (refusal === null) {
+      this.#streams.alias(state, keyOf("tls", target.host, target.port));
+      return;
+    }
+    this.#aliasRefusals.set(refusal, (this.#aliasRefusals.get(refusal) ?? 0) + 1);
+    this.#h.onAliasIgnored?.(refusal, src, target);
   }
 
   #forget(conn: TcpConnection): void {

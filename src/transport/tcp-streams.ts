@@ -38,6 +38,9 @@ export const TCP_REFUSALS: readonly TcpRefusal[] = [
   "source-blocked",
 ];
 
+/** Alias keys one connection may hold (a client has a sent-by or two, not more). */
+const MAX_ALIASES = 4;
+
 /** What the book keeps of one connection. */
 export interface StreamEntry {
   /** Remote host|port: the connection reused to send there. */
@@ -53,6 +56,8 @@ export interface StreamEntry {
   partialSince: number;
   /** A whole message has arrived on it. */
   delivered: boolean;
+  /** More keys it is used for (RFC 5923 alias: the sent-by its client proved its own). */
+  aliases?: string[];
 }
 
 export class StreamTable<E extends StreamEntry> {
@@ -115,12 +120,25 @@ export class StreamTable<E extends StreamEntry> {
   remove(e: E): void {
     if (!this.#all.delete(e)) return;
     this.#waitingFirst.delete(e);
-    if (this.#byKey.get(e.key) === e) this.#byKey.delete(e.key);
+    for (const key of [e.key, ...(e.aliases ?? [])]) {
+      if (this.#byKey.get(key) === e) this.#byKey.delete(key);
+    }
     if (!e.outbound && !e.exempt) {
       const n = (this.#perSource.get(e.source) ?? 1) - 1;
       if (n > 0) this.#perSource.set(e.source, n);
       else this.#perSource.delete(e.source);
     }
+  }
+
+  /**
+   * Sends to `key` go over `e` from now on, while it is open (RFC 5923 alias). A few
+   * keys per connection at most, so that a client cannot grow the book without end.
+   */
+  alias(e: E, key: string): void {
+    if (!this.#all.has(e) || this.#byKey.get(key) === e) return;
+    if (e.key === key || (e.aliases?.length ?? 0) >= MAX_ALIASES) return;
+    (e.aliases ??= []).push(key);
+    this.#byKey.set(key, e);
   }
 
   get(key: string): E | undefined {

@@ -1,6 +1,7 @@
 /**
  * The TLS material of the config's `tls` section, read from its files: the listeners'
- * certificate and key, the trust anchors for members (default: the system's store),
+ * certificate and key, the trust anchors for members and for the certificates clients
+ * present (default: the system's store),
  * and how a connection to a member checks it. Read at start and again on SIGHUP; a
  * file that cannot be read is an error naming it, and a reload that fails keeps the
  * certificate in use.
@@ -10,8 +11,11 @@ import type { Runtime, TlsClientOptions } from "../runtime/types.ts";
 import type { Endpoint } from "./types.ts";
 
 export interface TlsMaterial {
-  /** Null without tls.cert and tls.key (no TLS listener then). */
-  server: { cert: string; key: string } | null;
+  /**
+   * Null without tls.cert and tls.key (no TLS listener then). `ca` (tls.ca) also checks
+   * the certificates clients present, for RFC 5923 alias.
+   */
+  server: { cert: string; key: string; ca?: string } | null;
   /** How a TLS connection to `to` is made and checked. */
   client(to: Endpoint, handshakeTimeoutMs: number): TlsClientOptions;
 }
@@ -27,10 +31,10 @@ function read(rt: Runtime, key: string, path: string): string {
 /** Reads the files; throws an Error naming the key and file that cannot be read. */
 export function readTlsMaterial(rt: Runtime, config: Config): TlsMaterial {
   const t = config.tls;
-  const server = t.cert !== null && t.key !== null
-    ? { cert: read(rt, "cert", t.cert), key: read(rt, "key", t.key) }
-    : null;
   const ca = t.ca === null ? undefined : read(rt, "ca", t.ca);
+  const server = t.cert !== null && t.key !== null
+    ? { cert: read(rt, "cert", t.cert), key: read(rt, "key", t.key), ...(ca ? { ca } : {}) }
+    : null;
   const mine = t.client_cert && server ? server : null;
   return {
     server,

@@ -20,7 +20,7 @@ const INVITE = [
   "",
 ].join("\r\n");
 
-function forward(inbound: "udp" | "tls", outbound: "udp" | "tcp" | "tls") {
+function forward(inbound: "udp" | "tls", outbound: "udp" | "tcp" | "tls", tlsAlias = false) {
   const request = parseMessage(new TextEncoder().encode(INVITE));
   const out = forwardRequest(
     {
@@ -30,6 +30,7 @@ function forward(inbound: "udp" | "tls", outbound: "udp" | "tcp" | "tls") {
       removeXGenesysRoute: false,
       viaHost: "proxy.example.com:5060",
       tlsViaHost: "proxy.example.com:5061",
+      tlsAlias,
     },
     { transport: outbound, host: "10.0.0.11", port: 5061 },
     "z9hG4bKvp1",
@@ -61,5 +62,13 @@ describe("Record-Route and Via over TLS", () => {
       "<sip:proxy.example.com:5061;transport=tls;lr;r2=on>",
     ]);
     assert.equal(msg.topVia!.port, 5060);
+  });
+
+  test("with tls.client_cert our Via over TLS offers the connection (RFC 5923 alias)", () => {
+    assert.ok(forward("udp", "tls", true).topVia!.params.has("alias"));
+    assert.ok(!forward("udp", "tls", false).topVia!.params.has("alias"));
+    // Over UDP and TCP there is no certificate to prove it: no alias.
+    assert.ok(!forward("tls", "tcp", true).topVia!.params.has("alias"));
+    assert.ok(!forward("tls", "udp", true).topVia!.params.has("alias"));
   });
 });
