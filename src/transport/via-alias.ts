@@ -24,17 +24,18 @@ export const ALIAS_REFUSALS: readonly AliasRefusal[] = [
   "name-mismatch",
 ];
 
-const CRLFCRLF = [13, 10, 13, 10];
-const ALIAS = /alias/i;
 /** The first Via header line (or its compact form v:) of a header section. */
 const VIA_LINE = /\r\n(?:via|v)[ \t]*:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)/i;
+/** "alias" in lower case, for the byte scan. */
+const ALIAS = [0x61, 0x6c, 0x69, 0x61, 0x73];
 
 /** The top Via's sent-by when that Via is over TLS and carries `alias`; else null. */
 export function aliasOf(bytes: Uint8Array): AliasTarget | null {
   // A response ("SIP/2.0 ...") asks nothing.
   if (bytes[0] === 0x53 && bytes[1] === 0x49 && bytes[2] === 0x50 && bytes[3] === 0x2f) return null;
-  const head = latin1(bytes.subarray(0, headerEnd(bytes)));
-  if (!ALIAS.test(head)) return null;
+  const end = aliasInHeader(bytes);
+  if (end < 0) return null;
+  const head = latin1(bytes.subarray(0, end));
   const line = VIA_LINE.exec(head);
   if (!line) return null;
   const value = line[1]!.replace(/\r\n[ \t]/g, " ");
@@ -60,11 +61,22 @@ export function aliasRefusal(
   return cert.names.some((name) => normaliseHost(name) === wanted) ? null : "name-mismatch";
 }
 
-function headerEnd(bytes: Uint8Array): number {
-  const limit = Math.min(bytes.length, 65_536);
-  outer: for (let i = 0; i + 3 < limit; i++) {
-    for (let k = 0; k < 4; k++) if (bytes[i + k] !== CRLFCRLF[k]) continue outer;
-    return i;
+/**
+ * The end of the header section when "alias" (any case) occurs in it, else -1: one pass
+ * over the bytes, so a TLS request without alias costs no decoding.
+ */
+function aliasInHeader(bytes: Uint8Array): number {
+  let found = false;
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
+      return found ? i : -1;
+    }
+    if (!found && (b | 0x20) === 0x61 && i + 4 < n) {
+      found = (bytes[i + 1]! | 0x20) === ALIAS[1] && (bytes[i + 2]! | 0x20) === ALIAS[2] &&
+        (bytes[i + 3]! | 0x20) === ALIAS[3] && (bytes[i + 4]! | 0x20) === ALIAS[4];
+    }
   }
-  return limit;
+  return found ? n : -1;
 }
