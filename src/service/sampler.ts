@@ -2,6 +2,10 @@
  * A measurement taken every `everyMs` by one runtime timer, re-armed after each
  * sample: what loop-lag.ts and socket-queue.ts share. Re-arming after the sample (not a
  * fixed-rate interval) is what lets a late sample reveal a stalled loop.
+ *
+ * `runIfOverdue` takes a sample that is a whole period overdue from wherever the caller
+ * is: Bun's UDP reading starves every timer while a socket queue stays full, so the
+ * measurement that must see that queue is also driven from the message path.
  */
 import type { Runtime, TimerHandle } from "../runtime/types.ts";
 
@@ -12,6 +16,8 @@ export class PeriodicSampler {
   readonly #everyMs: number;
   readonly #sample: () => void;
   #timer: TimerHandle | null = null;
+  /** When the armed timer is due (monotonic ms). */
+  #dueAt = Infinity;
 
   constructor(clock: SamplerClock, everyMs: number, sample: () => void) {
     this.#clock = clock;
@@ -34,7 +40,16 @@ export class PeriodicSampler {
     this.#timer = null;
   }
 
+  /** Samples now when the timer is a whole period overdue (it was starved), and re-arms. */
+  runIfOverdue(now: number): void {
+    if (this.#timer === null || now - this.#dueAt < this.#everyMs) return;
+    this.#clock.clearTimer(this.#timer);
+    this.#sample();
+    this.#arm();
+  }
+
   #arm(): void {
+    this.#dueAt = this.#clock.monotonic() + this.#everyMs;
     this.#timer = this.#clock.setTimer(this.#everyMs, () => {
       this.#sample();
       if (this.#timer !== null) this.#arm();

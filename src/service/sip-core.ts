@@ -19,6 +19,7 @@ import type { SipTransport } from "../transport/sip-transport.ts";
 import type { Endpoint, InboundSource, OpenedListener } from "../transport/types.ts";
 import { haConfigOf } from "./ha-config.ts";
 import { haEventLogger } from "./ha-log.ts";
+import { ActiveClock } from "./active-clock.ts";
 import { LoopLag } from "./loop-lag.ts";
 import { SocketQueueDelay } from "./socket-queue.ts";
 import { MemberDns, type MemberDnsStatus } from "./member-dns.ts";
@@ -53,8 +54,8 @@ export interface SipCore {
 }
 
 /**
- * Stall time of our own within a forward's failover window that excuses its timeout:
- * the answer may have been waiting unread in the socket.
+ * Delay of our own that excuses a forward's timeout: stall time within its failover
+ * window plus the socket queue's delay now (the answer may be waiting unread).
  */
 const STALL_EXCUSES_MS = 50;
 
@@ -101,12 +102,14 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   let stopped = false;
   let draining = false;
   const mono = () => rt.monotonic();
-  // HA judges on the loop's active time: a stall of vipless's own is no member's fault
-  // (loop-lag.ts). The proxy's transaction timers keep the real clock.
+  // HA judges on the active clock: a stall of vipless's own, or a queue it reads behind,
+  // is no member's fault (active-clock.ts). The proxy's transaction timers keep the
+  // real clock.
   const lag = new LoopLag(rt);
   const queue = new SocketQueueDelay(rt, transport);
-  const haNow = () => lag.catchUp();
-  const wallOffset = () => rt.now() - lag.activeNow();
+  const active = new ActiveClock(mono, lag, queue);
+  const haNow = () => active.now();
+  const wallOffset = () => rt.now() - active.now();
 
   const registry = new PairRegistry(haConfigOf(config), {
     now: haNow(),
@@ -150,11 +153,12 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     onUnavailable: (member) => memberDns.failed(member, mono()),
     onForwardFailure: (member, why) => {
       metrics.traffic.failed(member, why);
-      // A timeout across a stall of our own says nothing about the member: the call
-      // still moves on, but the member is not made suspect for it.
+      // A timeout across a stall of our own, or while we read behind, says nothing about
+      // the member: the call still moves on, but the member is not made suspect for it.
       const now = mono();
-      const ours = lag.stalledWithin(now - config.failover.timeout, now);
-      const counted = why === "transport-error" || ours < STALL_EXCUSES_MS;
+      const ours = lag.stalledWithin(now - config.failover.timeout, now) + queue.delayMs();
+      const counted = why === "transport-error" ||
+        (ours < STALL_EXCUSES_MS && !queue.overflowing());
       // One line per member and second: a failover under load fails thousands.
       const held = forwardFailureLog.pass(`${member.host}|${member.port}`, now);
       if (held !== null) {
@@ -187,7 +191,8 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     // above the bound, and every call accepted now would only wait behind the others.
     saturated: () => {
       const max = config.overload.max_delay;
-      return max > 0 && (lag.sustainedMs() > max || queue.delayMs() > max);
+      return max > 0 &&
+        (lag.sustainedMs() > max || queue.delayMs() > max || queue.overflowing());
     },
     // A member's RFC 7339 oc answer: one line per member and 10 s (a member under load
     // changes its value every few hundred ms); the refusals count as overload.
@@ -235,8 +240,9 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     rt,
     // HA deadlines are on the active clock: monotonic = active + stall time so far.
     () =>
-      Math.min(proxy.nextDeadline() ?? Infinity, registry.nextProbeDeadline() + lag.stalledMs()),
+      Math.min(proxy.nextDeadline() ?? Infinity, registry.nextProbeDeadline() + active.behind()),
     (now) => {
+      lag.catchUp(); // a stall is counted before the proxy judges a timeout across it
       proxy.tick(now);
       memberDns.refresh(now);
       const { probes, events } = registry.probesDue(haNow());
@@ -259,7 +265,13 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
 
   return {
     onMessage(bytes, src) {
-      proxy.onMessage(bytes, src, mono());
+      const now = mono();
+      // A runtime that starves timers while it reads (Bun, with a full socket queue:
+      // measured, no timer ran for 15 s at 2.5x the top rate) still gets its queue
+      // measured, from here. The other timers stay starved on purpose: judging probes and
+      // forwards then would blame members for answers that wait in our queue.
+      queue.runIfOverdue(now);
+      proxy.onMessage(bytes, src, now);
       timer.arm();
     },
     onSendError(to, error) {

@@ -33,6 +33,8 @@ export interface QueueSource {
   readonly udpRead: { readonly datagrams: number; readonly bytes: number };
   /** Bytes the kernel holds unread now, or null where it cannot be read. */
   udpQueueBytes(): number | null;
+  /** Datagrams the kernel dropped so far (a full queue), or null where it cannot say. */
+  udpReceiveDrops(): number | null;
 }
 
 export class SocketQueueDelay {
@@ -44,6 +46,9 @@ export class SocketQueueDelay {
   #bytes = 0;
   #delay = 0;
   #lastEstimate = 0;
+  #drops: number | null = null;
+  #droppedLast = false;
+  #overflowing = false;
   #queued: number | null = null;
   #peakRate = MIN_RATE_PER_MS;
 
@@ -57,11 +62,17 @@ export class SocketQueueDelay {
     this.#at = this.#clock.monotonic();
     this.#datagrams = this.#source.udpRead.datagrams;
     this.#bytes = this.#source.udpRead.bytes;
+    this.#drops = this.#source.udpReceiveDrops();
     this.#sampler.start();
   }
 
   stop(): void {
     this.#sampler.stop();
+  }
+
+  /** Samples from the message path when the sampling timer is starved (sampler.ts). */
+  runIfOverdue(now: number): void {
+    this.#sampler.runIfOverdue(now);
   }
 
   /** Takes one sample (public for tests on a fake clock). */
@@ -76,6 +87,11 @@ export class SocketQueueDelay {
     const estimate = estimateDelayMs(this.#queued ?? 0, datagrams, bytes, this.#peakRate);
     this.#delay = Math.min(estimate, this.#lastEstimate);
     this.#lastEstimate = estimate;
+    const drops = this.#source.udpReceiveDrops();
+    const dropped = drops !== null && this.#drops !== null && drops > this.#drops;
+    this.#overflowing = dropped && this.#droppedLast;
+    this.#droppedLast = dropped;
+    this.#drops = drops;
     this.#at = now;
     this.#datagrams = read.datagrams;
     this.#bytes = read.bytes;
@@ -84,6 +100,16 @@ export class SocketQueueDelay {
   /** The estimated wait of a datagram arriving now, ms, as the last two samples agree (0 with an empty queue). */
   delayMs(): number {
     return this.#delay;
+  }
+
+  /**
+   * True while the kernel dropped datagrams in each of the last two samples: the queue
+   * is full and stays full. Under Bun this is the signal that holds: its reading drains
+   * the kernel queue in gulps (the samples, taken between them, find it near empty)
+   * while the backlog it has read but not handled is invisible from here.
+   */
+  overflowing(): boolean {
+    return this.#overflowing;
   }
 
   /** The queued bytes at the last sample, or null where the kernel cannot say. */

@@ -15,6 +15,7 @@ export function fakeTransport(
     // Nothing is read from real sockets: no queue in front of vipless.
     udpRead: { datagrams: 0, bytes: 0 },
     udpQueueBytes: () => null,
+    udpReceiveDrops: () => null,
     connections: 0,
   } as unknown as SipTransport;
 }

@@ -36,6 +36,7 @@ describe("socket queue delay", () => {
     const q = new SocketQueueDelay(c, {
       udpRead: source.udpRead,
       udpQueueBytes: () => source.queued,
+      udpReceiveDrops: () => null,
     });
     q.start();
     source.udpRead.datagrams += 1000;
@@ -59,6 +60,7 @@ describe("socket queue delay", () => {
     const q = new SocketQueueDelay(c, {
       udpRead: source.udpRead,
       udpQueueBytes: () => source.queued,
+      udpReceiveDrops: () => null,
     });
     q.start();
     const read = (n: number) => {
@@ -85,5 +87,25 @@ describe("socket queue delay", () => {
     assert.ok(q.delayMs() > 100, `${q.delayMs()} ms`);
     q.stop();
     assert.equal(c.live, 0);
+  });
+
+  it("overflowing: the kernel dropped datagrams in each of the last two samples", () => {
+    const c = new FakeClock();
+    let drops = 100;
+    const q = new SocketQueueDelay(c, {
+      udpRead: { datagrams: 0, bytes: 0 },
+      udpQueueBytes: () => 0, // Bun's reading drains the kernel queue in gulps
+      udpReceiveDrops: () => drops,
+    });
+    q.start();
+    drops += 50;
+    c.advance(SAMPLE_MS);
+    assert.equal(q.overflowing(), false, "one sample with drops is a burst");
+    drops += 50;
+    c.advance(SAMPLE_MS);
+    assert.equal(q.overflowing(), true);
+    c.advance(SAMPLE_MS);
+    assert.equal(q.overflowing(), false, "no drop since the last sample");
+    q.stop();
   });
 });
