@@ -57,6 +57,7 @@ export class ProxyCore {
   readonly #signal: OverloadSignal;
   readonly #throttles: MemberThrottles;
   readonly #instance: string;
+  readonly #random: () => number;
 
   constructor(
     settings: ProxySettings,
@@ -68,6 +69,7 @@ export class ProxyCore {
     this.#settings = settings;
     this.#out = out;
     this.#hooks = hooks;
+    this.#random = random;
     this.#instance = Math.floor(random() * 36 ** 4).toString(36).padStart(4, "0") + ".";
     this.#limiter = new InviteRateLimiter(settings.maxInviteRate);
     this.#signal = new OverloadSignal({
@@ -216,7 +218,7 @@ export class ProxyCore {
       this.#hooks.onOverload?.("transactions");
       return this.#responder.stateless(req, src, serviceUnavailable());
     }
-    if (method === "INVITE" && this.#hooks.saturated?.()) {
+    if (method === "INVITE" && this.#random() * 100 < this.#signal.loss) {
       // Refused early and cheaply, before a transaction or a 100 Trying, so that the
       // calls already accepted (their ACKs, BYEs, CANCELs) keep the capacity.
       this.#hooks.onOverload?.("saturated");

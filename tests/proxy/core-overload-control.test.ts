@@ -102,12 +102,13 @@ describe("RFC 7339 overload control, vipless as the overloaded server", () => {
     h.allUp();
     const accepted = request("INVITE", { vias: [OC_UAC_VIA()] });
     const fwd = forwardedInvite(h.receive(accepted))!;
-    h.saturated = true;
-    h.advance(250); // the next step of the signal
+    // Ringing, so that the seconds of saturation below do not move it to the backup.
+    h.receive(answer(fwd.msg, 180, { toTag: "uas" }), PRIMARY);
+    h.saturate(); // ten steps of the signal: a loss of 100 %
     const [refused] = h.receive(request("INVITE", { vias: [OC_UAC_VIA()] }));
     assert.equal(refused!.msg.status, 503);
     const via = refused!.msg.topVia!;
-    assert.equal(via.params.get("oc"), "10");
+    assert.equal(via.params.get("oc"), "100");
     assert.equal(via.params.get("oc-algo"), '"loss"');
     assert.equal(via.params.get("oc-validity"), "1000");
     assert.match(via.params.get("oc-seq")!, /^\d+\.\d{3}$/);
@@ -117,7 +118,7 @@ describe("RFC 7339 overload control, vipless as the overloaded server", () => {
     // A relayed answer for a call accepted before carries it too.
     const up = responses(h.receive(answer(fwd.msg, 200, { toTag: "uas" }), PRIMARY));
     assert.equal(up[0]!.msg.vias.length, 1, "our Via removed, the client's kept");
-    assert.equal(up[0]!.msg.topVia!.params.get("oc"), "10");
+    assert.equal(up[0]!.msg.topVia!.params.get("oc"), "100");
     // A client that did not offer oc hears nothing of it.
     const [plain] = h.receive(request("INVITE"));
     assert.equal(plain!.msg.status, 503);
@@ -143,5 +144,21 @@ describe("RFC 7339 overload control, vipless as the overloaded server", () => {
     assert.ok(forwardedInvite(sent), "accepted again");
     assert.equal(to(sent, BACKUP).length, 0);
     assert.equal(UAC.port, 5062);
+  });
+
+  test("the early 503s refuse the share of new INVITEs the loss says, not all of them", () => {
+    const h = new Harness({ settings: { maxTransactions: 10_000 } });
+    h.allUp();
+    h.saturated = true;
+    // One step of the signal: a loss of 10 %, for every INVITE within its 250 ms.
+    let refused = 0;
+    for (let i = 0; i < 400; i++) {
+      if (responses(h.receive(request("INVITE")), 503).length > 0) refused++;
+    }
+    assert.ok(refused > 20 && refused < 70, `${refused} of 400 refused at a loss of 10 %`);
+    h.saturate();
+    for (let i = 0; i < 20; i++) {
+      assert.equal(responses(h.receive(request("INVITE")), 503).length, 1, "at 100 %, all");
+    }
   });
 });

@@ -154,6 +154,20 @@ export class Harness {
     return this.advanceTo(this.now + ms);
   }
 
+  /**
+   * Saturated for long enough that the early shedding refuses every new INVITE: its
+   * share rises 10 points per 250 ms step in which a request finds vipless saturated
+   * (proxy/overload-control.ts), so ten steps, each with a request vipless answers
+   * itself (an OPTIONS with Max-Forwards 0). Returns nothing of what was sent.
+   */
+  saturate(): void {
+    this.saturated = true;
+    for (let i = 0; i < 10; i++) {
+      this.receive(request("OPTIONS", { maxForwards: 0 }));
+      this.advance(250);
+    }
+  }
+
   /** What was sent since the last `take` (or receive/advance). */
   take(): Sent[] {
     const out = this.sent.slice(this.#taken);
