@@ -8,12 +8,9 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { dnsmasqMissing, type DnsServer, startDnsmasq } from "../support/dnsmasq.ts";
 import { FakeSipServer } from "../support/fake-sip-server.ts";
 import { TestUa } from "../support/test-ua.ts";
-import { freePort, startVipless, tempDir } from "../support/vipless-process.ts";
 import {
   CALLEE,
   Cleanup,
@@ -36,27 +33,15 @@ interface DnsStatus {
 }
 
 async function startNamed(dnsPort: number, backupName: string, primaryName = "sip:pbx-a.test") {
-  const sipPort = await freePort();
-  const httpPort = await freePort("tcp");
-  const path = join(tempDir(), "vipless.yaml");
-  writeFileSync(
-    path,
-    `listen: [udp://127.0.0.1:${sipPort}]
-advertise: 127.0.0.1:${sipPort}
-http: { listen: "127.0.0.1:${httpPort}" }
-probe: { interval: ${PROBE.intervalMs}ms, timeout: ${PROBE.timeoutMs}ms, failures: ${PROBE.failures}, force_interval: ${PROBE.forceIntervalMs}ms }
-failover: { timeout: 500ms }
+  const { vip } = await Vipless.startWith(`failover: { timeout: 500ms }
 dns: { servers: ["127.0.0.1:${dnsPort}"] }
 pairs:
   - name: site-a
     primary: ${primaryName}
     backup: ${backupName}
 log: { level: debug, format: json }
-`,
-  );
-  const proc = startVipless(["--config", path]);
-  await proc.waitForOutput(/"event":"listener-opened","transport":"http"/, 20_000);
-  return Vipless.attach(proc, sipPort, httpPort);
+`);
+  return vip;
 }
 
 describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, () => {

@@ -120,6 +120,29 @@ export class Vipless {
     return v;
   }
 
+  /**
+   * A vipless on a config whose head this writes (a UDP listener, with `tlsPort` also a
+   * tls:// one; advertise; http; the test probe settings) and whose rest, `body` (pairs,
+   * tls, dns, failover, log...), is the test's own. Resolves once it serves HTTP.
+   */
+  static async startWith(body: string, o: { tlsPort?: number; dir?: string } = {}) {
+    const sipPort = await freePort();
+    const httpPort = await freePort("tcp");
+    const path = join(o.dir ?? tempDir(), "vipless.yaml");
+    const tls = o.tlsPort === undefined ? "" : `, tls://127.0.0.1:${o.tlsPort}`;
+    writeFileSync(
+      path,
+      `listen: [udp://127.0.0.1:${sipPort}${tls}]
+advertise: 127.0.0.1:${sipPort}
+http: { listen: "127.0.0.1:${httpPort}" }
+probe: { interval: ${PROBE.intervalMs}ms, timeout: ${PROBE.timeoutMs}ms, failures: ${PROBE.failures}, force_interval: ${PROBE.forceIntervalMs}ms }
+${body}`,
+    );
+    const proc = startVipless(["--config", path]);
+    await proc.waitForOutput(/"event":"listener-opened","transport":"http"/, 20_000);
+    return { vip: new Vipless(proc, sipPort, httpPort), path };
+  }
+
   /** Where endpoints and members send SIP. */
   get sip(): SocketAddress {
     return { host: "127.0.0.1", port: this.sipPort };

@@ -8,15 +8,13 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { makeCerts, opensslMissing, type Pem, type TestCerts } from "../support/certs.ts";
 import { FakeSipServer } from "../support/fake-sip-server.ts";
 import { getRuntime, setPeerTls } from "../support/peer-transport.ts";
 import { SipFramer } from "../support/sip-framer.ts";
 import { TestUa } from "../support/test-ua.ts";
-import { freePort, startVipless, tempDir } from "../support/vipless-process.ts";
-import { CALLEE, Cleanup, PROBE, RUNTIME, TEST_TIMEOUT_MS, Vipless, waitUntil } from "./harness.ts";
+import { freePort } from "../support/vipless-process.ts";
+import { CALLEE, Cleanup, RUNTIME, TEST_TIMEOUT_MS, Vipless, waitUntil } from "./harness.ts";
 
 const missing = opensslMissing();
 if (missing) console.log(`tests/ha-integration/tls-alias: skipped: ${missing}`);
@@ -53,27 +51,19 @@ describe(`RFC 5923 alias through vipless (${RUNTIME})`, { skip: missing ?? false
       await FakeSipServer.start({ transport: "tls", name: "tls-member" }),
       await FakeSipServer.start({ transport: "udp", name: "udp-member" }),
     ]);
-    const sipPort = await freePort();
     tlsPort = await freePort("tcp");
-    const httpPort = await freePort("tcp");
-    const path = join(tempDir(), "vipless.yaml");
-    writeFileSync(
-      path,
-      `listen: [udp://127.0.0.1:${sipPort}, tls://127.0.0.1:${tlsPort}]
-advertise: 127.0.0.1:${sipPort}
-http: { listen: "127.0.0.1:${httpPort}" }
-probe: { interval: ${PROBE.intervalMs}ms, timeout: ${PROBE.timeoutMs}ms, failures: ${PROBE.failures}, force_interval: ${PROBE.forceIntervalMs}ms }
-tls: { cert: ${certs.server.certPath}, key: ${certs.server.keyPath}, ca: ${certs.caPath}, client_cert: true }
+    vip = c.vipless(
+      (await Vipless.startWith(
+        `tls: { cert: ${certs.server.certPath}, key: ${certs.server.keyPath}, ca: ${certs.caPath}, client_cert: true }
 pairs:
   - name: site-a
     primary: sips:127.0.0.1:${tlsMember.address.port}
     backup: sip:127.0.0.1:${udpMember.address.port}
 log: { level: debug, format: json }
 `,
+        { tlsPort },
+      )).vip,
     );
-    const proc = startVipless(["--config", path]);
-    await proc.waitForOutput(/"event":"listener-opened","transport":"http"/, 20_000);
-    vip = c.vipless(Vipless.attach(proc, sipPort, httpPort));
     await vip.waitAllUp(["site-a"]);
   });
   after(() => c.run());

@@ -7,15 +7,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { TlsListener } from "../../src/runtime/types.ts";
 import { makeCerts, opensslMissing, type Pem, type TestCerts } from "../support/certs.ts";
 import { FakeSipServer } from "../support/fake-sip-server.ts";
 import { getRuntime, setPeerTls } from "../support/peer-transport.ts";
 import { TestUa } from "../support/test-ua.ts";
-import { freePort, startVipless, tempDir } from "../support/vipless-process.ts";
-import { CALLEE, Cleanup, PROBE, RUNTIME, TEST_TIMEOUT_MS, Vipless, waitUntil } from "./harness.ts";
+import { CALLEE, Cleanup, RUNTIME, TEST_TIMEOUT_MS, Vipless, waitUntil } from "./harness.ts";
 
 const missing = opensslMissing();
 if (missing) console.log(`tests/ha-integration/tls-bad-member: skipped: ${missing}`);
@@ -51,26 +48,15 @@ describe(`members with bad certificates (${RUNTIME})`, { skip: missing ?? false 
       });
       bad.push(l);
       const good = c.peer(await FakeSipServer.start({ transport: "tls", name: "good" }));
-      const sipPort = await freePort();
-      const httpPort = await freePort("tcp");
-      const path = join(tempDir(), "vipless.yaml");
-      writeFileSync(
-        path,
-        `listen: [udp://127.0.0.1:${sipPort}]
-advertise: 127.0.0.1:${sipPort}
-http: { listen: "127.0.0.1:${httpPort}" }
-probe: { interval: ${PROBE.intervalMs}ms, timeout: ${PROBE.timeoutMs}ms, failures: ${PROBE.failures}, force_interval: ${PROBE.forceIntervalMs}ms }
-tls: { ca: ${certs.caPath} }
+      const vip = c.vipless(
+        (await Vipless.startWith(`tls: { ca: ${certs.caPath} }
 pairs:
   - name: site-a
     primary: sips:127.0.0.1:${good.address.port}
     backup: sips:127.0.0.1:${l.local.port}
 log: { level: info, format: json }
-`,
+`)).vip,
       );
-      const proc = startVipless(["--config", path]);
-      await proc.waitForOutput(/"event":"listener-opened","transport":"http"/, 20_000);
-      const vip = c.vipless(Vipless.attach(proc, sipPort, httpPort));
       await vip.waitForEvent({ event: "tls-handshake-failed", port: l.local.port }, 10_000);
       await waitUntil(
         async () => {

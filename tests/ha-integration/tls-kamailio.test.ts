@@ -6,18 +6,15 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { makeCerts, opensslMissing, type TestCerts } from "../support/certs.ts";
 import { type Kamailio, kamailioMissing, startKamailioTls } from "../support/kamailio.ts";
 import { setPeerTls } from "../support/peer-transport.ts";
 import { TestUa } from "../support/test-ua.ts";
-import { freePort, startVipless, tempDir } from "../support/vipless-process.ts";
+import { freePort } from "../support/vipless-process.ts";
 import {
   CALLEE,
   Cleanup,
   DETECTION_BOUND_MS,
-  PROBE,
   RUNTIME,
   TEST_TIMEOUT_MS,
   Vipless,
@@ -37,18 +34,10 @@ describe(`Kamailio over TLS as the pair (${RUNTIME})`, { skip: missing ?? false 
     setPeerTls({ cert: certs.server.cert, key: certs.server.key, ca: certs.ca });
     primary = await startKamailioTls(await freePort("tcp"), certs.server);
     backup = await startKamailioTls(await freePort("tcp"), certs.server);
-    const sipPort = await freePort();
     tlsPort = await freePort("tcp");
-    const httpPort = await freePort("tcp");
-    const dir = tempDir();
-    const path = join(dir, "vipless.yaml");
-    writeFileSync(
-      path,
-      `listen: [udp://127.0.0.1:${sipPort}, tls://127.0.0.1:${tlsPort}]
-advertise: 127.0.0.1:${sipPort}
-http: { listen: "127.0.0.1:${httpPort}" }
-probe: { interval: ${PROBE.intervalMs}ms, timeout: ${PROBE.timeoutMs}ms, failures: ${PROBE.failures}, force_interval: ${PROBE.forceIntervalMs}ms }
-failover: { timeout: 500ms }
+    vip = c.vipless(
+      (await Vipless.startWith(
+        `failover: { timeout: 500ms }
 tls: { cert: ${certs.server.certPath}, key: ${certs.server.keyPath}, ca: ${certs.caPath} }
 pairs:
   - name: site-a
@@ -56,10 +45,9 @@ pairs:
     backup: sips:127.0.0.1:${backup.port}
 log: { level: debug, format: json }
 `,
+        { tlsPort },
+      )).vip,
     );
-    const proc = startVipless(["--config", path]);
-    await proc.waitForOutput(/"event":"listener-opened","transport":"http"/, 20_000);
-    vip = c.vipless(Vipless.attach(proc, sipPort, httpPort));
   });
   after(async () => {
     await c.run();

@@ -10,19 +10,18 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, writeFileSync } from "node:fs";
+import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeCerts, opensslMissing, type TestCerts } from "../support/certs.ts";
 import { FakeSipServer } from "../support/fake-sip-server.ts";
 import { getRuntime, setPeerTls } from "../support/peer-transport.ts";
 import { TestUa } from "../support/test-ua.ts";
-import { freePort, run, startVipless, tempDir } from "../support/vipless-process.ts";
+import { run, tempDir } from "../support/vipless-process.ts";
 import { sleep } from "../support/wait.ts";
 import {
   CALLEE,
   Cleanup,
   DETECTION_BOUND_MS,
-  PROBE,
   RUNTIME,
   TEST_TIMEOUT_MS,
   Vipless,
@@ -65,18 +64,11 @@ describe(`SIP over TLS (${RUNTIME})`, { skip: missing ?? false }, () => {
         ["primary", "backup"].map((name) => FakeSipServer.start({ transport: "tls", name })),
       ),
     );
-    const sipPort = await freePort();
     // Four digits: sipsak 0.9.8 cuts a five-digit port short in the URIs it writes.
     tlsPort = await fourDigitPort();
-    const httpPort = await freePort("tcp");
-    const path = join(dir, "vipless.yaml");
-    writeFileSync(
-      path,
-      `listen: [udp://127.0.0.1:${sipPort}, tls://127.0.0.1:${tlsPort}]
-advertise: 127.0.0.1:${sipPort}
-http: { listen: "127.0.0.1:${httpPort}" }
-probe: { interval: ${PROBE.intervalMs}ms, timeout: ${PROBE.timeoutMs}ms, failures: ${PROBE.failures}, force_interval: ${PROBE.forceIntervalMs}ms }
-failover: { timeout: 500ms }
+    vip = c.vipless(
+      (await Vipless.startWith(
+        `failover: { timeout: 500ms }
 tcp: { message_timeout: 1s }
 tls: { cert: ${join(dir, "cert.pem")}, key: ${join(dir, "key.pem")}, ca: ${certs.caPath} }
 pairs:
@@ -85,10 +77,9 @@ pairs:
     backup: sips:127.0.0.1:${backup.address.port}
 log: { level: debug, format: json }
 `,
+        { tlsPort, dir },
+      )).vip,
     );
-    const proc = startVipless(["--config", path]);
-    await proc.waitForOutput(/"event":"listener-opened","transport":"http"/, 20_000);
-    vip = c.vipless(Vipless.attach(proc, sipPort, httpPort));
     await vip.waitAllUp(["site-a"]);
   });
   after(() => c.run());
