@@ -80,6 +80,9 @@ const USAGE = `usage: bun scripts/bench/proxy.ts [options]
   common          --rate R (the highest clean rate, for --soak/--failover; searched if absent)
                   --probe-profile subsecond  every vipless target probes 500ms/300ms/2
                   --kamailio-children N (4)  --max-transactions N (1000000; tuned targets)
+                  --uac-sockets one|per-call  the caller's UDP socket: one (SIPp -t u1,
+                  the default) or one per call (-t un), so that the kernel's SO_REUSEPORT
+                  hashing spreads calls over vipless-w2's workers
                   --keep (keep logs)  --rebuild (bun build.ts first)
   environment     VIPLESS_BENCH_BIN, VIPLESS_BENCH_JS: measure another build than dist/;
                   KAMAILIO, SIPP: other binaries`;
@@ -108,6 +111,7 @@ const { values: opt } = parseArgs({
     "failover-duration": { type: "string", default: "20" },
     rate: { type: "string" },
     "probe-profile": { type: "string" },
+    "uac-sockets": { type: "string", default: "one" },
     "kamailio-children": { type: "string", default: "4" },
     "max-transactions": { type: "string", default: "1000000" },
     keep: { type: "boolean", default: false },
@@ -227,6 +231,10 @@ async function main(): Promise<number> {
     );
     return 2;
   }
+  if (opt["uac-sockets"] !== "one" && opt["uac-sockets"] !== "per-call") {
+    console.error(`bench: --uac-sockets takes one or per-call; got ${opt["uac-sockets"]}`);
+    return 2;
+  }
   const modes = [opt.soak, opt.failover, opt["failover-both"], opt.overload, opt.sustain];
   if (modes.filter((m) => m !== undefined && m !== false).length > 1) {
     console.error(
@@ -241,6 +249,7 @@ async function main(): Promise<number> {
     maxTransactions: num(opt["max-transactions"], "max-transactions"),
     probe,
     kamailioChildren: num(opt["kamailio-children"], "kamailio-children"),
+    uacPerCallSockets: opt["uac-sockets"] === "per-call",
     kamailioShmMiB: 1024,
     kamailioPkgMiB: 16,
   };

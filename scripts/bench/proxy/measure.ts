@@ -141,6 +141,7 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
       callMs: CALL_MS,
       dir: o.dir,
       label: `${tag}-uac`,
+      perCallSockets: o.settings.uacPerCallSockets,
     });
     started.push(uac.child);
     // The UAC's /proc entry goes when it exits: sample the load generators' CPU while

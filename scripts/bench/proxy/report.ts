@@ -44,7 +44,9 @@ export function machineLines(targets: Target[], command: string, settings: Setti
     `- vipless: tree ${sh("git", ["describe", "--always", "--dirty"])}, ` +
     `${relative(ROOT, DIST_BIN)} built ${builtAt()}`,
     ...targets.map((t) => `- ${t.title}: ${t.version()}; configuration: ${t.config(settings)}`),
-    `- load: ${sippVersion(sh(SIPP, ["-v"])) ?? "SIPp"}, UDP on 127.0.0.1`,
+    `- load: ${sippVersion(sh(SIPP, ["-v"])) ?? "SIPp"}, UDP on 127.0.0.1, the caller ${
+      settings.uacPerCallSockets ? "on one socket per call (-t un)" : "on one socket (-t u1)"
+    }`,
     `- command: \`${command}\``,
   ];
   return lines;

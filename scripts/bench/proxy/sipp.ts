@@ -107,6 +107,8 @@ export interface UacOptions {
   callMs: number;
   dir: string;
   label: string;
+  /** One UDP socket per call (SIPp -t un), so calls come from many source ports. */
+  perCallSockets?: boolean;
 }
 
 export interface UacResult {
@@ -143,7 +145,8 @@ export function startUac(o: UacOptions): { child: Child; finish(): Promise<UacRe
     "-p",
     String(o.localPort),
     "-t",
-    "u1",
+    o.perCallSockets ? "un" : "u1",
+    ...(o.perCallSockets ? ["-max_socket", "10000"] : []),
     "-m",
     String(o.calls),
     "-r",

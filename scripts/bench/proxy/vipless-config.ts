@@ -32,6 +32,8 @@ export interface Settings {
   /** Probe settings for every vipless target; undefined: each target's own. */
   probe?: ProbeProfile;
   kamailioChildren: number;
+  /** The UAC opens one UDP socket per call (SIPp -t un) instead of one for all. */
+  uacPerCallSockets?: boolean;
   kamailioShmMiB: number;
   kamailioPkgMiB: number;
 }
