@@ -235,16 +235,27 @@ export interface ThreadCpu {
   name: string;
   user: number;
   system: number;
+  /**
+   * Seconds runnable but waiting for a core (/proc/.../schedstat, second field): on a
+   * machine shared with the load generators, time the thread lost to them.
+   */
+  runQueue: number;
 }
 
 /** USER_HZ, the unit of utime/stime in /proc (100 on every Linux ABI in use). */
 const TICKS = 100;
 
-/** One /proc/PID/task/TID/stat line as a ThreadCpu (the name may hold spaces). */
-export function threadCpu(stat: string): ThreadCpu {
+/** A /proc/PID/task/TID/stat line (the name may hold spaces) and its schedstat line. */
+export function threadCpu(stat: string, schedstat = ""): ThreadCpu {
   const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { name, user: Number(rest[11]) / TICKS, system: Number(rest[12]) / TICKS };
+  const waitNs = Number(schedstat.split(" ")[1] ?? 0);
+  return {
+    name,
+    user: Number(rest[11]) / TICKS,
+    system: Number(rest[12]) / TICKS,
+    runQueue: Number.isFinite(waitNs) ? waitNs / 1e9 : 0,
+  };
 }
 
 /**
@@ -260,9 +271,10 @@ export function threadDelta(
   for (const [tid, a] of after) {
     const b = before.get(tid);
     const name = a.name.replace(/\d+/g, "N");
-    const s = sum.get(name) ?? { name, user: 0, system: 0 };
+    const s = sum.get(name) ?? { name, user: 0, system: 0, runQueue: 0 };
     s.user += a.user - (b?.user ?? 0);
     s.system += a.system - (b?.system ?? 0);
+    s.runQueue += a.runQueue - (b?.runQueue ?? 0);
     sum.set(name, s);
   }
   return [...sum.values()].sort((x, y) => y.user + y.system - (x.user + x.system));

@@ -23,7 +23,7 @@
  * `--no-cpu-prof --no-gc-log` (then only the SIPp figures and the lag histogram), and
  * only profiles taken the same way with each other.
  *
- * Options: --runtime bun|deno (bun)  --rate R (2000)  --duration S (30, at most 60)
+ * Options: --runtime bun|deno|bin (bun; bin: the compiled dist/vipless, no profiler)  --rate R (2000)  --duration S (30, at most 60)
  *   --out DIR (a new /tmp/vipless-profile-*)  --probe-profile subsecond  --no-cpu-prof
  *   --no-gc-log  --smol (Bun's smaller heap, GC more often)  --top N (25)
  * Build dist/ first (`npx bun build.ts`); $VIPLESS_BENCH_JS profiles another bundle.
@@ -44,7 +44,7 @@ import { Child, installCleanup, sleep, within } from "./proxy/children.ts";
 import { CALL_MS, ports } from "./proxy/measure.ts";
 import { cpuSeconds } from "./proxy/procfs.ts";
 import { HOST, percentile, startUac, startUas } from "./proxy/sipp.ts";
-import { BUN, DIST_JS, ROOT } from "./proxy/targets.ts";
+import { BUN, DIST_BIN, DIST_JS, ROOT } from "./proxy/targets.ts";
 import { PROBE_PROFILES, type Settings, viplessYaml } from "./proxy/vipless-config.ts";
 import { freePort } from "../../tests/support/vipless-process.ts";
 import {
@@ -63,7 +63,7 @@ import {
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
 
 interface Options {
-  runtime: "bun" | "deno";
+  runtime: "bun" | "bin" | "deno";
   rate: number;
   seconds: number;
   out: string;
@@ -87,8 +87,10 @@ function parseArgs(argv: string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i], v = () => argv[++i] ?? "";
-    if (a === "--runtime") o.runtime = v() === "deno" ? "deno" : "bun";
-    else if (a === "--rate") o.rate = Number(v());
+    if (a === "--runtime") {
+      const r = v();
+      o.runtime = r === "deno" || r === "bin" ? r : "bun";
+    } else if (a === "--rate") o.rate = Number(v());
     else if (a === "--duration") o.seconds = Math.min(60, Number(v()));
     else if (a === "--out") o.out = v();
     else if (a === "--probe-profile") o.probe = v();
@@ -105,12 +107,17 @@ function parseArgs(argv: string[]): Options {
     console.error("profile: --rate and --duration must be positive numbers");
     process.exit(2);
   }
+  if (o.runtime === "bin") o.cpuProf = false;
   o.out ||= mkdtempSync(join(tmpdir(), "vipless-profile-"));
   mkdirSync(o.out, { recursive: true });
   return o;
 }
 
 function proxyCommand(o: Options, config: string): [string, string[], Record<string, string>] {
+  if (o.runtime === "bin") {
+    // The compiled binary takes no runtime flags: no CPU profile, GC log by environment.
+    return [DIST_BIN, ["--config", config], o.gcLog ? { BUN_JSC_logGC: "1" } : {}];
+  }
   if (o.runtime === "bun") {
     const args = o.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${o.out}`] : [];
     if (o.smol) args.push("--smol");
@@ -147,7 +154,14 @@ function threads(pid: number): Map<number, ThreadCpu> {
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        out.set(Number(tid), threadCpu(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")));
+        const at = `/proc/${pid}/task/${tid}`;
+        let sched = "";
+        try {
+          sched = readFileSync(`${at}/schedstat`, "utf8");
+        } catch {
+          // no schedstats in this kernel
+        }
+        out.set(Number(tid), threadCpu(readFileSync(`${at}/stat`, "utf8"), sched));
       } catch {
         // the thread ended
       }
@@ -238,12 +252,14 @@ async function main(): Promise<void> {
     ];
     out.push(
       "",
-      "proxy CPU by thread during the load (user / system s; digits in names folded):",
+      "proxy CPU by thread during the load (digits in names folded; run queue: runnable",
+      "but waiting for a core, e.g. behind SIPp):",
       "",
-      "| thread | user s | system s |",
-      "| --- | ---: | ---: |",
-      ...perThread.filter((x) => x.user + x.system > 0)
-        .map((x) => `| ${x.name} | ${f(x.user, 2)} | ${f(x.system, 2)} |`),
+      "| thread | user s | system s | run queue s |",
+      "| --- | ---: | ---: | ---: |",
+      ...perThread.filter((x) => x.user + x.system > 0).map((x) =>
+        `| ${x.name} | ${f(x.user, 2)} | ${f(x.system, 2)} | ${f(x.runQueue, 2)} |`
+      ),
     );
     out.push("", "loop lag during the load (vipless_event_loop_lag_seconds, 20 ms timer):", "");
     out.push("| lag ≤ s | samples |", "| ---: | ---: |");

@@ -100,13 +100,13 @@ describe("profile summary", () => {
       `${tid} (${name}) S 1 1 1 0 -1 0 0 0 0 0 ${user} ${sys} 0 0 20 0 1 0`;
     const before = new Map([[2, threadCpu(stat(2, "HeapHelper 1", 100, 0))]]);
     const after = new Map([
-      [1, threadCpu(stat(1, "bun", 500, 200))],
+      [1, threadCpu(stat(1, "bun", 500, 200), "7000000000 1500000000 900")],
       [2, threadCpu(stat(2, "HeapHelper 1", 150, 10))],
       [3, threadCpu(stat(3, "HeapHelper 2", 50, 0))],
     ]);
     assert.deepEqual(threadDelta(before, after), [
-      { name: "bun", user: 5, system: 2 },
-      { name: "HeapHelper N", user: 1, system: 0.1 },
+      { name: "bun", user: 5, system: 2, runQueue: 1.5 },
+      { name: "HeapHelper N", user: 1, system: 0.1, runQueue: 0 },
     ]);
   });
 });
