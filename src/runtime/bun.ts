@@ -11,6 +11,7 @@ import { createSocket as createDgramSocket, type SocketOptions } from "node:dgra
 import { readFileSync } from "node:fs";
 import { stripBrackets } from "../net/address.ts";
 import { portable } from "./portable.ts";
+import { OwnUdpQueues } from "./udp-queues.ts";
 import { raiseOpenFileLimit, setUdpBuffers, type UdpBuffers } from "./libc.ts";
 import { loadBunLibc } from "./libc-bun.ts";
 import { bunConnectTls, bunListenTls } from "./bun-tls.ts";
@@ -102,6 +103,7 @@ export function socketHandlers(
 }
 
 export function createBunRuntime(): Runtime {
+  const queues = new OwnUdpQueues();
   return {
     name: "bun",
     version: Bun.version,
@@ -133,6 +135,9 @@ export function createBunRuntime(): Runtime {
           : setUdpBuffers(libc!, fd, options.bufferBytes);
       }
       const counter = libc && typeof libc !== "string" && typeof fd === "number" ? libc : null;
+      const unregister = counter
+        ? queues.add(socket.port, () => socket.closed ? -1 : counter.socketQueueBytes(fd!))
+        : () => {};
       return {
         local: { host: stripBrackets(socket.hostname), port: socket.port },
         buffers,
@@ -157,6 +162,7 @@ export function createBunRuntime(): Runtime {
           }
         },
         close() {
+          unregister();
           socket.close();
         },
       };
@@ -244,6 +250,7 @@ export function createBunRuntime(): Runtime {
     },
 
     ...portable,
+    udpReceiveQueue: (ports) => queues.sum(ports) ?? portable.udpReceiveQueue(ports),
     raiseOpenFileLimit: () => raiseOpenFileLimit(loadBunLibc),
     onSignal(signal, handler) {
       process.on(signal, handler);

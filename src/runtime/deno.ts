@@ -2,6 +2,7 @@
 import type { Runtime, SocketAddress, TcpConnection, TcpHandlers } from "./types.ts";
 import { stripBrackets } from "../net/address.ts";
 import { portable } from "./portable.ts";
+import { OwnUdpQueues } from "./udp-queues.ts";
 import { findUdpSocketFd, raiseOpenFileLimit, setUdpBuffers, type UdpBuffers } from "./libc.ts";
 import { loadDenoLibc } from "./libc-deno.ts";
 import { denoConnectTls, denoListenTls } from "./deno-tls.ts";
@@ -86,6 +87,7 @@ class DenoTcpConnection implements TcpConnection {
 }
 
 export function createDenoRuntime(): Runtime {
+  const queues = new OwnUdpQueues();
   return {
     name: "deno",
     version: Deno.version.deno,
@@ -95,6 +97,7 @@ export function createDenoRuntime(): Runtime {
       const local = addrOf(conn.addr);
       let buffers: UdpBuffers | undefined;
       let dropsOf: (() => number) | null = null;
+      let unregister = () => {};
       if (options?.bufferBytes) {
         // Deno.listenDatagram has no buffer option and hides its descriptor: find it
         // by its port and setsockopt on it through FFI.
@@ -105,7 +108,10 @@ export function createDenoRuntime(): Runtime {
           : fd === null
           ? { ok: false, error: "socket descriptor not found" }
           : setUdpBuffers(libc, fd, options.bufferBytes);
-        if (typeof libc !== "string" && fd !== null) dropsOf = () => libc.socketDrops(fd);
+        if (typeof libc !== "string" && fd !== null) {
+          dropsOf = () => libc.socketDrops(fd);
+          unregister = queues.add(local.port, () => open ? libc.socketQueueBytes(fd) : -1);
+        }
       }
       let open = true;
       (async () => {
@@ -134,6 +140,7 @@ export function createDenoRuntime(): Runtime {
         },
         close() {
           open = false;
+          unregister();
           conn.close();
         },
       };
@@ -244,6 +251,7 @@ export function createDenoRuntime(): Runtime {
     },
 
     ...portable,
+    udpReceiveQueue: (ports) => queues.sum(ports) ?? portable.udpReceiveQueue(ports),
     raiseOpenFileLimit: () => raiseOpenFileLimit(loadDenoLibc),
     onSignal(signal, handler) {
       Deno.addSignalListener(signal, handler);

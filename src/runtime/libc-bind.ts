@@ -39,9 +39,14 @@ export interface BoundLibc<P> {
 
 const RLIMIT_NOFILE = 7;
 const SOL_SOCKET = 1;
-/** getsockopt SO_MEMINFO (Linux 4.6+): nine u32 counters, drops the last. */
+/**
+ * getsockopt SO_MEMINFO (Linux 4.6+): nine u32 counters, the receive queue's bytes
+ * (rmem_alloc, what /proc/net/udp calls rx_queue) first, drops the last.
+ */
 const SO_MEMINFO = 55;
 const SK_MEMINFO_WORDS = 9;
+const SK_MEMINFO_RMEM_ALLOC = 0;
+const SK_MEMINFO_DROPS = 8;
 
 /** The buffers the calls pass by address. */
 export type CBuffer =
@@ -52,6 +57,14 @@ export type CBuffer =
 
 /** The `Libc` calls over bound functions; `ptr` makes a buffer a pointer argument. */
 export function libcOver<P>(c: BoundLibc<P>, ptr: (buffer: CBuffer) => P): Libc {
+  // One buffer for every SO_MEMINFO read: the socket-queue sampler reads 20 times a second.
+  const info = new Uint32Array(SK_MEMINFO_WORDS);
+  const infoLen = new Uint32Array(1);
+  const memInfo = (fd: number, word: number) => {
+    infoLen[0] = info.byteLength;
+    const r = c.getsockopt(fd, SOL_SOCKET, SO_MEMINFO, ptr(info), ptr(infoLen));
+    return r === 0 && infoLen[0] >= info.byteLength ? info[word] : -1;
+  };
   return {
     setIntOption: (fd, level, name, value) =>
       c.setsockopt(fd, level, name, ptr(new Int32Array([value])), 4),
@@ -66,12 +79,8 @@ export function libcOver<P>(c: BoundLibc<P>, ptr: (buffer: CBuffer) => P): Libc 
       const out = new BigUint64Array(2);
       return c.getrlimit(RLIMIT_NOFILE, ptr(out)) === 0 ? rlimitOf(out) : null;
     },
-    socketDrops(fd) {
-      const out = new Uint32Array(SK_MEMINFO_WORDS);
-      const len = new Uint32Array([out.byteLength]);
-      const r = c.getsockopt(fd, SOL_SOCKET, SO_MEMINFO, ptr(out), ptr(len));
-      return r === 0 && len[0] >= out.byteLength ? out[SK_MEMINFO_WORDS - 1] : -1;
-    },
+    socketDrops: (fd) => memInfo(fd, SK_MEMINFO_DROPS),
+    socketQueueBytes: (fd) => memInfo(fd, SK_MEMINFO_RMEM_ALLOC),
     localPort(fd) {
       const addr = new Uint8Array(128);
       return c.getsockname(fd, ptr(addr), ptr(new Uint32Array([128]))) === 0 ? portOf(addr) : -1;

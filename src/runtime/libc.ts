@@ -22,6 +22,8 @@ export interface Libc {
   localPort(fd: number): number;
   /** Datagrams the kernel dropped on socket `fd` (SO_MEMINFO's drops), or -1. */
   socketDrops(fd: number): number;
+  /** Bytes the kernel holds unread on socket `fd` (SO_MEMINFO's rmem_alloc), or -1. */
+  socketQueueBytes(fd: number): number;
 }
 
 /** Shared object names tried in order: glibc, then musl. */

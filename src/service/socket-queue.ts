@@ -3,8 +3,9 @@
  * kernel queue before vipless reads it. A busy event loop can still run its timers on
  * time (the loop lag stays low) while the queue behind it grows to seconds and the
  * kernel drops what no longer fits: callers retransmit, and the load doubles. The
- * queue is read from the kernel (/proc/net/udp rx_queue, by local port) every
- * SAMPLE_MS and turned into time with the rate vipless reads datagrams at.
+ * queue is read from the kernel every SAMPLE_MS (from each socket, SO_MEMINFO, or else
+ * /proc/net/udp rx_queue by local port: the runtime adapter decides) and turned into
+ * time with the rate vipless reads datagrams at.
  *
  * The kernel counts each queued datagram with its buffer overhead, so queued bytes
  * become datagrams with the average length read plus PER_DATAGRAM_OVERHEAD: an estimate
