@@ -21,6 +21,7 @@ import { haConfigOf } from "./ha-config.ts";
 import { haEventLogger } from "./ha-log.ts";
 import { ActiveClock } from "./active-clock.ts";
 import { LoopLag } from "./loop-lag.ts";
+import { isSaturated } from "./saturation.ts";
 import { SocketQueueDelay } from "./socket-queue.ts";
 import { MemberDns, type MemberDnsStatus } from "./member-dns.ts";
 import type { ServiceMetrics } from "./metrics.ts";
@@ -187,13 +188,14 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     },
     servedPairReady: () => !draining && registry.isInService(config.serve),
     onOverload: (reason) => overload.record(reason, mono()),
-    // Saturated: vipless's own delay (its loop, or the socket queue in front of it) is
-    // above the bound, and every call accepted now would only wait behind the others.
-    saturated: () => {
-      const max = config.overload.max_delay;
-      return max > 0 &&
-        (lag.sustainedMs() > max || queue.delayMs() > max || queue.overflowing());
-    },
+    // Whether vipless falls behind its work (saturation.ts).
+    saturated: () =>
+      isSaturated(config.overload.max_delay, {
+        lagMs: lag.sustainedMs(),
+        queueDelayMs: queue.delayMs(),
+        overflowing: queue.overflowing(),
+        draining: queue.draining(),
+      }),
     // A member's RFC 7339 oc answer: one line per member and 10 s (a member under load
     // changes its value every few hundred ms); the refusals count as overload.
     onMemberOverloadControl: (member, change) => {

@@ -26,6 +26,13 @@ const PER_DATAGRAM_OVERHEAD = 1024;
 export const MIN_RATE_PER_MS = 5;
 /** How much of the peak rate is kept per sample (it fades over about ten seconds). */
 const PEAK_KEEP = 0.995;
+/**
+ * The queue drains when it holds at most DRAIN_SHARE of what it held TREND_SAMPLES
+ * samples (300 ms) ago: over that span the gulps of Bun's reading (the queue rises while
+ * a batch is handled, falls at the next read) average out.
+ */
+export const TREND_SAMPLES = 6;
+const DRAIN_SHARE = 0.9;
 
 export type QueueClock = SamplerClock;
 
@@ -51,6 +58,8 @@ export class SocketQueueDelay {
   #droppedLast = false;
   #overflowing = false;
   #queued: number | null = null;
+  /** Queued bytes of the last TREND_SAMPLES samples, oldest first (null: unknown). */
+  readonly #trend: Array<number | null> = [];
   #peakRate = MIN_RATE_PER_MS;
 
   constructor(clock: QueueClock, source: QueueSource) {
@@ -93,6 +102,8 @@ export class SocketQueueDelay {
     this.#overflowing = dropped && this.#droppedLast;
     this.#droppedLast = dropped;
     this.#drops = drops;
+    this.#trend.push(this.#queued);
+    if (this.#trend.length > TREND_SAMPLES + 1) this.#trend.shift();
     this.#at = now;
     this.#datagrams = read.datagrams;
     this.#bytes = read.bytes;
@@ -111,6 +122,18 @@ export class SocketQueueDelay {
    */
   overflowing(): boolean {
     return this.#overflowing;
+  }
+
+  /**
+   * True while the backlog shrinks: the queue holds clearly less than it did 300 ms ago
+   * and nothing was dropped since the last sample. vipless then reads faster than work
+   * arrives (the overload is over, or the share refused is enough): the wait is
+   * temporary, and a call accepted now completes once the backlog is read.
+   */
+  draining(): boolean {
+    if (this.#droppedLast || this.#trend.length <= TREND_SAMPLES) return false;
+    const then = this.#trend[0], now = this.#queued;
+    return then !== null && now !== null && then > 0 && now <= then * DRAIN_SHARE;
   }
 
   /** The queued bytes at the last sample, or null where the kernel cannot say. */

@@ -7,6 +7,7 @@ import {
   MIN_RATE_PER_MS,
   SAMPLE_MS,
   SocketQueueDelay,
+  TREND_SAMPLES,
 } from "../../src/service/socket-queue.ts";
 import { FakeClock } from "./fake-runtime.ts";
 
@@ -106,6 +107,46 @@ describe("socket queue delay", () => {
     assert.equal(q.overflowing(), true);
     c.advance(SAMPLE_MS);
     assert.equal(q.overflowing(), false, "no drop since the last sample");
+    q.stop();
+  });
+});
+
+describe("socket queue trend", () => {
+  const rig = () => {
+    const c = new FakeClock();
+    const source = { queued: 0, drops: 0 };
+    const q = new SocketQueueDelay(c, {
+      udpRead: { datagrams: 0, bytes: 0 },
+      udpQueueBytes: () => source.queued,
+      udpReceiveDrops: () => source.drops,
+    });
+    q.start();
+    return { c, source, q };
+  };
+
+  it("draining: the queue holds clearly less than 300 ms ago, nothing dropped", () => {
+    const { c, source, q } = rig();
+    source.queued = 6_000_000;
+    for (let i = 0; i <= TREND_SAMPLES; i++) c.advance(SAMPLE_MS);
+    assert.equal(q.draining(), false, "a full queue that stays full does not drain");
+    for (let i = 0; i <= TREND_SAMPLES; i++) {
+      source.queued -= 400_000;
+      c.advance(SAMPLE_MS);
+    }
+    assert.equal(q.draining(), true);
+    source.drops += 10;
+    c.advance(SAMPLE_MS);
+    assert.equal(q.draining(), false, "a queue that drops is full, whatever its trend");
+    q.stop();
+  });
+
+  it("a queue that only wobbles (Bun's reads in gulps) is not draining", () => {
+    const { c, source, q } = rig();
+    for (let i = 0; i < 4 * TREND_SAMPLES; i++) {
+      source.queued = i % 2 === 0 ? 3_000_000 : 2_900_000;
+      c.advance(SAMPLE_MS);
+      assert.equal(q.draining(), false, `sample ${i}`);
+    }
     q.stop();
   });
 });
