@@ -3,7 +3,7 @@
  * `rate` calls/s for `seconds`; then the proxy's CPU time and peak memory, SIPp's
  * counters and the INVITE->200 times. Everything it starts is stopped before it returns.
  */
-import { cpuSeconds, peakRssKiB, udpRcvbufErrors } from "./procfs.ts";
+import { cpuSeconds, machineCpuTimes, peakRssKiB, stealShare, udpRcvbufErrors } from "./procfs.ts";
 import { Child } from "./children.ts";
 import type { LoggedEvent } from "./ha-events.ts";
 import { join } from "node:path";
@@ -44,6 +44,8 @@ export interface StepResult {
   loadStartedAt: number;
   /** Growth of the kernel's UDP RcvbufErrors over the run (machine-wide), or NaN. */
   rcvbufErrors: number;
+  /** The share of the machine's CPU time stolen by the hypervisor over the run, or NaN. */
+  steal: number;
   /**
    * Calls the pair members (SIPp UAS) failed: a call whose ACK never arrived, or whose
    * BYE came unexpected, can still look successful to the UAC.
@@ -131,6 +133,7 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
     const pids = proxy.pids();
     const cpu0 = cpuSeconds(pids);
     const rcvbuf0 = udpRcvbufErrors() ?? NaN;
+    const times0 = machineCpuTimes();
     const loadStartedAt = Date.now();
     const calls = Math.round(o.rate * o.seconds);
     const uac = startUac({
@@ -161,6 +164,7 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
     const peak = peakRssKiB(now) / 1024;
     const metrics = await readMetrics(proxy);
     const rcvbufErrors = (udpRcvbufErrors() ?? NaN) - rcvbuf0;
+    const steal = stealShare(times0, machineCpuTimes());
     o.inspect?.(r);
 
     const sorted = r.rtt.map((s) => s.ms).sort((a, b) => a - b);
@@ -191,6 +195,7 @@ export async function runStep(target: Target, o: StepOptions): Promise<StepResul
       events: proxy.events.between(loadStartedAt),
       loadStartedAt,
       rcvbufErrors,
+      steal,
       uasFailed: NaN,
     };
   } finally {

@@ -92,3 +92,30 @@ export function udpRcvbufErrors(): number | undefined {
     return undefined;
   }
 }
+
+/** The machine's CPU time so far (jiffies): all of it, and what the hypervisor stole. */
+export interface CpuTimes {
+  total: number;
+  steal: number;
+}
+
+/** From /proc/stat's first line (user nice system idle iowait irq softirq steal ...). */
+export function machineCpuTimes(): CpuTimes | undefined {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
+    const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The share of the machine's CPU time the hypervisor gave to other guests between two
+ * readings (0-1), NaN where unknown. On a shared VM this, more than the load average,
+ * says whether a run measured vipless or its neighbours.
+ */
+export function stealShare(from: CpuTimes | undefined, to: CpuTimes | undefined): number {
+  if (!from || !to || to.total <= from.total) return NaN;
+  return (to.steal - from.steal) / (to.total - from.total);
+}

@@ -5,6 +5,7 @@ import { cpus, loadavg } from "node:os";
 import { relative } from "node:path";
 import { eventCounts } from "./ha-events.ts";
 import type { StepResult } from "./measure.ts";
+import { machineCpuTimes, stealShare } from "./procfs.ts";
 import { SIPP, sippVersion } from "./sipp.ts";
 import { DIST_BIN, ROOT, type Settings, type Target } from "./targets.ts";
 
@@ -32,6 +33,19 @@ export function load1(): number {
   return loadavg()[0];
 }
 
+/**
+ * The hypervisor's share of this VM's CPUs over one idle second before the run: above a
+ * few percent, the machine's neighbours are busy and rates are lower than on a quiet one.
+ */
+function idleStealLine(): string {
+  const from = machineCpuTimes();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  const share = stealShare(from, machineCpuTimes());
+  if (Number.isNaN(share)) return "- CPU steal: unknown (no /proc/stat)";
+  return `- CPU steal over 1 s before the run: ${fix(share * 100, 0)} %` +
+    (share > 0.05 ? " (the VM's host was busy: rates are lower than on a quiet machine)" : "");
+}
+
 /** Lines describing where and with what the numbers were measured. */
 export function machineLines(targets: Target[], command: string, settings: Settings): string[] {
   const la = loadavg().map((x) => x.toFixed(2)).join(", ");
@@ -41,6 +55,7 @@ export function machineLines(targets: Target[], command: string, settings: Setti
     `${(Number(sh("getconf", ["_PHYS_PAGES"])) * 4096 / 2 ** 30).toFixed(1)} GiB`,
     `- load average at start: ${la}` +
     (load1() > 1 ? " (above 1: the machine was shared, numbers are provisional)" : ""),
+    idleStealLine(),
     `- vipless: tree ${sh("git", ["describe", "--always", "--dirty"])}, ` +
     `${relative(ROOT, DIST_BIN)} built ${builtAt()}`,
     ...targets.map((t) => `- ${t.title}: ${t.version()}; configuration: ${t.config(settings)}`),
@@ -99,6 +114,7 @@ export function stepLine(s: StepResult): string {
     `p50/p99 ${fix(s.p50, 0)}/${fix(s.p99, 0)} ms, proxy ${fix(s.cpu, 2)} s CPU ` +
     `(${fix(s.cores, 2)} cores), SIPp ${fix(s.sippCpu, 2)} s, ` +
     `peak ${fix(s.peakRssMiB, 0)} MiB` +
+    (s.steal >= 0.01 ? `, CPU steal ${fix(s.steal * 100, 0)} %` : "") +
     (s.counters ? `, ${s.counters}` : "") +
     (s.events.length ? `, HA events: ${eventCounts(s.events)}` : "") +
     (u.reasons.length ? `, ${u.reasons.join(" ")}` : "") +
