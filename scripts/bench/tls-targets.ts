@@ -7,16 +7,22 @@
  * certificate is made by openssl for the run (a CA and a server certificate for
  * 127.0.0.1), as the tests make theirs.
  */
-import { spawnSync } from "node:child_process";
-import process from "node:process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dispatcherList, kamailioCfg } from "./kamailio.cfg.ts";
+import {
+  firstLine,
+  KAMAILIO,
+  kamailioModules,
+  kamailioUnavailable,
+  kamailioVersion,
+} from "./kamailio-bin.ts";
 import { Child, sleep } from "./proxy/children.ts";
 import { EventLog, viplessEvent } from "./proxy/ha-events.ts";
 import { processTree } from "./proxy/procfs.ts";
 import { HOST, waitSip } from "./proxy/sipp.ts";
 import { DIST_BIN } from "./proxy/targets.ts";
+import { makeCerts } from "../../tests/support/certs.ts";
 
 export interface TlsPorts {
   sip: number;
@@ -48,68 +54,13 @@ export interface TlsTarget {
   start(p: TlsPorts, dir: string, certs: BenchCerts): Promise<RunningTlsProxy>;
 }
 
-const KAMAILIO = process.env.KAMAILIO ?? "kamailio";
-
-function openssl(dir: string, args: string[]): void {
-  const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr ?? r.error}`);
-}
-
-/** A CA and a server certificate for 127.0.0.1 (and localhost), in `dir`. */
-export function makeBenchCerts(dir: string): BenchCerts {
-  const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  openssl(dir, [
-    "req",
-    "-x509",
-    ...key,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=vipless bench CA",
-  ]);
-  writeFileSync(join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  openssl(dir, [
-    "req",
-    ...key,
-    "-keyout",
-    "server.key",
-    "-out",
-    "server.csr",
-    "-subj",
-    "/CN=127.0.0.1",
-  ]);
-  openssl(dir, [
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "server.ext",
-  ]);
-  return {
-    caPath: join(dir, "ca.pem"),
-    ca: readFileSync(join(dir, "ca.pem"), "utf8"),
-    certPath: join(dir, "server.pem"),
-    keyPath: join(dir, "server.key"),
-  };
-}
-
-function firstLine(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] ?? "";
+/**
+ * A CA and a server certificate for 127.0.0.1 signed by it: the tests' certificates
+ * (tests/support/certs.ts), in a directory of their own.
+ */
+export function makeBenchCerts(): BenchCerts {
+  const c = makeCerts();
+  return { caPath: c.caPath, ca: c.ca, certPath: c.server.certPath, keyPath: c.server.keyPath };
 }
 
 /** /ready, and both members' member-up in the log: the load must not meet a switchover. */
@@ -164,13 +115,6 @@ const vipless: TlsTarget = {
   },
 };
 
-/** Kamailio's module directory from `kamailio -I`, or the Debian default. */
-function kamailioModules(): string {
-  const r = spawnSync(KAMAILIO, ["-I"], { encoding: "utf8" });
-  const m = /Default paths to modules:\s*(\S+)/.exec(`${r.stdout ?? ""}`);
-  return m?.[1] ?? "/usr/lib/x86_64-linux-gnu/kamailio/modules";
-}
-
 const KAMAILIO_CHILDREN = 4;
 
 /**
@@ -200,16 +144,8 @@ const kamailio: TlsTarget = {
   title: "Kamailio (tm, rr, dispatcher alg 8, tls)",
   config: `${KAMAILIO_CHILDREN} children + ${KAMAILIO_CHILDREN} tcp_children, -m 1024, ` +
     "fr_timer 1000ms, ds ping 1s/2, tls module",
-  unavailable() {
-    const r = spawnSync(KAMAILIO, ["-v"], { encoding: "utf8" });
-    if (r.error) return `${KAMAILIO} not found (Debian package kamailio; or set $KAMAILIO)`;
-    const mods = kamailioModules();
-    for (const m of ["tm", "rr", "sl", "dispatcher", "maxfwd", "textops", "siputils", "tls"]) {
-      if (!existsSync(join(mods, `${m}.so`))) return `kamailio module ${m}.so not in ${mods}`;
-    }
-    return undefined;
-  },
-  version: () => firstLine(KAMAILIO, ["-v"]).replace(/^version:\s*/, ""),
+  unavailable: () => kamailioUnavailable(["tls"]),
+  version: kamailioVersion,
   async start(p, dir, certs) {
     const opts = {
       port: p.sip,

@@ -82,7 +82,7 @@ const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 const fix = (n: number, d = 1) => Number.isFinite(n) ? n.toFixed(d) : "–";
 
 async function step(target: TlsTarget, rate: number, dir: string): Promise<Step> {
-  const certs = makeBenchCerts(dir);
+  const certs = makeBenchCerts();
   const p = {
     sip: await freePort(),
     tls: await freePort("tcp"),

@@ -4,11 +4,17 @@
  * equivalent proxy (scripts/bench/kamailio.cfg.ts). Each one is started fresh for a
  * measurement on loopback ports, in front of the same pair.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { dispatcherList, kamailioCfg } from "../kamailio.cfg.ts";
+import {
+  firstLine,
+  KAMAILIO,
+  kamailioModules,
+  kamailioUnavailable,
+  kamailioVersion,
+} from "../kamailio-bin.ts";
 import { Child, sleep } from "./children.ts";
 import { EventLog, kamailioEvent, viplessEvent } from "./ha-events.ts";
 import { processTree } from "./procfs.ts";
@@ -139,11 +145,6 @@ function viplessTarget(
   };
 }
 
-function firstLine(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] ?? "";
-}
-
 // $VIPLESS_BENCH_BIN / $VIPLESS_BENCH_JS measure another build (A/B against dist/).
 export const DIST_BIN = process.env.VIPLESS_BENCH_BIN ?? join(ROOT, "dist", "vipless");
 export const DIST_JS = process.env.VIPLESS_BENCH_JS ?? join(ROOT, "dist", "vipless.js");
@@ -207,33 +208,14 @@ const viplessDenoDefaults = viplessTarget(
   DEFAULTS,
 );
 
-const KAMAILIO = process.env.KAMAILIO ?? "kamailio";
-
-/** Kamailio's module directory from `kamailio -I`, or the Debian default. */
-function kamailioModules(): string {
-  const r = spawnSync(KAMAILIO, ["-I"], { encoding: "utf8" });
-  const m = /Default paths to modules:\s*(\S+)/.exec(`${r.stdout ?? ""}`);
-  return m?.[1] ?? "/usr/lib/x86_64-linux-gnu/kamailio/modules";
-}
-
 const kamailio: Target = {
   id: "kamailio",
   title: "Kamailio (tm, rr, dispatcher alg 8)",
   config: (s) =>
     `${s.kamailioChildren} children, -m ${s.kamailioShmMiB}, fr_timer ${s.failoverMs}ms, ` +
     "ds ping 1s/2",
-  unavailable() {
-    const r = spawnSync(KAMAILIO, ["-v"], { encoding: "utf8" });
-    if (r.error) {
-      return `${KAMAILIO} not found (Debian package kamailio; or set $KAMAILIO)`;
-    }
-    const mods = kamailioModules();
-    for (const m of ["tm", "rr", "sl", "dispatcher", "maxfwd", "textops", "siputils"]) {
-      if (!existsSync(join(mods, `${m}.so`))) return `kamailio module ${m}.so not in ${mods}`;
-    }
-    return undefined;
-  },
-  version: () => firstLine(KAMAILIO, ["-v"]).replace(/^version:\s*/, ""),
+  unavailable: () => kamailioUnavailable(),
+  version: kamailioVersion,
   async start(p, dir, s) {
     const opts = {
       port: p.sip,
