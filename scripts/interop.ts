@@ -28,6 +28,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { detectRuntime, type Runtime } from "../src/runtime/index.ts";
 import { TestUa } from "../tests/support/test-ua.ts";
+import { sleep, within } from "./bench/proxy/children.ts";
 import { runScans, sipviciousVersion } from "../tests/interop/sipvicious.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -199,25 +200,10 @@ class Child {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.proc.kill("SIGTERM");
-    if ((await waitFor(this.exited, 2000)) === undefined && this.running) {
+    if ((await within(this.exited, 2000)) === undefined && this.running) {
       this.proc.kill("SIGKILL");
-      await waitFor(this.exited, 2000);
+      await within(this.exited, 2000);
     }
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** The promise's value, or undefined when it takes longer than `ms`. */
-async function waitFor<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -437,12 +423,12 @@ async function runCase(
     let killed = "";
     if (c.killPrimaryAfterMs !== undefined) {
       const primaryChild = children[0];
-      if ((await waitFor(uac.exited, c.killPrimaryAfterMs)) === undefined) {
+      if ((await within(uac.exited, c.killPrimaryAfterMs)) === undefined) {
         primaryChild.proc.kill("SIGKILL");
         killed = `, primary killed after ${c.killPrimaryAfterMs / 1000}s`;
       } else killed = ", UAC ended before the kill";
     }
-    const code = await waitFor(uac.exited, (limit + 15) * 1000);
+    const code = await within(uac.exited, (limit + 15) * 1000);
     if (code === undefined) {
       return { ok: false, detail: `SIPp UAC still running after ${limit + 15}s` };
     }
