@@ -5,7 +5,9 @@
  * port), so its messages are known as its own; the router's and the probes' destination
  * for it (its current target); failures moved on to its next target; and what /status
  * and /metrics show. A name that resolves to nothing is logged when it starts to and
- * when it resolves again; its probes miss at once, so it counts as down meanwhile.
+ * when it resolves again; its probes miss at once, so it counts as down meanwhile. The
+ * same Locator finds the outbound targets named without a port (locateTarget), for the
+ * proxy core, which keeps their results and tries them in turn (proxy/outbound-targets.ts).
  */
 import type { Logger } from "@logtape/logtape";
 import type { Config } from "../config/index.ts";
