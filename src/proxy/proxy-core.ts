@@ -189,7 +189,11 @@ export class ProxyCore {
       // Each request its own draw of the SRV weights, when the result is kept.
       const targets = this.#router.targets.get(key, now) ?? found.targets;
       const decision = this.#router.located(p.query, targets, p.consumedXGenesysRoute);
-      this.#guarded(p.stx, req, now, () => this.#dispatch(p.stx, p.plan, decision, p.hash, now));
+      try {
+        this.#dispatch(p.stx, p.plan, decision, p.hash, now);
+      } catch (e) {
+        this.#failed(p.stx, req, e, now);
+      }
     }
   }
 
@@ -277,7 +281,8 @@ export class ProxyCore {
       src.transport !== "udp",
     );
     const respond = (a: LocalAnswer) => this.#responder.local(stx, req, a, now);
-    this.#guarded(stx, req, now, () => {
+    // Once the transaction exists every failure answers through it (#failed).
+    try {
       if (method === "CANCEL") {
         // §9.2, §16.10: answered 200 even when the INVITE already has its final answer.
         respond(answer(200));
@@ -307,7 +312,9 @@ export class ProxyCore {
         return respond(serviceUnavailable());
       }
       this.#dispatch(stx, plan, decision, hash, now);
-    });
+    } catch (e) {
+      this.#failed(stx, req, e, now);
+    }
   }
 
   /** A parked request's lookup did not end in time: 503, as for a lookup that failed. */
@@ -326,15 +333,19 @@ export class ProxyCore {
     hash: string,
     now: number,
   ): void {
-    const respond = (a: LocalAnswer) => this.#responder.local(stx, plan.request, a, now);
-    if (decision.kind === "reject") return respond(answer(decision.status, decision.reason));
-    if (decision.kind !== "forward") return respond(serviceUnavailable());
+    const req = plan.request;
+    if (decision.kind === "reject") {
+      return this.#responder.local(stx, req, answer(decision.status, decision.reason), now);
+    }
+    if (decision.kind !== "forward") {
+      return this.#responder.local(stx, req, serviceUnavailable(), now);
+    }
     const member = decision.hops[0]?.member;
-    if (member && throttleable(plan.request) && !this.#throttles.admits(member, now)) {
+    if (member && throttleable(req) && !this.#throttles.admits(member, now)) {
       // RFC 7339 §5.10.2: the member asked for less; we refuse on its behalf. Not a
       // failure of the member: nothing of this reaches its health.
       this.#hooks.onOverload?.("member-oc");
-      return respond(serviceUnavailable());
+      return this.#responder.local(stx, req, serviceUnavailable(), now);
     }
     this.#contexts.start(stx, plan, decision, hash, now);
   }
@@ -343,16 +354,12 @@ export class ProxyCore {
    * Once the transaction exists every failure answers through it, so that it ends on
    * the RFC's timers; a bug still surfaces after that.
    */
-  #guarded(stx: ServerTransaction<Dest>, req: SipMessage, now: number, work: () => void): void {
-    try {
-      work();
-    } catch (e) {
-      if (stx.state === "proceeding" || stx.state === "trying") {
-        const a = e instanceof SipParseError ? answer(400, e.message) : answer(500);
-        this.#responder.local(stx, req, a, now);
-      }
-      if (!(e instanceof SipParseError)) throw e;
+  #failed(stx: ServerTransaction<Dest>, req: SipMessage, e: unknown, now: number): void {
+    if (stx.state === "proceeding" || stx.state === "trying") {
+      const a = e instanceof SipParseError ? answer(400, e.message) : answer(500);
+      this.#responder.local(stx, req, a, now);
     }
+    if (!(e instanceof SipParseError)) throw e;
   }
 
   // --------------------------------------------------------------- responses

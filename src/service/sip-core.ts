@@ -334,6 +334,8 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       config = next;
       registry.reconfigure(haConfigOf(next), haNow());
       memberDns.reconfigure(next);
+      // The outbound targets found so far may come from the DNS servers just replaced.
+      router.targets.clear();
       router.servedPair = next.serve;
       proxy.reconfigure(proxySettings(next, listeners, transport.probePorts()), router);
       timer.arm();
