@@ -195,6 +195,10 @@ describe("outbound targets named by DNS name (RFC 3263)", () => {
       requests(h.receive(fromMember("INVITE", "sip:x@gw.example.net:5080"), PRIMARY), "INVITE"),
     );
     assert.deepEqual(hostPort(port), { host: "gw.example.net", port: 5080 });
+    const v6 = one(
+      requests(h.receive(fromMember("INVITE", "sip:x@[2001:db8::7]"), PRIMARY), "INVITE"),
+    );
+    assert.deepEqual(hostPort(v6), { host: "2001:db8::7", port: 5060 });
     assert.deepEqual(h.lookups, []);
   });
 
