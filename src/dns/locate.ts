@@ -29,6 +29,18 @@ export interface Target {
   port: number;
   /** The host name the address belongs to (the SRV target, or the URI's host). */
   name: string;
+  /**
+   * The SRV record it came from (one object for all the addresses of that record), so
+   * that a user of a cached result can draw the weighted order again for each request
+   * (RFC 2782): the order in `targets` is one draw.
+   */
+  srv?: SrvRank;
+}
+
+/** An SRV record's place in the order: RFC 2782 priority and weight. */
+export interface SrvRank {
+  priority: number;
+  weight: number;
 }
 
 export interface Located {
@@ -118,9 +130,12 @@ export class Locator {
       const srv = (await ask(name, "SRV")).filter((r) => r.type === "SRV");
       if (srv.length === 0) continue;
       const targets: Target[] = [];
-      for (const s of this.#ordered(srv)) {
+      for (const s of weightedOrder(srv.slice(0, MAX_SRV), this.#random)) {
         if (s.target === "" || s.target === ".") continue; // "." : no service here
-        targets.push(...await this.#addresses(s.target, transport, s.port, ask, note));
+        const rank: SrvRank = { priority: s.priority, weight: s.weight };
+        for (const t of await this.#addresses(s.target, transport, s.port, ask, note)) {
+          targets.push({ ...t, srv: rank });
+        }
       }
       return done(targets);
     }
@@ -142,28 +157,6 @@ export class Locator {
       transport: NAPTR_SERVICES[r.service.toLowerCase()]!,
       name: r.replacement,
     }));
-  }
-
-  /** RFC 2782: by priority; within one, a weighted random draw, one record at a time. */
-  #ordered(records: Array<DnsRecord & { type: "SRV" }>): Array<DnsRecord & { type: "SRV" }> {
-    const byPriority = new Map<number, Array<DnsRecord & { type: "SRV" }>>();
-    for (const r of records.slice(0, MAX_SRV)) {
-      byPriority.set(r.priority, [...(byPriority.get(r.priority) ?? []), r]);
-    }
-    const out: Array<DnsRecord & { type: "SRV" }> = [];
-    for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
-      // Zero weights first, as RFC 2782 says, so they have a small chance to be picked.
-      const left = byPriority.get(priority)!.sort((a, b) => a.weight - b.weight);
-      while (left.length > 0) {
-        const total = left.reduce((n, r) => n + r.weight, 0);
-        const draw = Math.floor(this.#random() * (total + 1));
-        let sum = 0;
-        let i = left.findIndex((r) => (sum += r.weight) >= draw);
-        if (i < 0) i = left.length - 1;
-        out.push(left.splice(i, 1)[0]!);
-      }
-    }
-    return out;
   }
 
   async #addresses(
@@ -192,4 +185,28 @@ export class Locator {
     }
     return addresses.slice(0, MAX_ADDRESSES).map((address) => ({ transport, address, port, name }));
   }
+}
+
+/** RFC 2782: by priority; within one, a weighted random draw, one record at a time. */
+export function weightedOrder<T extends SrvRank>(records: readonly T[], random: () => number): T[] {
+  const byPriority = new Map<number, T[]>();
+  for (const r of records) {
+    const same = byPriority.get(r.priority);
+    if (same) same.push(r);
+    else byPriority.set(r.priority, [r]);
+  }
+  const out: T[] = [];
+  for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
+    // Zero weights first, as RFC 2782 says, so they have a small chance to be picked.
+    const left = byPriority.get(priority)!.sort((a, b) => a.weight - b.weight);
+    while (left.length > 0) {
+      const total = left.reduce((n, r) => n + r.weight, 0);
+      const draw = Math.floor(random() * (total + 1));
+      let sum = 0;
+      let i = left.findIndex((r) => (sum += r.weight) >= draw);
+      if (i < 0) i = left.length - 1;
+      out.push(left.splice(i, 1)[0]!);
+    }
+  }
+  return out;
 }

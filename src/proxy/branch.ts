@@ -9,10 +9,14 @@ import type { ForwardPlan } from "./forward.ts";
 import type { Hop } from "./router.ts";
 import type { Dest } from "./types.ts";
 
-export type TimerPayload =
+/** The timers a branch sets. */
+export type BranchTimer =
   | { kind: "failover"; branch: Branch }
   | { kind: "timer-c"; branch: Branch }
   | { kind: "cancel-wait"; branch: Branch };
+
+/** Every timer of the proxy core: a branch's, or a parked request's (parked-requests.ts). */
+export type TimerPayload = BranchTimer | { kind: "parked"; stxId: number };
 
 /**
  * Where a branch is in its life:

@@ -37,6 +37,12 @@ export interface ProxyHooks {
 
 /**
  * Which bound shed a request: `sip.max_transactions`, `overload.max_invite_rate`,
- * `overload.max_delay`, or the loss a pair member asked for (RFC 7339 `oc`).
+ * `overload.max_delay`, the loss a pair member asked for (RFC 7339 `oc`), or the
+ * requests parked while their target's name is looked up (parked-requests.ts).
  */
-export type OverloadReason = "transactions" | "invite-rate" | "saturated" | "member-oc";
+export type OverloadReason =
+  | "transactions"
+  | "invite-rate"
+  | "saturated"
+  | "member-oc"
+  | "dns-parked";

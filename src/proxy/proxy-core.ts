@@ -11,7 +11,9 @@
  * hop and chooses the answer; a response is matched to its branch. The edits of a
  * forwarded request are forward.ts, loop detection loop.ts, Route preprocessing
  * route-preprocess.ts, the routing step request-routing.ts, vipless's own answers
- * responder.ts and answers.ts, RFC 7339 overload control overload-control.ts.
+ * responder.ts and answers.ts, RFC 7339 overload control overload-control.ts. A request
+ * for a name whose RFC 3263 targets are not known yet waits in parked-requests.ts until
+ * the glue's lookup comes back (`onLocated`).
  */
 import {
   derivedToTag,
@@ -32,10 +34,14 @@ import {
   SIGNAL_DEFAULTS,
   throttleable,
 } from "./overload-control.ts";
+import type { Located } from "../dns/locate.ts";
+import { type Parked, ParkedRequests } from "./parked-requests.ts";
 import { Responder } from "./responder.ts";
 import { ResponseContexts, type TimerPayload } from "./response-context.ts";
 import { type DecodedRouting, RequestRouting } from "./request-routing.ts";
-import type { Router } from "./router.ts";
+import type { RouteDecision, Router } from "./router.ts";
+import type { ForwardPlan } from "./forward.ts";
+import type { ServerTransaction } from "../transaction/index.ts";
 import type { Dest, ProxyOutput, ProxySettings, Source } from "./types.ts";
 import type { ProxyHooks } from "./hooks.ts";
 import { requestFacts, responseFacts } from "./transaction-facts.ts";
@@ -50,6 +56,9 @@ export class ProxyCore {
   readonly #out: ProxyOutput;
   readonly #hooks: ProxyHooks;
   readonly #routing: RequestRouting;
+  #router: Router;
+  /** Requests waiting for their target's name to be located. */
+  readonly #parked: ParkedRequests;
   readonly #contexts: ResponseContexts;
   readonly #responder: Responder<TimerPayload>;
   readonly #limiter: InviteRateLimiter;
@@ -67,6 +76,7 @@ export class ProxyCore {
     random: () => number = Math.random,
   ) {
     this.#settings = settings;
+    this.#router = router;
     this.#out = out;
     this.#hooks = hooks;
     this.#random = random;
@@ -82,6 +92,7 @@ export class ProxyCore {
       t1: settings.t1Ms,
       maxTransactions: settings.maxTransactions,
     });
+    this.#parked = new ParkedRequests(txl);
     const run = (actions: Action<Dest, TimerPayload>[], now: number) => this.#run(actions, now);
     this.#responder = new Responder(txl, out, hooks, run, settings.userAgent);
     this.#responder.oc = oc;
@@ -102,6 +113,7 @@ export class ProxyCore {
 
   reconfigure(settings: ProxySettings, router: Router): void {
     this.#settings = settings;
+    this.#router = router;
     this.#routing.reconfigure(settings, router);
     this.#limiter.rate = settings.maxInviteRate;
     this.#responder.userAgent = settings.userAgent;
@@ -109,6 +121,11 @@ export class ProxyCore {
 
   get liveTransactions(): number {
     return this.txl.size;
+  }
+
+  /** Requests waiting for a DNS lookup of their target (RFC 3263), and the names looked up. */
+  get parked(): { requests: number; names: number } {
+    return { requests: this.#parked.size, names: this.#parked.names };
   }
 
   /** Response contexts waiting for a final answer, and branches with a live transaction. */
@@ -152,6 +169,32 @@ export class ProxyCore {
   /** A send to `to` failed at the transport: every branch waiting on it fails over. */
   onSendError(to: Dest, now: number): void {
     this.#contexts.transportErrorTo(to, now);
+  }
+
+  /**
+   * The lookup `ProxyOutput.locate` was asked for ended: its targets (or nothing) are
+   * kept for their TTL, and every request parked on the name goes on. A lookup that
+   * failed (no DNS server answered, too many lookups) says nothing of the name: its
+   * requests get 503, so that the caller may try elsewhere, and nothing is kept.
+   */
+  onLocated(key: string, found: Located | Error, now: number): void {
+    if (!(found instanceof Error)) this.#router.targets.store(key, found, now);
+    for (const p of this.#parked.take(key)) {
+      if (p.stx.state !== "trying" && p.stx.state !== "proceeding") continue;
+      const req = p.plan.request;
+      if (found instanceof Error) {
+        this.#responder.local(p.stx, req, serviceUnavailable(), now);
+        continue;
+      }
+      // Each request its own draw of the SRV weights, when the result is kept.
+      const targets = this.#router.targets.get(key, now) ?? found.targets;
+      const decision = this.#router.located(p.query, targets, p.consumedXGenesysRoute);
+      try {
+        this.#dispatch(p.stx, p.plan, decision, p.hash, now);
+      } catch (e) {
+        this.#failed(p.stx, req, e, now);
+      }
+    }
   }
 
   /** The HA state declared this member down: INVITEs ringing on it move on now. */
@@ -211,7 +254,7 @@ export class ProxyCore {
       // The ACK of one of our stateless answers (a 503 while overloaded, a 400) ends
       // here, as with Kamailio's sl_filter_ACK: no one downstream saw that request.
       if (r.tx === undefined && req.to?.tag === derivedToTag(req)) return;
-      return this.#routing.forwardStateless(req, src, decoded!, fromMember);
+      return this.#routing.forwardStateless(req, src, decoded!, fromMember, now);
     }
 
     if (!this.txl.canCreate(2)) {
@@ -228,7 +271,7 @@ export class ProxyCore {
       // §16.10: no response context to apply it to: forward the CANCEL statelessly.
       const cancelRouting = this.#routing.decode(req, src, fromMember);
       if (cancelRouting !== null) {
-        this.#routing.forwardStateless(req, src, cancelRouting, fromMember);
+        this.#routing.forwardStateless(req, src, cancelRouting, fromMember, now);
       }
       return;
     }
@@ -238,11 +281,16 @@ export class ProxyCore {
       src.transport !== "udp",
     );
     const respond = (a: LocalAnswer) => this.#responder.local(stx, req, a, now);
+    // Once the transaction exists every failure answers through it (#failed).
     try {
       if (method === "CANCEL") {
         // §9.2, §16.10: answered 200 even when the INVITE already has its final answer.
         respond(answer(200));
-        return this.#contexts.cancel(r.cancelTarget!.id, now);
+        const target = r.cancelTarget!;
+        const parked = this.#parked.remove(target.id);
+        // An INVITE still waiting for its target's lookup was sent nowhere: it ends here.
+        if (parked) return this.#responder.local(target, parked.plan.request, answer(487), now);
+        return this.#contexts.cancel(target.id, now);
       }
       if (method === "INVITE") {
         respond(answer(100));
@@ -253,25 +301,65 @@ export class ProxyCore {
       }
       const hash = requestLoopHash(req, req.topVia);
       if (isLooped(req, this.#routing.self)) return respond(answer(482));
-      const { decision, plan } = this.#routing.decide(req, src, decoded!, fromMember);
-      if (decision.kind === "reject") return respond(answer(decision.status, decision.reason));
-      if (decision.kind === "out-of-service") return respond(serviceUnavailable());
-      const member = decision.hops[0]?.member;
-      if (member && throttleable(req) && !this.#throttles.admits(member, now)) {
-        // RFC 7339 §5.10.2: the member asked for less; we refuse on its behalf. Not a
-        // failure of the member: nothing of this reaches its health.
-        this.#hooks.onOverload?.("member-oc");
+      const { decision, plan } = this.#routing.decide(req, src, decoded!, fromMember, now);
+      if (decision.kind === "locate") {
+        const { query, key, consumedXGenesysRoute } = decision;
+        const p: Parked = { stx, plan, hash, query, key, consumedXGenesysRoute };
+        const parked = this.#out.locate ? this.#parked.park(p, now) : "full";
+        if (parked === "first") this.#out.locate!(query, key);
+        if (parked !== "full") return;
+        this.#hooks.onOverload?.("dns-parked");
         return respond(serviceUnavailable());
       }
-      this.#contexts.start(stx, plan, decision, hash, now);
+      this.#dispatch(stx, plan, decision, hash, now);
     } catch (e) {
-      // Once the transaction exists every failure answers through it, so that it ends
-      // on the RFC's timers; a bug still surfaces after that.
-      if (stx.state === "proceeding" || stx.state === "trying") {
-        respond(e instanceof SipParseError ? answer(400, e.message) : answer(500));
-      }
-      if (!(e instanceof SipParseError)) throw e;
+      this.#failed(stx, req, e, now);
     }
+  }
+
+  /** A parked request's lookup did not end in time: 503, as for a lookup that failed. */
+  #parkExpired(stxId: number, now: number): void {
+    const p = this.#parked.remove(stxId);
+    if (!p) return;
+    if (p.stx.state !== "trying" && p.stx.state !== "proceeding") return;
+    this.#responder.local(p.stx, p.plan.request, serviceUnavailable(), now);
+  }
+
+  /** A routed request: answered when it cannot go on, else forwarded to its hops. */
+  #dispatch(
+    stx: ServerTransaction<Dest>,
+    plan: ForwardPlan,
+    decision: RouteDecision,
+    hash: string,
+    now: number,
+  ): void {
+    const req = plan.request;
+    if (decision.kind === "reject") {
+      return this.#responder.local(stx, req, answer(decision.status, decision.reason), now);
+    }
+    if (decision.kind !== "forward") {
+      return this.#responder.local(stx, req, serviceUnavailable(), now);
+    }
+    const member = decision.hops[0]?.member;
+    if (member && throttleable(req) && !this.#throttles.admits(member, now)) {
+      // RFC 7339 §5.10.2: the member asked for less; we refuse on its behalf. Not a
+      // failure of the member: nothing of this reaches its health.
+      this.#hooks.onOverload?.("member-oc");
+      return this.#responder.local(stx, req, serviceUnavailable(), now);
+    }
+    this.#contexts.start(stx, plan, decision, hash, now);
+  }
+
+  /**
+   * Once the transaction exists every failure answers through it, so that it ends on
+   * the RFC's timers; a bug still surfaces after that.
+   */
+  #failed(stx: ServerTransaction<Dest>, req: SipMessage, e: unknown, now: number): void {
+    if (stx.state === "proceeding" || stx.state === "trying") {
+      const a = e instanceof SipParseError ? answer(400, e.message) : answer(500);
+      this.#responder.local(stx, req, a, now);
+    }
+    if (!(e instanceof SipParseError)) throw e;
   }
 
   // --------------------------------------------------------------- responses
@@ -339,7 +427,8 @@ export class ProxyCore {
           this.#contexts.onTerminated(a.tx);
           break;
         case "user-timer":
-          this.#contexts.onTimer(a.payload, now);
+          if (a.payload.kind === "parked") this.#parkExpired(a.payload.stxId, now);
+          else this.#contexts.onTimer(a.payload, now);
           break;
       }
     }

@@ -81,19 +81,24 @@ export class RequestRouting {
   }
 
   /** The routing decision, and the plan of the forwarded copies. */
-  decide(req: SipMessage, src: Source, d: DecodedRouting, fromMember: boolean): {
+  decide(req: SipMessage, src: Source, d: DecodedRouting, fromMember: boolean, now: number): {
     decision: RouteDecision;
     plan: ForwardPlan;
   } {
-    const decision = this.#router.route({
-      method: req.method,
-      inDialog: req.to?.tag != null,
-      requestUri: d.routes.requestUri,
-      topRoute: d.routes.topRoute,
-      xGenesysRoute: d.xGenesysRoute,
-      source: src,
-    }, fromMember);
-    const consumed = decision.kind === "forward" && decision.consumedXGenesysRoute;
+    const decision = this.#router.route(
+      {
+        method: req.method,
+        inDialog: req.to?.tag != null,
+        requestUri: d.routes.requestUri,
+        topRoute: d.routes.topRoute,
+        xGenesysRoute: d.xGenesysRoute,
+        source: src,
+      },
+      fromMember,
+      now,
+    );
+    const consumed = (decision.kind === "forward" || decision.kind === "locate") &&
+      decision.consumedXGenesysRoute;
     const plan: ForwardPlan = {
       request: req,
       source: src,
@@ -107,10 +112,19 @@ export class RequestRouting {
   }
 
   /** ACK for a 2xx, unmatched CANCEL and the like: route and forward without a transaction. */
-  forwardStateless(req: SipMessage, src: Source, d: DecodedRouting, fromMember: boolean): void {
+  forwardStateless(
+    req: SipMessage,
+    src: Source,
+    d: DecodedRouting,
+    fromMember: boolean,
+    now: number,
+  ): void {
     const hash = requestLoopHash(req, req.topVia);
     if (isLooped(req, this.self)) return this.#responder.drop("loop-on-ack");
-    const { decision, plan } = this.decide(req, src, d, fromMember);
+    const { decision, plan } = this.decide(req, src, d, fromMember, now);
+    // Nothing waits without a transaction: the name is looked up so that the ACK's
+    // retransmission (after the 2xx's, RFC 3261 §13.3.1.4) finds its targets.
+    if (decision.kind === "locate") this.#out.locate?.(decision.query, decision.key);
     if (decision.kind !== "forward" || decision.hops.length === 0) {
       if (req.method === "ACK") return this.#responder.drop("ack-unroutable");
       return this.#responder.stateless(req, src, serviceUnavailable());

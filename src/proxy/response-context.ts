@@ -12,7 +12,14 @@ import type { Action, ServerTransaction, TransactionLayer } from "../transaction
 import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
 import { type ForwardPlan, forwardRequest } from "./forward.ts";
 import { relayed } from "./overload-control.ts";
-import { better, type Branch, done, type ResponseContext, type TimerPayload } from "./branch.ts";
+import {
+  better,
+  type Branch,
+  type BranchTimer,
+  done,
+  type ResponseContext,
+  type TimerPayload,
+} from "./branch.ts";
 import type { Hop } from "./router.ts";
 import type { Dest } from "./types.ts";
 
@@ -208,7 +215,7 @@ export class ResponseContexts {
   }
 
   /** One of the timers a branch set. */
-  onTimer(p: TimerPayload, now: number): void {
+  onTimer(p: BranchTimer, now: number): void {
     const b = p.branch;
     if (p.kind === "failover") {
       b.failoverTimer = null;

@@ -12,14 +12,22 @@
  * A target that names a member of a pair always means "that pair's active member",
  * whichever member it names: that is what carries a dialog across a failover.
  *
+ * A plain URI target goes where its host says: a numeric host or a port given is one
+ * hop, as written; a name without a port is located per RFC 3263 §4 (NAPTR, SRV,
+ * A/AAAA: outbound-targets.ts), and each of its targets is a next hop, tried in order
+ * when the one before it times out, fails at the transport or answers 503. Until the
+ * name's targets are known the decision is `locate`: the core parks the request.
+ *
  * A request that starts a dialog (no To tag; not ACK or CANCEL, which belong to an
  * INVITE) skips pair members in maintenance (ha/maintenance.ts), and while the instance
  * drains before it stops, it is answered 503 with Retry-After, so that the caller tries
  * another instance; requests inside dialogs are routed as always.
  */
 import type { HaMemberSpec, PairRegistry } from "../ha/index.ts";
-import { stripBrackets } from "../net/address.ts";
+import { isIpLiteral, stripBrackets } from "../net/address.ts";
 import { normalizeHost, type SipUri, uriTransport } from "../sip/index.ts";
+import type { Target } from "../dns/locate.ts";
+import { queryKey, TargetCache, targetDests, type TargetQuery } from "./outbound-targets.ts";
 import type { Dest, Source } from "./types.ts";
 
 export interface Hop {
@@ -50,6 +58,8 @@ export type RouteDecision =
   }
   /** The pair has no active member: answer 503 with Retry-After. */
   | { kind: "out-of-service"; pair: string }
+  /** A name whose RFC 3263 targets are not known yet: look it up, then `located`. */
+  | { kind: "locate"; query: TargetQuery; key: string; consumedXGenesysRoute: boolean }
   | { kind: "reject"; status: number; reason: string };
 
 function memberDest(m: HaMemberSpec): Dest {
@@ -65,7 +75,16 @@ export class Router {
    */
   locate: ((m: HaMemberSpec) => Dest | undefined) | null = null;
 
-  constructor(readonly ha: PairRegistry, public servedPair: string) {}
+  /** The targets of the names located so far (RFC 3263), on the core's clock. */
+  readonly targets: TargetCache;
+
+  constructor(
+    readonly ha: PairRegistry,
+    public servedPair: string,
+    random: () => number = Math.random,
+  ) {
+    this.targets = new TargetCache(random);
+  }
 
   /** The ordered hops of a pair, or out-of-service (`newDialog`: no member in maintenance). */
   pairHops(pair: string, newDialog = false): RouteDecision {
@@ -89,7 +108,8 @@ export class Router {
       null;
   }
 
-  route(input: RoutingInput, fromMember: boolean): RouteDecision {
+  /** `now`: the core's clock, for the located names' TTLs. */
+  route(input: RoutingInput, fromMember: boolean, now: number): RouteDecision {
     const method = input.method;
     const newDialog = !input.inDialog && method !== "ACK" && method !== "CANCEL";
     if (newDialog && this.draining) return { kind: "out-of-service", pair: this.servedPair };
@@ -99,15 +119,34 @@ export class Router {
       return this.pairHops(pair ?? this.servedPair, newDialog);
     }
     if (input.xGenesysRoute) {
-      const d = this.#toUri(input.xGenesysRoute, newDialog);
-      return d.kind === "forward" ? { ...d, consumedXGenesysRoute: true } : d;
+      const d = this.#toUri(input.xGenesysRoute, newDialog, now);
+      return d.kind === "forward" || d.kind === "locate"
+        ? { ...d, consumedXGenesysRoute: true }
+        : d;
     }
-    if (input.topRoute) return this.#toUri(input.topRoute, newDialog);
-    return this.#toUri(input.requestUri, newDialog);
+    if (input.topRoute) return this.#toUri(input.topRoute, newDialog, now);
+    return this.#toUri(input.requestUri, newDialog, now);
+  }
+
+  /**
+   * The decision for a name once its targets are known: one hop per target, or 404
+   * when it resolves to nothing (no NAPTR, SRV or address records: the domain has no
+   * SIP server to reach, definitively, for the negative TTL).
+   */
+  located(query: TargetQuery, targets: readonly Target[], consumed: boolean): RouteDecision {
+    if (targets.length === 0) {
+      return { kind: "reject", status: 404, reason: "Not Found (no DNS target)" };
+    }
+    return {
+      kind: "forward",
+      pair: null,
+      consumedXGenesysRoute: consumed,
+      hops: targetDests(targets, query).map((dest) => ({ dest, member: null })),
+    };
   }
 
   /** A URI target: a pair member means that pair; anything else the URI's own host. */
-  #toUri(uri: SipUri, newDialog: boolean): RouteDecision {
+  #toUri(uri: SipUri, newDialog: boolean, now: number): RouteDecision {
     const pair = this.pairOf(uri);
     if (pair !== null) return this.pairHops(pair, newDialog);
     if (uri.scheme !== "sip" && uri.scheme !== "sips") {
@@ -118,21 +157,29 @@ export class Router {
       return { kind: "reject", status: 502, reason: `Transport ${transport} Not Supported` };
     }
     const maddr = uri.params.get("maddr");
+    // RFC 3263 §4: maddr, when present, is the host the request goes to.
     const host = stripBrackets(maddr ?? uri.host);
-    return {
-      kind: "forward",
-      pair: null,
-      consumedXGenesysRoute: false,
-      hops: [{
-        dest: {
-          transport,
-          host,
-          port: uri.port ?? (transport === "tls" ? 5061 : 5060),
-          // RFC 3263 §4.2: without a port, the transport looks the name up by SRV.
-          portGiven: uri.port !== null || maddr !== undefined,
-        },
-        member: null,
-      }],
+    if (uri.port !== null || isIpLiteral(host)) {
+      // §4.1, §4.2: numeric, or a port given: no NAPTR, no SRV; one hop as written.
+      return {
+        kind: "forward",
+        pair: null,
+        consumedXGenesysRoute: false,
+        hops: [{
+          dest: { transport, host, port: uri.port ?? (transport === "tls" ? 5061 : 5060) },
+          member: null,
+        }],
+      };
+    }
+    const query: TargetQuery = {
+      host,
+      port: null,
+      transport: uri.params.get("transport") ? transport : null,
+      secure: uri.scheme === "sips",
     };
+    const key = queryKey(query);
+    const known = this.targets.get(key, now);
+    if (known !== undefined) return this.located(query, known, false);
+    return { kind: "locate", query, key, consumedXGenesysRoute: false };
   }
 }

@@ -1,5 +1,6 @@
 /** What the proxy core needs from its surroundings, and what it reports to them. */
 import type { SipTransportName } from "../transport/types.ts";
+import type { TargetQuery } from "./outbound-targets.ts";
 
 /**
  * Where a message goes. `conn` is the opaque stream a request arrived on, so that its
@@ -12,8 +13,6 @@ export interface Dest {
   conn?: unknown;
   /** TLS: the name to check the server's certificate against (transport Endpoint). */
   serverName?: string;
-  /** false: the URI named no port (RFC 3263 SRV may choose; transport Endpoint). */
-  portGiven?: boolean;
 }
 
 /** Where a message came from. */
@@ -27,6 +26,12 @@ export interface Source {
 /** The core's only way out: the glue performs these. */
 export interface ProxyOutput {
   send(bytes: Uint8Array, to: Dest): void;
+  /**
+   * Locate a name (RFC 3263, dns/locate.ts) and hand the result (or the error) to
+   * `ProxyCore.onLocated(key, …)`, later, never from within this call. Absent: a name
+   * without a port cannot be located and its requests get 503.
+   */
+  locate?(query: TargetQuery, key: string): void;
 }
 
 /** Why a message was dropped without an answer (a label of vipless_dropped_total). */

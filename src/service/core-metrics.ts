@@ -188,6 +188,13 @@ export function registerCoreMetrics(
   );
   r.add(
     new Gauge(
+      "vipless_dns_parked_requests",
+      "Requests waiting for the RFC 3263 lookup of their target's name.",
+      () => core.proxy.parked.requests,
+    ),
+  );
+  r.add(
+    new Gauge(
       "vipless_tcp_connections",
       "Open SIP TCP connections.",
       () => transport.connections,

@@ -5,12 +5,14 @@
  * port), so its messages are known as its own; the router's and the probes' destination
  * for it (its current target); failures moved on to its next target; and what /status
  * and /metrics show. A name that resolves to nothing is logged when it starts to and
- * when it resolves again; its probes miss at once, so it counts as down meanwhile.
+ * when it resolves again; its probes miss at once, so it counts as down meanwhile. The
+ * same Locator finds the outbound targets named without a port (locateTarget), for the
+ * proxy core, which keeps their results and tries them in turn (proxy/outbound-targets.ts).
  */
 import type { Logger } from "@logtape/logtape";
 import type { Config } from "../config/index.ts";
 import { DnsClient, resolvConfServers } from "../dns/client.ts";
-import { Locator } from "../dns/locate.ts";
+import { type Located, type LocateRequest, Locator } from "../dns/locate.ts";
 import {
   type MemberDnsStatus,
   MemberTargets,
@@ -131,20 +133,11 @@ export class MemberDns {
   }
 
   /**
-   * Where an outbound target named without a port goes: its first RFC 3263 target for
-   * the transport the request was built for (its Via says it; no NAPTR), or null.
+   * Where an outbound target named without a port goes (RFC 3263 §4: NAPTR when no
+   * transport is given, SRV, A/AAAA), on the same DNS servers and cache as the members.
    */
-  async locateTarget(to: Endpoint): Promise<Endpoint | null> {
-    const found = await this.#locator.locate({
-      host: to.host,
-      port: null,
-      transport: to.transport,
-      secure: false,
-    });
-    const t = found.targets[0];
-    return t
-      ? { transport: t.transport, host: t.address, port: t.port, serverName: to.host }
-      : null;
+  locateTarget(query: LocateRequest): Promise<Located> {
+    return this.#locator.locate(query);
   }
 
   /** The configured destination of the named member whose current target `to` is, if any. */

@@ -15,6 +15,7 @@ const OVERLOAD_REASONS: Record<OverloadReason, true> = {
   "invite-rate": true,
   saturated: true,
   "member-oc": true,
+  "dns-parked": true,
 };
 
 export function createServiceMetrics(rt: Runtime, startedAtMs: number) {

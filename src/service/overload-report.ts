@@ -16,6 +16,7 @@ const WHAT: Record<OverloadReason, string> = {
   "invite-rate": "overload.max_invite_rate exceeded",
   saturated: "overload.max_delay exceeded (vipless is saturated: its loop or socket queue lags)",
   "member-oc": "a pair member asked for less traffic (RFC 7339 oc)",
+  "dns-parked": "too many requests wait for their target's DNS lookup",
 };
 
 export class OverloadReport {

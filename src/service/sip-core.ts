@@ -14,6 +14,7 @@ import { PROBE_BRANCH_PREFIX } from "../proxy/loop.ts";
 import { ProxyCore } from "../proxy/proxy-core.ts";
 import { Router } from "../proxy/router.ts";
 import type { Dest, ProxySettings } from "../proxy/types.ts";
+import type { Located } from "../dns/locate.ts";
 import type { Runtime, TcpConnection } from "../runtime/types.ts";
 import type { SipTransport } from "../transport/sip-transport.ts";
 import type { Endpoint, InboundSource, OpenedListener } from "../transport/types.ts";
@@ -128,7 +129,6 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   );
   memberDns.refresh(mono());
   router.locate = (m) => memberDns.locate(m);
-  transport.locate = (to) => memberDns.locateTarget(to);
   const probeRequest = probeRequests();
   const overload = new OverloadReport(log, metrics.overload);
   const forwardFailureLog = new OncePerKey(1000, 1000);
@@ -139,6 +139,14 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   const proxy = new ProxyCore({ ...proxySettings(config, []), ocSeqOffsetMs }, router, {
     send(bytes, to) {
       transport.send(bytes, to, to.conn as TcpConnection | undefined);
+    },
+    // An outbound target named without a port (RFC 3263): its parked requests go on
+    // when the lookup ends. The DNS client bounds it (its own timeouts, in-flight cap).
+    locate(query, key) {
+      memberDns.locateTarget(query).then(
+        (found) => located(key, found),
+        (e: unknown) => located(key, e instanceof Error ? e : new Error(String(e))),
+      );
     },
   }, {
     onRequest: (method) => metrics.requests.inc({ method }),
@@ -214,6 +222,15 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       });
     },
   });
+
+  function located(key: string, found: Located | Error): void {
+    if (stopped) return;
+    if (found instanceof Error) {
+      log.debug("DNS lookup of an outbound target failed: {error}", { key, error: found.message });
+    }
+    proxy.onLocated(key, found, mono());
+    timer.arm();
+  }
 
   /**
    * What the service does about HA events; logging is the registry's listener. An
@@ -317,6 +334,8 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       config = next;
       registry.reconfigure(haConfigOf(next), haNow());
       memberDns.reconfigure(next);
+      // The outbound targets found so far may come from the DNS servers just replaced.
+      router.targets.clear();
       router.servedPair = next.serve;
       proxy.reconfigure(proxySettings(next, listeners, transport.probePorts()), router);
       timer.arm();

@@ -70,11 +70,6 @@ export class SipTransport {
   readonly #probeUdp: UdpSocket[] = [];
   /** Datagrams and bytes read from the SIP listeners' UDP sockets (for the queue delay). */
   readonly udpRead = { datagrams: 0, bytes: 0 };
-  /**
-   * Where a destination named without a port goes (RFC 3263: its first SRV target);
-   * null without one, then the name's address on the given port is used.
-   */
-  locate: ((to: Endpoint) => Promise<Endpoint | null>) | null = null;
   /** TCP and TLS: listeners, connections both ways, their limits. */
   readonly #streams: StreamTransport;
   #tls: TlsMaterial | null = null;
@@ -166,17 +161,6 @@ export class SipTransport {
    */
   send(bytes: Uint8Array, to: Endpoint, via?: TcpConnection): void {
     if (this.#closed) return;
-    if (to.portGiven === false && this.locate && !(via && !via.closed)) {
-      // A target named without a port (RFC 3263 §4.2): SRV says where, then A/AAAA.
-      this.locate(to).then(
-        (t) =>
-          t
-            ? this.#send(bytes, t, via, to)
-            : this.#h.onSendError?.(to, new Error(`${to.host} resolves to no target`)),
-        (err: Error) => this.#h.onSendError?.(to, err),
-      );
-      return;
-    }
     const address = this.#resolver.resolve(to.host);
     if (typeof address !== "string") {
       address.then(

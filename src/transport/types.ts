@@ -16,11 +16,6 @@ export interface Endpoint {
    * name resolved to (RFC 5922: the member's configured host); absent, `host` itself.
    */
   serverName?: string;
-  /**
-   * false: the URI this came from names no port, so RFC 3263 SRV may choose one (and
-   * the host); absent or true: `port` is to be used as it is.
-   */
-  portGiven?: boolean;
 }
 
 /** Where an inbound message came from, and the listener or connection it came through. */

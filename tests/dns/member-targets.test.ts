@@ -66,6 +66,7 @@ describe("member targets", () => {
       address: "10.0.0.1",
       port: 5071,
       name: "a.test",
+      srv: { priority: 10, weight: 0 },
     });
     assert.equal(t.memberAt("10.0.0.1", 5071)?.host, "pbx.test");
     t.failed("pbx.test", 5060, 1000);

@@ -5,12 +5,18 @@
  * and probes go to the first target; when it dies, the member moves to its next target
  * and calls still reach the primary member, without a switchover to the backup. A
  * member whose name resolves to nothing is reported (log, /status, /metrics) and down.
+ *
+ * Outbound: a member's call to a carrier named without a port is located the same way
+ * (NAPTR → SRV → A), and each SRV target is a next hop: a dead first target (failover
+ * timeout) or one that answers 503 passes the call to the second; a NAPTR that selects
+ * TCP sends it over TCP; a name that resolves to nothing gets 404 and leaves nothing.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { dnsmasqMissing, type DnsServer, startDnsmasq } from "../support/dnsmasq.ts";
 import { FakeSipServer } from "../support/fake-sip-server.ts";
 import { TestUa } from "../support/test-ua.ts";
+import { freePort } from "../support/vipless-process.ts";
 import {
   CALLEE,
   Cleanup,
@@ -49,6 +55,8 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
   const c = new Cleanup();
   let a1: FakeSipServer, a2: FakeSipServer, b1: FakeSipServer;
   let c1: FakeSipServer, c2: FakeSipServer, carrier: FakeSipServer;
+  /** Outbound: a carrier that refuses with 503, the one that takes calls, one over TCP. */
+  let busy: FakeSipServer, carrier2: FakeSipServer, tcpCarrier: FakeSipServer;
   before(async () => {
     [a1, a2, b1] = c.peersOf(
       await Promise.all(
@@ -61,10 +69,20 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
     );
     c2 = c.peer(await FakeSipServer.start({ transport: "udp", name: "c2" }));
     carrier = c.peer(await FakeSipServer.start({ transport: "udp", name: "carrier" }));
+    busy = c.peer(
+      await FakeSipServer.start({ transport: "udp", name: "busy", answer: { final: 503 } }),
+    );
+    carrier2 = c.peer(await FakeSipServer.start({ transport: "udp", name: "carrier2" }));
+    tcpCarrier = c.peer(await FakeSipServer.start({ transport: "tcp", name: "tcpcarrier" }));
+    // No one listens there: a dead carrier server.
+    const deadPort = await freePort("udp");
     dns = await startDnsmasq({
       ttl: 60,
       hosts: { "a1.test": ["127.0.0.1"], "a2.test": ["127.0.0.1"], "b1.test": ["127.0.0.1"] },
-      naptr: [["pbx-a.test", 10, 50, "s", "SIP+D2U", "_sip._udp.pbx-a.test"]],
+      naptr: [
+        ["pbx-a.test", 10, 50, "s", "SIP+D2U", "_sip._udp.pbx-a.test"],
+        ["tcp-carrier.test", 10, 50, "s", "SIP+D2T", "_sip._tcp.tcp-carrier.test"],
+      ],
       srv: [
         ["_sip._udp.pbx-a.test", "a1.test", a1.address.port, 10, 0],
         ["_sip._udp.pbx-a.test", "a2.test", a2.address.port, 20, 0],
@@ -72,6 +90,11 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
         ["_sip._udp.pbx-c.test", "a1.test", c1.address.port, 10, 0],
         ["_sip._udp.carrier.test", "b1.test", carrier.address.port, 10, 0],
         ["_sip._udp.pbx-c.test", "a2.test", c2.address.port, 20, 0],
+        ["_sip._udp.dead-carrier.test", "a1.test", deadPort, 10, 0],
+        ["_sip._udp.dead-carrier.test", "a2.test", carrier2.address.port, 20, 0],
+        ["_sip._udp.busy-carrier.test", "a1.test", busy.address.port, 10, 0],
+        ["_sip._udp.busy-carrier.test", "a2.test", carrier2.address.port, 20, 0],
+        ["_sip._tcp.tcp-carrier.test", "b1.test", tcpCarrier.address.port, 10, 0],
       ],
     });
   });
@@ -155,6 +178,71 @@ describe(`members named by DNS name (${RUNTIME})`, { skip: missing ?? false }, (
       carrier.requests("OPTIONS").filter((r) => /carrier\.test/.test(r.msg.uri)).length,
       1,
     );
+  });
+
+  it(
+    "outbound by SRV: a dead first target or its 503 passes the call to the second (RFC 3263 §4.3)",
+    {
+      timeout: TEST_TIMEOUT_MS,
+    },
+    async () => {
+      const vip = c.vipless(await startNamed(dns.port, "sip:pbx-b.test"));
+      await vip.waitAllUp(["site-a"]);
+      const call = (uri: string) => b1.invite(vip.sip, { uri, timeoutMs: 10_000 }).result;
+      // (a) Priority 10 has no listener: after failover.timeout (or the transport's error)
+      // the call goes to priority 20.
+      const started = Date.now();
+      const dead = await call("sip:+15550100@dead-carrier.test");
+      assert.equal(dead.status, 200);
+      assert.ok(Date.now() - started < 5_000, "well before Timer B");
+      const reached = carrier2.requests("INVITE");
+      assert.equal(reached.length, 1);
+      assert.equal(reached[0]!.msg.uri, "sip:+15550100@dead-carrier.test", "Request-URI kept");
+      // (b) Priority 10 answers 503: at once to priority 20; the 503 does not go up.
+      const refused = await call("sip:+15550101@busy-carrier.test");
+      assert.equal(refused.status, 200);
+      assert.deepEqual(refused.responses.filter((r) => r.status >= 300).map((r) => r.status), []);
+      assert.equal(busy.requests("INVITE").length, 1);
+      assert.equal(carrier2.requests("INVITE").length, 2);
+      // The carrier's 503 was ACKed by vipless (hop by hop), on the branch it answered.
+      await waitUntil(() => busy.requests("ACK").length === 1, 5_000, "the 503 ACKed");
+    },
+  );
+
+  it("outbound by NAPTR: SIP+D2T sends the call over TCP", {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    const vip = c.vipless(await startNamed(dns.port, "sip:pbx-b.test"));
+    await vip.waitAllUp(["site-a"]);
+    const r = await b1.invite(vip.sip, { uri: "sip:+15550102@tcp-carrier.test", timeoutMs: 10_000 })
+      .result;
+    assert.equal(r.status, 200);
+    const [got] = tcpCarrier.requests("INVITE");
+    assert.ok(got, "the TCP carrier got the INVITE");
+    assert.equal(got.transport, "tcp");
+    assert.match(got.msg.get("via") ?? "", /^SIP\/2\.0\/TCP /);
+  });
+
+  it("outbound to a name that resolves to nothing: 404 at once, nothing left waiting", {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    const vip = c.vipless(await startNamed(dns.port, "sip:pbx-b.test"));
+    await vip.waitAllUp(["site-a"]);
+    const r = await b1.invite(vip.sip, {
+      uri: "sip:+15550103@no-such-carrier.test",
+      timeoutMs: 10_000,
+    })
+      .result;
+    assert.equal(r.status, 404);
+    const metrics = await (await vip.http("/metrics")).text();
+    assert.match(metrics, /^vipless_dns_parked_requests 0$/m);
+    assert.match(metrics, /^vipless_overload_rejections_total\{reason="dns-parked"\} 0$/m);
+    // Asked again within the negative TTL: the same answer, from the cache.
+    const again = await b1.invite(vip.sip, {
+      uri: "sip:+15550104@no-such-carrier.test",
+      timeoutMs: 10_000,
+    }).result;
+    assert.equal(again.status, 404);
   });
 
   it("a 503 from the member's first target moves it to the next (RFC 3263 §4.3)", {

@@ -12,6 +12,8 @@ import { PairRegistry } from "../../src/ha/pair-registry.ts";
 import type { HaEvent, HaMemberSpec, HaPairSpec } from "../../src/ha/types.ts";
 import type { OverloadReason, ProxyHooks } from "../../src/proxy/hooks.ts";
 import type { OcChange } from "../../src/proxy/overload-control.ts";
+import type { Located } from "../../src/dns/locate.ts";
+import type { TargetQuery } from "../../src/proxy/outbound-targets.ts";
 import { ProxyCore } from "../../src/proxy/proxy-core.ts";
 import { Router } from "../../src/proxy/router.ts";
 import type { Dest, DropReason, ProxySettings, Source } from "../../src/proxy/types.ts";
@@ -68,6 +70,8 @@ export class Harness {
   saturated = false;
   /** What members' RFC 7339 oc answers did, in order. */
   readonly ocChanges: Array<{ member: string; change: OcChange }> = [];
+  /** Every RFC 3263 lookup the core asked for; `located` answers one. */
+  readonly lookups: Array<{ query: TargetQuery; key: string }> = [];
   #taken = 0;
 
   constructor(options: HarnessOptions = {}) {
@@ -79,7 +83,7 @@ export class Harness {
       random: seededRandom(7),
       onEvent: (e) => this.haEvents.push(e),
     });
-    this.router = new Router(this.ha, this.serve);
+    this.router = new Router(this.ha, this.serve, seededRandom(5));
     const settings: ProxySettings = {
       advertiseHost: ADVERTISE,
       advertisePort: null,
@@ -116,6 +120,7 @@ export class Harness {
           const text = new TextDecoder().decode(bytes);
           this.sent.push({ dest, msg: parseMessage(bytes), text, at: this.now });
         },
+        locate: (query, key) => this.lookups.push({ query, key }),
       },
       hooks,
       seededRandom(11),
@@ -135,6 +140,12 @@ export class Harness {
       { transport: dest.transport, host: dest.host, port: dest.port },
       this.now,
     );
+    return this.take();
+  }
+
+  /** Ends the lookup of `key` (as the glue does when the DNS answers); returns what was sent. */
+  located(key: string, found: Located | Error): Sent[] {
+    this.core.onLocated(key, found, this.now);
     return this.take();
   }
 
