@@ -99,9 +99,31 @@ export async function openPage(url: string, timeoutMs = 20_000): Promise<Browser
     },
     async close() {
       ws.close();
-      child.kill("SIGKILL");
-      await exited;
-      rmSync(profile, { recursive: true, force: true });
+      // SIGTERM lets Chromium stop its helper processes, which write into the profile
+      // until they exit (a SIGKILL of the browser alone left them writing, and the
+      // removal below failed with ENOTEMPTY); SIGKILL only if it does not stop in 5 s.
+      child.kill("SIGTERM");
+      const stopped = await Promise.race([
+        exited.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), 5_000)),
+      ]);
+      if (!stopped) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+      await removeProfile(profile);
     },
   };
+}
+
+/** Removes a profile directory, trying again while a helper process still writes in it. */
+async function removeProfile(dir: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      if (attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
