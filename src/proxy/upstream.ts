@@ -12,11 +12,34 @@ export function upstreamDest(via: Via, src: Source): Dest {
   if (src.transport !== "udp") {
     return { transport: src.transport, host: src.host, port: src.port, conn: src.conn };
   }
-  return {
-    transport: "udp",
-    host: src.host,
-    port: via.rport !== null ? src.port : (via.port ?? 5060),
-  };
+  return sharedUdpDest(src.host, via.rport !== null ? src.port : (via.port ?? 5060));
+}
+
+/**
+ * UDP response destinations, one object per peer rather than per request: a server
+ * transaction keeps its Dest while it lingers (32 s), and a proxy's requests come from
+ * few peers (the members, the carriers and SBCs in front). Saves an object and a string
+ * per lingering server transaction (issue 10). A Dest is never changed once made. Peers
+ * come from the network, so the cache is bounded: past the bound it starts over.
+ */
+const MAX_SHARED_DESTS = 4096;
+const udpDests = new Map<string, Map<number, Dest>>();
+let sharedDests = 0;
+
+function sharedUdpDest(host: string, port: number): Dest {
+  let byPort = udpDests.get(host);
+  let dest = byPort?.get(port);
+  if (dest !== undefined) return dest;
+  if (sharedDests >= MAX_SHARED_DESTS) {
+    udpDests.clear();
+    sharedDests = 0;
+    byPort = undefined;
+  }
+  if (byPort === undefined) udpDests.set(host, byPort = new Map());
+  dest = { transport: "udp", host, port };
+  byPort.set(port, dest);
+  sharedDests++;
+  return dest;
 }
 
 /** Where a response goes after our Via is removed: the next Via (stateless §16.11 case). */

@@ -24,7 +24,15 @@ export class ClientTransaction<D> {
   readonly role = "client";
   readonly isInvite: boolean;
   readonly method: string;
-  readonly branch: string;
+  /**
+   * The branch of its request, for a CANCEL of it (§9.1); "" once a final response came
+   * (nothing is cancelled then). Let go, as the request is, because a finished
+   * transaction lingers for 32 s and should keep only its key (issue 10).
+   */
+  get branch(): string {
+    return this.#branch;
+  }
+  #branch: string;
   /** Status of the last response delivered to the TU; 0 before any. */
   lastStatus = 0;
   /** @internal handles in the layer's timer queue (TimerSlot) */
@@ -61,7 +69,7 @@ export class ClientTransaction<D> {
     this.#request = request;
     this.#host = host;
     this.method = request.method;
-    this.branch = request.branch;
+    this.#branch = request.branch;
     this.isInvite = request.method === "INVITE";
     this.#state = this.isInvite ? "calling" : "trying";
     if (this.isInvite && request.buildAck === undefined) {
@@ -119,12 +127,14 @@ export class ClientTransaction<D> {
         // RFC 6026: stay around so that 2xx retransmissions are recognised as ours.
         this.#state = "accepted";
         this.#request = undefined;
+        this.#branch = "";
         this.#host.armTimer(this, "stateTimer", "M", now);
         return this.#deliver(r);
       }
       this.#state = "completed";
       this.#ack = this.#request!.buildAck!(r, bytes);
       this.#request = undefined; // Completed resends only the ACK
+      this.#branch = "";
       this.#send(this.#ack, out);
       this.#enterOrFinish("D", now, out);
       return this.#deliver(r);
@@ -150,6 +160,7 @@ export class ClientTransaction<D> {
     this.#host.disarm(this, "stateTimer");
     this.#state = "completed";
     this.#request = undefined;
+    this.#branch = "";
     this.#enterOrFinish("K", now, out);
     return this.#deliver(r);
   }
