@@ -19,14 +19,19 @@ const WHAT: Record<OverloadReason, string> = {
   "dns-parked": "too many requests wait for their target's DNS lookup",
 };
 
+/** What the log line of a reason adds, read only when a line is written. */
+export type OverloadDetail = Partial<Record<OverloadReason, () => Record<string, unknown>>>;
+
 export class OverloadReport {
   readonly #log: Logger;
   readonly #counter: Counter;
+  readonly #detail: OverloadDetail;
   readonly #once = new OncePerKey(LOG_EVERY_MS);
 
-  constructor(log: Logger, counter: Counter) {
+  constructor(log: Logger, counter: Counter, detail: OverloadDetail = {}) {
     this.#log = log;
     this.#counter = counter;
+    this.#detail = detail;
   }
 
   /** A request was refused with 503 for `reason` at monotonic time `now`. */
@@ -41,6 +46,7 @@ export class OverloadReport {
       what: WHAT[reason],
       refused: held + 1,
       since: previous === undefined ? "now" : `${Math.round((now - previous) / 1000)} s`,
+      ...this.#detail[reason]?.(),
     });
   }
 }

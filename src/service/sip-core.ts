@@ -130,7 +130,26 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   memberDns.refresh(mono());
   router.locate = (m) => memberDns.locate(m);
   const probeRequest = probeRequests();
-  const overload = new OverloadReport(log, metrics.overload);
+  // vipless's own delays, the input of its early 503s (saturation.ts).
+  const saturationSigns = () => ({
+    lagMs: lag.sustainedMs(),
+    queueDelayMs: queue.delayMs(),
+    overflowing: queue.overflowing(),
+    draining: queue.draining(),
+  });
+  // Which sign made vipless saturated, in its `overload` line: the operator's first
+  // question (a busy neighbour on the host shows as loop lag with a calm queue).
+  const overload = new OverloadReport(log, metrics.overload, {
+    saturated: () => {
+      const s = saturationSigns();
+      return {
+        loop_lag_ms: Math.round(s.lagMs),
+        queue_delay_ms: Math.round(s.queueDelayMs),
+        queue_overflowing: s.overflowing,
+        max_delay_ms: config.overload.max_delay,
+      };
+    },
+  });
   const forwardFailureLog = new OncePerKey(1000, 1000);
   const overloadControlLog = new OncePerKey(10_000, 1000);
 
@@ -197,13 +216,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     servedPairReady: () => !draining && registry.isInService(config.serve),
     onOverload: (reason) => overload.record(reason, mono()),
     // Whether vipless falls behind its work (saturation.ts).
-    saturated: () =>
-      isSaturated(config.overload.max_delay, {
-        lagMs: lag.sustainedMs(),
-        queueDelayMs: queue.delayMs(),
-        overflowing: queue.overflowing(),
-        draining: queue.draining(),
-      }),
+    saturated: () => isSaturated(config.overload.max_delay, saturationSigns()),
     // A member's RFC 7339 oc answer: one line per member and 10 s (a member under load
     // changes its value every few hundred ms); the refusals count as overload.
     onMemberOverloadControl: (member, change) => {

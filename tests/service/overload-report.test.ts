@@ -29,6 +29,23 @@ describe("overload report", () => {
     assert.equal(lines.at(-1)!.reason, "invite-rate", "each reason has its own line");
   });
 
+  test("a saturated line says which of vipless's delays was high, read only when it is written", () => {
+    const { lines, log } = recorder();
+    const counter = new Registry().counter("vipless_overload_rejections_total", "x");
+    let reads = 0;
+    const report = new OverloadReport(log, counter, {
+      saturated: () => (reads++, { loop_lag_ms: 180, queue_delay_ms: 3 }),
+    });
+    for (let t = 0; t < 15_000; t += 10) report.record("saturated", t);
+    report.record("transactions", 15_000);
+    assert.equal(reads, 2, "two lines in 15 s, not 1,500 reads");
+    assert.deepEqual(lines.map((l) => [l.reason, l.loop_lag_ms, l.queue_delay_ms]), [
+      ["saturated", 180, 3],
+      ["saturated", 180, 3],
+      ["transactions", undefined, undefined],
+    ]);
+  });
+
   test("the proxy reports each bound when it sheds a request", () => {
     const h = new Harness({ settings: { maxTransactions: 3 } });
     h.allUp();
