@@ -7,20 +7,14 @@
  * holds for the lowest TTL of the records it was built from, and the SRV weights are
  * drawn again for each request (RFC 2782), not once per TTL.
  */
-import { type Located, type Target, weightedOrder } from "../dns/locate.ts";
-import type { Transport } from "../net/transport.ts";
+import { type Located, type LocateRequest, type Target, weightedOrder } from "../dns/locate.ts";
 import type { Dest } from "./types.ts";
 
-/** What is located: a URI's host (or maddr) without a port. */
-export interface TargetQuery {
-  host: string;
-  /** Always null here: a port given skips NAPTR and SRV. */
-  port: null;
-  /** The URI's transport parameter, or null: then NAPTR chooses. */
-  transport: Transport | null;
-  /** sips: TLS only. */
-  secure: boolean;
-}
+/**
+ * What is located: a URI's host (or maddr) without a port (a port given skips NAPTR and
+ * SRV, so it never comes here); a null transport lets NAPTR choose, sips: is TLS only.
+ */
+export type TargetQuery = LocateRequest & { port: null };
 
 /** Names whose result is kept at most; past it the oldest goes (names come from messages). */
 export const MAX_CACHED_NAMES = 4096;

@@ -180,7 +180,7 @@ export class ProxyCore {
   onLocated(key: string, found: Located | Error, now: number): void {
     if (!(found instanceof Error)) this.#router.targets.store(key, found, now);
     for (const p of this.#parked.take(key)) {
-      if (p.stx.state !== "trying" && p.stx.state !== "proceeding") continue;
+      if (!p.stx.awaitsFinal) continue;
       const req = p.plan.request;
       if (found instanceof Error) {
         this.#responder.local(p.stx, req, serviceUnavailable(), now);
@@ -321,7 +321,7 @@ export class ProxyCore {
   #parkExpired(stxId: number, now: number): void {
     const p = this.#parked.remove(stxId);
     if (!p) return;
-    if (p.stx.state !== "trying" && p.stx.state !== "proceeding") return;
+    if (!p.stx.awaitsFinal) return;
     this.#responder.local(p.stx, p.plan.request, serviceUnavailable(), now);
   }
 
@@ -355,7 +355,7 @@ export class ProxyCore {
    * the RFC's timers; a bug still surfaces after that.
    */
   #failed(stx: ServerTransaction<Dest>, req: SipMessage, e: unknown, now: number): void {
-    if (stx.state === "proceeding" || stx.state === "trying") {
+    if (stx.awaitsFinal) {
       const a = e instanceof SipParseError ? answer(400, e.message) : answer(500);
       this.#responder.local(stx, req, a, now);
     }

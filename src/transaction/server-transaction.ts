@@ -97,6 +97,11 @@ export class ServerTransaction<D> {
     return "absorb";
   }
 
+  /** No final response sent yet: the TU may still answer (or forward) the request. */
+  get awaitsFinal(): boolean {
+    return this.#state === "trying" || this.#state === "proceeding";
+  }
+
   /** @internal The TU sends a response. Returns false when the state discards it. */
   respond(r: OutgoingResponse, now: number, out: ActionList<D>): boolean {
     const st = this.#state;
@@ -109,7 +114,7 @@ export class ServerTransaction<D> {
       this.#send(r.bytes, out);
       return true;
     }
-    if (st !== "trying" && st !== "proceeding") return false;
+    if (!this.awaitsFinal) return false;
     this.#record(r);
     this.#send(r.bytes, out);
     if (!isFinal) {
