@@ -2,22 +2,28 @@
  * RFC 7339 SIP overload control with its "loss" algorithm, in both roles, as pure state
  * on the monotonic clock:
  *
- * * as a server to our upstream clients (`OverloadSignal`): while vipless sheds load, a
- *   client that said it supports overload control (`oc` in its Via) is told how much of
- *   its traffic to drop (`oc=<percent>` with `oc-algo`, `oc-validity`, `oc-seq` in its
- *   Via of our responses), and `oc=0` once vipless has recovered;
+ * * as a server to our upstream clients (`OverloadSignal`): a client that said it
+ *   supports overload control (`oc` in its Via) hears in its Via of every response
+ *   `oc=<percent>` with `oc-algo`, `oc-validity` and `oc-seq` (§4): how much of its
+ *   traffic to drop while vipless sheds load, `oc=0;oc-validity=0` otherwise (§4.1: the
+ *   server MUST add a value; §5.1: 0 when not overloaded);
  * * as a client of the pair members (`MemberThrottles`): our Via offers `oc`, and a
  *   member that answers `oc=N` in it gets N% fewer new out-of-dialog requests for
- *   `oc-validity` ms, the rejected ones drawn at random (§5.10.2 of the RFC: a
- *   proxy answers them 503 itself).
+ *   `oc-validity` ms, the rejected ones drawn at random (§7.2); a proxy answers them
+ *   itself (§5.10: 503).
+ *
+ * Section numbers are those of RFC 7339.
  */
 import { MessageEditor, parseMessage, type SipMessage } from "../sip/index.ts";
 
-/** The one algorithm we speak (RFC 7339 §6: "loss", which every implementation must). */
+/** The one algorithm we speak (§4.2: "loss", which every client MUST support and offer). */
 const ALGO = "loss";
-/** What our Via says in a forwarded request (§5.1: `oc` without a value, our algorithms). */
+/**
+ * What our Via says in a forwarded request (§4.1: `oc` with no value; §4.2, §5.1 and the
+ * ABNF of §9: `oc-algo` with the quoted list of our algorithms).
+ */
 export const OC_OFFER = `;oc;oc-algo="${ALGO}"`;
-/** oc-validity when a server leaves it out (RFC 7339 §5.2). */
+/** oc-validity when a server leaves it out (§4.3: "behave as if it had received oc-validity=500"). */
 const DEFAULT_VALIDITY_MS = 500;
 /**
  * The longest throttle one answer can set: a member that stops answering with oc (it
@@ -32,7 +38,10 @@ export interface SignalOptions {
   validityMs: number;
   /** How often the loss we ask for may move, ms. */
   stepMs: number;
-  /** Added to the monotonic clock for oc-seq, so that it grows across restarts (epoch ms). */
+  /**
+   * Added to the monotonic clock for oc-seq, so that it grows across restarts (epoch ms
+   * at monotonic 0): oc-seq is then a timestamp, as §4.4 suggests.
+   */
   seqOffsetMs: number;
 }
 
@@ -42,8 +51,6 @@ export const SIGNAL_DEFAULTS: Omit<SignalOptions, "seqOffsetMs"> = {
 };
 /** Percentage points added while saturated, taken back while not (additive both ways). */
 const STEP_UP = 10, STEP_DOWN = 10;
-/** After recovery, oc=0 is said this long, so that every client hears the end. */
-const RECOVERED_NOTICE_MS = 5_000;
 
 /**
  * The loss vipless asks its clients for, and the share of new INVITEs it refuses itself
@@ -58,12 +65,11 @@ export class OverloadSignal {
   readonly #o: SignalOptions;
   #loss = 0;
   #stepAt = Number.NEGATIVE_INFINITY;
-  #lastLossAt = Number.NEGATIVE_INFINITY;
-  #observedAt = Number.NEGATIVE_INFINITY;
-  #seqMs = 0;
+  #seqMs: number;
 
   constructor(options: SignalOptions) {
     this.#o = options;
+    this.#seqMs = Math.max(0, Math.floor(options.seqOffsetMs));
   }
 
   get loss(): number {
@@ -72,7 +78,6 @@ export class OverloadSignal {
 
   /** Samples `saturated` when a step is due (at most once per stepMs). */
   observe(now: number, saturated: () => boolean): void {
-    this.#observedAt = now;
     const elapsed = now - this.#stepAt;
     if (elapsed < this.#o.stepMs) return;
     // A quiet gap (no request to observe in) counts as steps without saturation.
@@ -81,25 +86,30 @@ export class OverloadSignal {
     const before = this.#loss;
     if (saturated()) this.#loss = Math.min(100, this.#loss + STEP_UP);
     else this.#loss = Math.max(0, this.#loss - STEP_DOWN * steps);
-    if (this.#loss !== before) {
-      // oc-seq names this change; it only grows (clients ignore an older one, §5.3).
+    if (this.#loss !== before || this.#loss > 0) {
+      // A new value, with a larger oc-seq (§4.4: values generated at t and t+1 MUST
+      // have increasing oc-seq). Also a loss that stayed, e.g. at 100: a client updates
+      // its stored values and restarts their validity only on a larger oc-seq, and
+      // keeps the old expiry on an equal one (§5.4), so without a new oc-seq at every
+      // step its reduction would lapse after oc-validity in a steady overload. The end
+      // (back to 0) gets one too (§5.7: the server MUST increment oc-seq).
       this.#seqMs = Math.max(this.#seqMs + 1, Math.floor(this.#o.seqOffsetMs + now));
     }
-    if (this.#loss > 0 || before > 0) this.#lastLossAt = now;
   }
 
   /**
    * The Via parameters to send a client that supports oc, as of the last observe (the
-   * last request), or null: nothing to say.
+   * last request): there is always a value (§4.1: the server MUST add one to the `oc`
+   * of a client that included it; without one the client takes it that we do not
+   * support oc, §6). oc-seq (`1*12DIGIT "." 1*5DIGIT`, §9) is in every one (§4.4).
    */
-  params(): string | null {
+  params(): string {
     const seq = `${Math.floor(this.#seqMs / 1000)}.${String(this.#seqMs % 1000).padStart(3, "0")}`;
     if (this.#loss > 0) {
       return `oc=${this.#loss};oc-algo="${ALGO}";oc-validity=${this.#o.validityMs};oc-seq=${seq}`;
     }
-    // (Also null before any loss: the difference is NaN then.)
-    if (!(this.#observedAt - this.#lastLossAt <= RECOVERED_NOTICE_MS)) return null;
-    // §5.2: oc-validity=0 (and a loss of 0) ends the reduction at the client.
+    // Not overloaded: oc=0 (§5.1: MUST), and oc-validity=0, which ends a reduction
+    // (§4.3, §5.7: the server MUST set it to 0 to stop, SHOULD set oc to 0).
     return `oc=0;oc-algo="${ALGO}";oc-validity=0;oc-seq=${seq}`;
   }
 }
@@ -108,7 +118,7 @@ export class OverloadSignal {
 export function wantsOc(params: ReadonlyMap<string, string | null>): boolean {
   if (!params.has("oc")) return false;
   const algos = params.get("oc-algo");
-  // Without oc-algo the client names no algorithm: the mandatory one is implied.
+  // A client MUST send oc-algo (§4.2); without it, the mandatory "loss" is implied.
   if (algos === undefined || algos === null) return true;
   return unquote(algos).split(",").some((a) => a.trim().toLowerCase() === ALGO);
 }
@@ -141,8 +151,8 @@ export function withOcParams(raw: string, params: string): string {
 }
 
 /**
- * A downstream response going up without our Via (§16.7 step 9); when `oc` has
- * something to say and the client's Via (now the top one) asks for oc, with it.
+ * A downstream response going up without our Via (RFC 3261 §16.7 step 9); when the
+ * client's Via (now the top one) asks for oc, with `oc` in it (§5.2).
  */
 export function relayed(res: SipMessage, oc: string | null): Uint8Array {
   const e = new MessageEditor(res).popVia();
@@ -172,7 +182,20 @@ export type OcChange =
 interface Throttle {
   loss: number;
   until: number;
-  seq: number | null;
+  seq: Seq | null;
+}
+
+/**
+ * An oc-seq, `1*12DIGIT "." 1*5DIGIT` (§9), as its two parts: the integer part (exact
+ * in a double) and the fraction scaled to 5 digits, so that "7.5" and "7.50000" are the
+ * same and "7.782" is after "7.78". (One double of 17 digits would not be exact.)
+ */
+type Seq = readonly [whole: number, fraction: number];
+
+const SEQ = /^(\d{1,12})(?:\.(\d{1,5}))?$/;
+
+function compareSeq(a: Seq, b: Seq): number {
+  return a[0] - b[0] || a[1] - b[1];
 }
 
 /** Per-member loss throttles, set by the oc parameters members answer in our Via. */
@@ -191,7 +214,8 @@ export class MemberThrottles {
 
   /**
    * Our Via in a member's answer carried these parameters; null: no change worth
-   * telling (no oc value, the same loss again, or an older oc-seq).
+   * telling (no oc value, the same loss again, or an oc-seq not larger than the one
+   * held).
    */
   onAnswer(
     member: { host: string; port: number },
@@ -204,41 +228,62 @@ export class MemberThrottles {
     if (algo !== undefined && algo !== null && unquote(algo).trim().toLowerCase() !== ALGO) {
       return { kind: "invalid", why: `oc-algo ${algo} is not the one we offered` };
     }
-    if (!/^\d{1,3}$/.test(oc) || Number(oc) > 100) {
+    // oc-num = 1*DIGIT (§9), in [0, 100] for loss (§7.1: MUST).
+    if (!/^\d{1,10}$/.test(oc) || Number(oc) > 100) {
       return { kind: "invalid", why: `oc=${oc} is not a loss percentage 0-100` };
     }
     const validityText = params.get("oc-validity");
     let validityMs = DEFAULT_VALIDITY_MS;
-    if (validityText !== undefined) {
-      if (validityText === null || !/^\d{1,10}$/.test(validityText)) {
+    // `"oc-validity" [EQUAL delta-ms]` (§9): without a value, as without the parameter.
+    if (validityText !== undefined && validityText !== null) {
+      if (!/^\d{1,10}$/.test(validityText)) {
         return { kind: "invalid", why: `oc-validity=${validityText} is not milliseconds` };
       }
       validityMs = Math.min(MAX_VALIDITY_MS, Number(validityText));
     }
     const seqText = params.get("oc-seq");
-    let seq: number | null = null;
+    let seq: Seq | null = null;
     if (seqText !== undefined) {
-      if (seqText === null || !/^\d{1,12}(\.\d{1,5})?$/.test(seqText)) {
+      // The fraction is required by §9; a bare integer is taken as one with ".0".
+      const m = seqText === null ? null : SEQ.exec(seqText);
+      if (m === null) {
         return { kind: "invalid", why: `oc-seq=${seqText} is not a sequence number` };
       }
-      seq = Number(seqText);
+      seq = [Number(m[1]), Number((m[2] ?? "").padEnd(5, "0"))];
     }
     const key = keyOf(member);
-    const held = this.#byMember.get(key);
-    // §5.3: an answer overtaken by a newer one (reordered on the way) is ignored.
-    if (held !== undefined && held.seq !== null && seq !== null && seq < held.seq) return null;
+    let held = this.#byMember.get(key);
+    if (held !== undefined && now >= held.until) {
+      // §5.4: stored values MUST be reset once their validity has expired; the next
+      // oc-seq is then accepted whatever it is (so a member that restarted its
+      // sequence, or whose oc-seq overflowed, §4.4, is heard again).
+      this.#byMember.delete(key);
+      held = undefined;
+    }
+    // §5.4: an oc-seq equal to the stored one does not update the stored values (nor
+    // restart their validity); only a larger one does. A smaller one is an answer
+    // overtaken by a newer one (reordered on the way, §4.4): ignored as well. Without
+    // an oc-seq (a server MUST send one, §4.4) every answer counts as new.
+    if (held?.seq != null && seq !== null && compareSeq(seq, held.seq) <= 0) return null;
     const loss = Number(oc);
+    // §5.7: oc-validity=0 stops it (and oc is then disregarded); a loss of 0 asks for
+    // no reduction either (§7.1).
     if (loss === 0 || validityMs === 0) {
       if (held === undefined) return null;
       this.#byMember.delete(key);
       return { kind: "stop" };
     }
+    // §5.4: the new values, their validity restarted.
     this.#byMember.set(key, { loss, until: now + validityMs, seq });
-    if (held !== undefined && held.loss === loss && now < held.until) return null;
+    if (held?.loss === loss) return null;
     return { kind: "throttle", loss, validityMs };
   }
 
-  /** True: send this new request to the member; false: refuse it (a loss draw). */
+  /**
+   * True: send this new request to the member; false: refuse it (a loss draw, as the
+   * default algorithm of §7.2 does it: random discard). The throttle is per member,
+   * that is per IP address and port (§5.4), and only toward it (§4.1).
+   */
   admits(member: { host: string; port: number }, now: number): boolean {
     if (this.#byMember.size === 0) return true;
     const key = keyOf(member);
@@ -253,11 +298,13 @@ export class MemberThrottles {
 }
 
 /**
- * Whether the loss algorithm may refuse this request: a new out-of-dialog request,
- * not ACK or CANCEL (they belong to an INVITE already let through), and not an
- * emergency or priority call (RFC 7339 §5.10.1, RFC 6357 §5): one with a
- * Resource-Priority (RFC 4412) of the esnet (RFC 7135), ets or wps namespaces. (A
- * `urn:service:sos` Request-URI never gets here: vipless answers a urn 416.)
+ * Whether the loss algorithm may refuse this request (the first category of §7.2): a
+ * new out-of-dialog request, not ACK or CANCEL (they belong to an INVITE already let
+ * through), and not an emergency or priority call: local policy by message type, by
+ * Resource-Priority (RFC 4412) and for emergency calls, which §5.10.1 says a client
+ * SHOULD honor (also RFC 6357 §5). A priority call is one with a Resource-Priority of
+ * the esnet (RFC 7135), ets or wps namespaces. (A `urn:service:sos` Request-URI never
+ * gets here: vipless answers a urn 416.)
  */
 export function throttleable(req: SipMessage): boolean {
   const m = req.method;

@@ -97,6 +97,22 @@ describe("RFC 7339 overload control, vipless as the client of the members", () =
 });
 
 describe("RFC 7339 overload control, vipless as the overloaded server", () => {
+  test("not overloaded, a client that offers oc hears oc=0 in every response (§4.1, §5.1)", () => {
+    const h = new Harness();
+    h.allUp();
+    const sent = h.receive(request("INVITE", { vias: [OC_UAC_VIA()] }));
+    const trying = responses(sent, 100)[0]!.msg.topVia!;
+    assert.equal(trying.params.get("oc"), "0", "a value: vipless supports oc");
+    assert.equal(trying.params.get("oc-algo"), '"loss"', "the one algorithm chosen");
+    assert.equal(trying.params.get("oc-validity"), "0");
+    assert.match(trying.params.get("oc-seq")!, /^\d{1,12}\.\d{1,5}$/);
+    const fwd = forwardedInvite(sent)!;
+    const up = responses(h.receive(answer(fwd.msg, 200, { toTag: "uas" }), PRIMARY));
+    assert.equal(up[0]!.msg.topVia!.params.get("oc"), "0", "a relayed answer too (§5.11)");
+    const plain = responses(h.receive(request("INVITE")), 100)[0]!.msg.topVia!;
+    assert.equal(plain.params.has("oc"), false, "a client that did not offer oc: nothing");
+  });
+
   test("while saturated, a client that supports oc is told the loss in its Via; others are not", () => {
     const h = new Harness();
     h.allUp();

@@ -20,26 +20,32 @@ function params(text: string): Map<string, string | null> {
 }
 
 describe("OverloadSignal (vipless as the overloaded server)", () => {
-  test("asks for more loss while saturated, less after, then says oc=0 and falls silent", () => {
+  test("asks for more loss while saturated, less after, and says oc=0 whenever not overloaded", () => {
     const s = new OverloadSignal({ validityMs: 1000, stepMs: 250, seqOffsetMs: 1_700_000_000_000 });
-    assert.equal(s.params(), null, "nothing to say before any overload");
+    // RFC 7339 §4.1, §5.1: a value (0 when not overloaded) to every client that offers oc.
+    assert.equal(s.params(), 'oc=0;oc-algo="loss";oc-validity=0;oc-seq=1700000000.000');
     let t = 0;
     for (; t < 1000; t += 50) s.observe(t, () => true);
     assert.equal(s.loss, 40, "four steps of 10 points in one second");
     const during = s.params()!;
     assert.match(during, /^oc=40;oc-algo="loss";oc-validity=1000;oc-seq=\d{10}\.\d{3}$/);
     for (; t < 3000; t += 250) s.observe(t, () => false);
-    assert.equal(s.loss, 0, "down 5 points a step");
-    assert.match(s.params()!, /^oc=0;oc-algo="loss";oc-validity=0;oc-seq=/);
+    assert.equal(s.loss, 0, "down 10 points a step");
+    const ended = s.params();
+    // Back to 0 at t=1750: that step names the end (§5.7: the server MUST increment oc-seq).
+    assert.equal(ended, 'oc=0;oc-algo="loss";oc-validity=0;oc-seq=1700000001.750');
     s.observe(t + 10_000, () => false);
-    assert.equal(s.params(), null, "after the notice, no oc parameters at all");
+    assert.equal(s.params(), ended, "still oc=0, with the oc-seq of the end");
   });
 
-  test("oc-seq grows with every change and stays with an unchanged loss", () => {
+  test("oc-seq grows at every step of an overload, and at its end, and only then", () => {
     const s = new OverloadSignal({ validityMs: 500, stepMs: 100, seqOffsetMs: 5_000 });
-    const seqOf = () => Number(/oc-seq=([\d.]+)/.exec(s.params() ?? "")?.[1]);
+    const seqOf = () => Number(/oc-seq=([\d.]+)/.exec(s.params())?.[1]);
+    const idle = seqOf();
+    assert.equal(idle, 5, "a timestamp: the epoch of monotonic 0");
     s.observe(0, () => true);
     const first = seqOf();
+    assert.ok(first > idle);
     s.observe(50, () => true); // not a step yet
     assert.equal(seqOf(), first);
     s.observe(100, () => true);
@@ -48,7 +54,21 @@ describe("OverloadSignal (vipless as the overloaded server)", () => {
     const atMax = seqOf();
     s.observe(2000, () => true);
     assert.equal(s.loss, 100);
-    assert.equal(seqOf(), atMax, "at 100% nothing changed, so the same oc-seq");
+    // RFC 7339 §5.4: a client restarts the validity only on a larger oc-seq.
+    assert.ok(seqOf() > atMax, "the same loss of 100, a new oc-seq: clients renew it");
+    for (let t = 2100; t < 3100; t += 100) s.observe(t, () => false);
+    assert.equal(s.loss, 0);
+    const end = seqOf();
+    s.observe(3100, () => false);
+    s.observe(5000, () => false);
+    assert.equal(seqOf(), end, "no overload, nothing new");
+  });
+
+  test('oc-seq is `1*12DIGIT "." 1*5DIGIT` (RFC 7339 §9)', () => {
+    const s = new OverloadSignal({ validityMs: 500, stepMs: 100, seqOffsetMs: 1_282_321_615_782 });
+    assert.match(s.params(), /;oc-seq=1282321615\.782$/);
+    s.observe(0, () => true);
+    assert.match(s.params(), /;oc-seq=\d{1,12}\.\d{1,5}$/);
   });
 
   test("a quiet gap counts as steps without saturation", () => {
@@ -113,19 +133,59 @@ describe("MemberThrottles (vipless as the client of an overloaded member)", () =
     t.onAnswer(M, params(";oc=100"), 0);
     assert.equal(t.admits(M, 499), false);
     assert.equal(t.admits(M, 500), true);
+    // `"oc-validity" [EQUAL delta-ms]` (§9): a bare oc-validity is the default too.
+    t.onAnswer(M, params(";oc=100;oc-validity"), 1000);
+    assert.equal(t.admits(M, 1499), false);
+    assert.equal(t.admits(M, 1500), true);
     t.onAnswer(M, params(";oc=100;oc-validity=9999999999"), 0);
     assert.equal(t.admits(M, 9_999), false);
     assert.equal(t.admits(M, 10_000), true);
   });
 
-  test("an older oc-seq (reordered answer) is ignored; the same one renews the validity", () => {
+  test("an older oc-seq (reordered answer) is ignored; the same one does not renew the validity (§5.4)", () => {
     const t = new MemberThrottles(() => 0);
     t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=20.000"), 0);
     assert.equal(t.onAnswer(M, params(";oc=0;oc-seq=19.999"), 10), null);
     assert.equal(t.admits(M, 20), false, "still throttled");
-    assert.equal(t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=20.000"), 900), null);
-    assert.equal(t.admits(M, 1500), false, "renewed at 900 until 1900");
-    assert.equal(t.admits(M, 1900), true);
+    assert.equal(t.onAnswer(M, params(";oc=70;oc-validity=5000;oc-seq=20.000"), 900), null);
+    assert.equal(t.admits(M, 999), false, "the values held stay");
+    assert.equal(t.admits(M, 1000), true, "and so does their expiry: not renewed at 900");
+    t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=20.000"), 2000);
+    assert.deepEqual(
+      t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=20.001"), 2900),
+      null,
+      "a larger oc-seq with the same loss: nothing to tell",
+    );
+    assert.equal(t.admits(M, 3800), false, "renewed at 2900 until 3900");
+    assert.equal(t.admits(M, 3900), true);
+  });
+
+  test("oc-seq compares exactly, its fraction as a decimal fraction", () => {
+    const t = new MemberThrottles(() => 0);
+    t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=1282321615.78"), 0);
+    assert.deepEqual(
+      t.onAnswer(M, params(";oc=60;oc-validity=1000;oc-seq=1282321615.782"), 10),
+      { kind: "throttle", loss: 60, validityMs: 1000 },
+      ".782 is after .78",
+    );
+    assert.equal(t.onAnswer(M, params(";oc=0;oc-seq=1282321615.78200"), 20), null, "the same");
+    // 17 digits: one double would make these equal.
+    t.onAnswer(M, params(";oc=10;oc-validity=1000;oc-seq=999999999999.99998"), 3000);
+    assert.deepEqual(
+      t.onAnswer(M, params(";oc=20;oc-validity=1000;oc-seq=999999999999.99999"), 3010),
+      { kind: "throttle", loss: 20, validityMs: 1000 },
+    );
+  });
+
+  test("once the validity expired, the stored oc-seq is gone too (§5.4: reset)", () => {
+    const t = new MemberThrottles(() => 0);
+    t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=900.000"), 0);
+    // E.g. a member that restarted with a sequence of its own (or one that overflowed).
+    assert.deepEqual(
+      t.onAnswer(M, params(";oc=30;oc-validity=1000;oc-seq=1.000"), 1000),
+      { kind: "throttle", loss: 30, validityMs: 1000 },
+    );
+    assert.equal(t.admits(M, 1999), false);
   });
 
   test("malformed or foreign oc values change nothing and say why", () => {
@@ -137,6 +197,8 @@ describe("MemberThrottles (vipless as the client of an overloaded member)", () =
         ';oc=10;oc-algo="rate"',
         ";oc=10;oc-validity=-1",
         ";oc=10;oc-seq=x",
+        ";oc=10;oc-seq",
+        ";oc=10;oc-seq=1.123456",
       ]
     ) {
       assert.equal(t.onAnswer(M, params(bad), 0)?.kind, "invalid", bad);
