@@ -8,9 +8,9 @@
  *   traffic to drop while vipless sheds load, `oc=0;oc-validity=0` otherwise (§4.1: the
  *   server MUST add a value; §5.1: 0 when not overloaded);
  * * as a client of the pair members (`MemberThrottles`): our Via offers `oc`, and a
- *   member that answers `oc=N` in it gets N% fewer new out-of-dialog requests for
- *   `oc-validity` ms, the rejected ones drawn at random (§7.2); a proxy answers them
- *   itself (§5.10: 503).
+ *   member that answers `oc=N` in it gets N% fewer requests for `oc-validity` ms (N%
+ *   of all of them, §5.3), all of it taken from the new out-of-dialog ones, drawn at
+ *   random (§7.2); a proxy answers them itself (§5.10: 503).
  *
  * Section numbers are those of RFC 7339.
  */
@@ -25,6 +25,16 @@ const ALGO = "loss";
 export const OC_OFFER = `;oc;oc-algo="${ALGO}"`;
 /** oc-validity when a server leaves it out (§4.3: "behave as if it had received oc-validity=500"). */
 const DEFAULT_VALIDITY_MS = 500;
+/**
+ * The share of a member's requests the loss may refuse (§7.2's first category) before
+ * any was counted: "cat1 := 80.0 ... simply a reasonable default" (§7.2).
+ */
+const DEFAULT_CANDIDATE_SHARE = 0.8;
+/**
+ * The share is counted again over each window (§7.2: "Periodically (every 5-10
+ * seconds)"), or sooner after this many requests.
+ */
+const MIX_WINDOW_MS = 5_000, MIX_WINDOW_REQUESTS = 200;
 /**
  * The longest throttle one answer can set: a member that stops answering with oc (it
  * gets only our in-dialog traffic while at 100%) is not starved past this.
@@ -198,10 +208,21 @@ function compareSeq(a: Seq, b: Seq): number {
   return a[0] - b[0] || a[1] - b[1];
 }
 
+/** The mix of a member's requests, counted while it is throttled (§7.2 `update_mix`). */
+interface Mix {
+  /** The share of candidates (0-1) in the last window. */
+  share: number;
+  candidates: number;
+  all: number;
+  since: number;
+}
+
 /** Per-member loss throttles, set by the oc parameters members answer in our Via. */
 export class MemberThrottles {
   readonly #random: () => number;
   readonly #byMember = new Map<string, Throttle>();
+  /** Kept across throttles: a member's mix changes slowly (one entry per member). */
+  readonly #mixOf = new Map<string, Mix>();
 
   constructor(random: () => number) {
     this.#random = random;
@@ -280,11 +301,17 @@ export class MemberThrottles {
   }
 
   /**
-   * True: send this new request to the member; false: refuse it (a loss draw, as the
-   * default algorithm of §7.2 does it: random discard). The throttle is per member,
-   * that is per IP address and port (§5.4), and only toward it (§4.1).
+   * True: send this request to the member; false: refuse it. The throttle is per
+   * member, that is per IP address and port (§5.4), and only toward it (§4.1).
+   * `candidate`: the loss may refuse this one (`throttleable`); the others are counted
+   * only, and always go. `oc=N` asks for N% fewer of all requests, in-dialog ones
+   * included (§5.3), and a client MUST NOT send more than that allows (§5.5): so, as in
+   * §7.2, N is taken from the candidates alone, `N / share` % of them drawn at random
+   * (share: the candidates' part of the requests to the member). Unlike §7.2 the
+   * others are never refused, even when the candidates do not suffice (N above the
+   * share): a BYE or ACK refused costs more than it saves (local policy, §5.10.1).
    */
-  admits(member: { host: string; port: number }, now: number): boolean {
+  admits(member: { host: string; port: number }, now: number, candidate: boolean): boolean {
     if (this.#byMember.size === 0) return true;
     const key = keyOf(member);
     const t = this.#byMember.get(key);
@@ -293,7 +320,21 @@ export class MemberThrottles {
       this.#byMember.delete(key);
       return true;
     }
-    return this.#random() * 100 >= t.loss;
+    let mix = this.#mixOf.get(key);
+    if (mix === undefined) {
+      mix = { share: DEFAULT_CANDIDATE_SHARE, candidates: 0, all: 0, since: now };
+      this.#mixOf.set(key, mix);
+    }
+    mix.all++;
+    if (candidate) mix.candidates++;
+    if (mix.all >= MIX_WINDOW_REQUESTS || now - mix.since >= MIX_WINDOW_MS) {
+      mix.share = mix.candidates / mix.all;
+      mix.candidates = mix.all = 0;
+      mix.since = now;
+    }
+    if (!candidate) return true;
+    // random * 100 >= loss / share, without dividing by a share of 0.
+    return this.#random() * 100 * mix.share >= t.loss;
   }
 }
 

@@ -341,8 +341,10 @@ export class ProxyCore {
       return this.#responder.local(stx, req, serviceUnavailable(), now);
     }
     const member = decision.hops[0]?.member;
-    if (member && throttleable(req) && !this.#throttles.admits(member, now)) {
-      // RFC 7339 §5.10.2: the member asked for less; we refuse on its behalf. Not a
+    if (
+      member && this.#throttles.size > 0 && !this.#throttles.admits(member, now, throttleable(req))
+    ) {
+      // RFC 7339 §5.10, §7.2: the member asked for less; we refuse on its behalf. Not a
       // failure of the member: nothing of this reaches its health.
       this.#hooks.onOverload?.("member-oc");
       return this.#responder.local(stx, req, serviceUnavailable(), now);

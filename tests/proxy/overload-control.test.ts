@@ -109,55 +109,85 @@ describe("MemberThrottles (vipless as the client of an overloaded member)", () =
     const t = new MemberThrottles(seededRandom(3));
     const change = t.onAnswer(M, params(';oc=30;oc-algo="loss";oc-validity=1000;oc-seq=10.5'), 0);
     assert.deepEqual(change, { kind: "throttle", loss: 30, validityMs: 1000 });
+    for (let i = 0; i < 200; i++) t.admits(M, 500, true); // the first window counts the mix
     let refused = 0;
-    for (let i = 0; i < 2000; i++) if (!t.admits(M, 500)) refused++;
+    for (let i = 0; i < 2000; i++) if (!t.admits(M, 500, true)) refused++;
     assert.ok(refused > 2000 * 0.25 && refused < 2000 * 0.35, `refused ${refused} of 2000`);
-    assert.equal(t.admits({ host: "10.0.0.12", port: 5060 }, 500), true, "other members untouched");
-    for (let i = 0; i < 100; i++) assert.equal(t.admits(M, 1000), true, "expired at oc-validity");
+    assert.equal(
+      t.admits({ host: "10.0.0.12", port: 5060 }, 500, true),
+      true,
+      "other members untouched",
+    );
+    for (let i = 0; i < 100; i++) {
+      assert.equal(t.admits(M, 1000, true), true, "expired at oc-validity");
+    }
     assert.equal(t.size, 0, "an expired throttle leaves no state");
+  });
+
+  test("oc=N is N% of all requests (§5.3), taken from the new ones alone (§7.2)", () => {
+    const t = new MemberThrottles(seededRandom(5));
+    t.onAnswer(M, params(";oc=20;oc-validity=10000;oc-seq=1.0"), 0);
+    // One new request in three (an INVITE, its ACK, its BYE): 60% of the new ones go.
+    const send = (n: number, from: number) => {
+      let refused = 0, candidates = 0;
+      for (let i = from; i < from + n; i++) {
+        const candidate = i % 3 === 0;
+        if (candidate) candidates++;
+        if (!t.admits(M, 1, candidate)) refused++;
+      }
+      return { refused, candidates };
+    };
+    const first = send(198, 0);
+    // Before a window was counted, §7.2's default mix (80% candidates): 25% of them.
+    assert.ok(first.refused < first.candidates * 0.45, `${first.refused} of ${first.candidates}`);
+    const { refused } = send(3000, 198);
+    assert.ok(refused > 3000 * 0.16 && refused < 3000 * 0.24, `refused ${refused} of 3000`);
+    // Above the share, every new request and nothing else: never a BYE or an ACK.
+    t.onAnswer(M, params(";oc=50;oc-validity=10000;oc-seq=2.0"), 2);
+    for (let i = 0; i < 300; i++) assert.equal(t.admits(M, 3, i % 3 === 0), i % 3 !== 0);
   });
 
   test("oc=100 refuses every new request; oc=0 or oc-validity=0 stops at once", () => {
     const t = new MemberThrottles(seededRandom(4));
     t.onAnswer(M, params(";oc=100;oc-validity=5000"), 0);
-    for (let i = 0; i < 50; i++) assert.equal(t.admits(M, 10), false);
+    for (let i = 0; i < 50; i++) assert.equal(t.admits(M, 10, true), false);
     assert.deepEqual(t.onAnswer(M, params(";oc=0"), 20), { kind: "stop" });
-    assert.equal(t.admits(M, 21), true);
+    assert.equal(t.admits(M, 21, true), true);
     t.onAnswer(M, params(";oc=100;oc-validity=5000"), 30);
     assert.deepEqual(t.onAnswer(M, params(";oc=50;oc-validity=0"), 40), { kind: "stop" });
-    assert.equal(t.admits(M, 41), true);
+    assert.equal(t.admits(M, 41, true), true);
   });
 
   test("without oc-validity the RFC's 500 ms apply; an endless one is capped at 10 s", () => {
     const t = new MemberThrottles(() => 0);
     t.onAnswer(M, params(";oc=100"), 0);
-    assert.equal(t.admits(M, 499), false);
-    assert.equal(t.admits(M, 500), true);
+    assert.equal(t.admits(M, 499, true), false);
+    assert.equal(t.admits(M, 500, true), true);
     // `"oc-validity" [EQUAL delta-ms]` (§9): a bare oc-validity is the default too.
     t.onAnswer(M, params(";oc=100;oc-validity"), 1000);
-    assert.equal(t.admits(M, 1499), false);
-    assert.equal(t.admits(M, 1500), true);
+    assert.equal(t.admits(M, 1499, true), false);
+    assert.equal(t.admits(M, 1500, true), true);
     t.onAnswer(M, params(";oc=100;oc-validity=9999999999"), 0);
-    assert.equal(t.admits(M, 9_999), false);
-    assert.equal(t.admits(M, 10_000), true);
+    assert.equal(t.admits(M, 9_999, true), false);
+    assert.equal(t.admits(M, 10_000, true), true);
   });
 
   test("an older oc-seq (reordered answer) is ignored; the same one does not renew the validity (§5.4)", () => {
     const t = new MemberThrottles(() => 0);
     t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=20.000"), 0);
     assert.equal(t.onAnswer(M, params(";oc=0;oc-seq=19.999"), 10), null);
-    assert.equal(t.admits(M, 20), false, "still throttled");
+    assert.equal(t.admits(M, 20, true), false, "still throttled");
     assert.equal(t.onAnswer(M, params(";oc=70;oc-validity=5000;oc-seq=20.000"), 900), null);
-    assert.equal(t.admits(M, 999), false, "the values held stay");
-    assert.equal(t.admits(M, 1000), true, "and so does their expiry: not renewed at 900");
+    assert.equal(t.admits(M, 999, true), false, "the values held stay");
+    assert.equal(t.admits(M, 1000, true), true, "and so does their expiry: not renewed at 900");
     t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=20.000"), 2000);
     assert.deepEqual(
       t.onAnswer(M, params(";oc=50;oc-validity=1000;oc-seq=20.001"), 2900),
       null,
       "a larger oc-seq with the same loss: nothing to tell",
     );
-    assert.equal(t.admits(M, 3800), false, "renewed at 2900 until 3900");
-    assert.equal(t.admits(M, 3900), true);
+    assert.equal(t.admits(M, 3800, true), false, "renewed at 2900 until 3900");
+    assert.equal(t.admits(M, 3900, true), true);
   });
 
   test("oc-seq compares exactly, its fraction as a decimal fraction", () => {
@@ -185,7 +215,7 @@ describe("MemberThrottles (vipless as the client of an overloaded member)", () =
       t.onAnswer(M, params(";oc=30;oc-validity=1000;oc-seq=1.000"), 1000),
       { kind: "throttle", loss: 30, validityMs: 1000 },
     );
-    assert.equal(t.admits(M, 1999), false);
+    assert.equal(t.admits(M, 1999, true), false);
   });
 
   test("malformed or foreign oc values change nothing and say why", () => {
@@ -205,7 +235,7 @@ describe("MemberThrottles (vipless as the client of an overloaded member)", () =
     }
     assert.equal(t.onAnswer(M, params(";oc"), 0), null, "a bare oc only says it supports oc");
     assert.equal(t.size, 0);
-    assert.equal(t.admits(M, 1), true);
+    assert.equal(t.admits(M, 1, true), true);
   });
 });
 
