@@ -24,7 +24,7 @@ import {
   SipParseError,
 } from "../sip/index.ts";
 import { type Action, TransactionLayer } from "../transaction/index.ts";
-import { answer, type LocalAnswer, serviceUnavailable } from "./answers.ts";
+import { answer, type LocalAnswer, serviceUnavailable, shed } from "./answers.ts";
 import { isLooped, newBranch, PROBE_BRANCH_PREFIX, requestLoopHash } from "./loop.ts";
 import { InviteRateLimiter } from "./overload.ts";
 import {
@@ -265,7 +265,7 @@ export class ProxyCore {
       // Refused early and cheaply, before a transaction or a 100 Trying, so that the
       // calls already accepted (their ACKs, BYEs, CANCELs) keep the capacity.
       this.#hooks.onOverload?.("saturated");
-      return this.#responder.stateless(req, src, serviceUnavailable());
+      return this.#responder.stateless(req, src, shed());
     }
     if (method === "CANCEL" && !r.cancelTarget) {
       // §16.10: no response context to apply it to: forward the CANCEL statelessly.
@@ -347,7 +347,7 @@ export class ProxyCore {
       // RFC 7339 §5.10, §7.2: the member asked for less; we refuse on its behalf. Not a
       // failure of the member: nothing of this reaches its health.
       this.#hooks.onOverload?.("member-oc");
-      return this.#responder.local(stx, req, serviceUnavailable(), now);
+      return this.#responder.local(stx, req, shed(), now);
     }
     this.#contexts.start(stx, plan, decision, hash, now);
   }

@@ -1,7 +1,8 @@
 /**
  * RFC 7339 overload control end to end, on loopback: a member that answers `oc=100` in
- * vipless's Via gets no new calls for its oc-validity (callers hear 503 + Retry-After
- * from vipless at once, counted and logged as member overload control), its dialogs go
+ * vipless's Via gets no new calls for its oc-validity (callers hear 503 from vipless at
+ * once, without Retry-After, RFC 7339 §5.10; counted and logged as member overload
+ * control), its dialogs go
  * on, nothing of it reaches the member's health, and once oc-validity is over it gets
  * calls again.
  */
@@ -80,7 +81,7 @@ describe(`RFC 7339 overload control from a member (${RUNTIME})`, () => {
         // Only meaningful while the throttle holds: a slow machine could outlast it.
         if (Date.now() - startedAt < VALIDITY_MS) {
           assert.deepEqual(refused.map((r) => r.status), [503, 503, 503, 503, 503]);
-          for (const r of refused) assert.match(r.final?.get("retry-after") ?? "", /^\d+$/);
+          for (const r of refused) assert.equal(r.final?.get("retry-after"), undefined);
           assert.equal(invitesAt(primary), before, "no new INVITE reached the member");
           assert.equal(invitesAt(backup), 0, "nor the backup: the caller is told to retry");
         } else console.log("# the five calls took longer than oc-validity; not asserted");

@@ -70,7 +70,8 @@ describe("overload report", () => {
     h.saturate();
     const refused = h.receive(request("INVITE"));
     assert.deepEqual(refused.map((s) => s.msg.status), [503], "no 100 Trying, no forward");
-    assert.equal(refused[0]!.msg.header("Retry-After") !== undefined, true);
+    // RFC 7339 §5.10.2: a share shed, so without Retry-After (not "come back later").
+    assert.equal(refused[0]!.msg.header("Retry-After"), null);
     assert.deepEqual(h.overloads, ["saturated"]);
     assert.equal(h.core.txl.size, 2, "no transaction for the refused INVITE");
     // The call already accepted completes: its 200 goes up, its BYE goes down.
