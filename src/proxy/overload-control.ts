@@ -14,7 +14,7 @@
  *
  * Section numbers are those of RFC 7339.
  */
-import { MessageEditor, parseMessage, type SipMessage } from "../sip/index.ts";
+import { MessageEditor, parseMessage, type SipMessage, SipParseError } from "../sip/index.ts";
 
 /** The one algorithm we speak (§4.2: "loss", which every client MUST support and offer). */
 const ALGO = "loss";
@@ -175,7 +175,14 @@ export function relayed(res: SipMessage, oc: string | null): Uint8Array {
 /** One of our own answers to `req`, with `oc` in the client's Via when it asks for oc. */
 export function answered(req: SipMessage, bytes: Uint8Array, oc: string | null): Uint8Array {
   if (oc === null) return bytes;
-  const via = req.topVia;
+  let via;
+  try {
+    via = req.topVia;
+  } catch (e) {
+    // A malformed Via still gets its answer (a 400, RFC 4475 badinv01.dat), without oc.
+    if (e instanceof SipParseError) return bytes;
+    throw e;
+  }
   if (via === null || !wantsOc(via.params)) return bytes;
   return new MessageEditor(parseMessage(bytes)).popVia().pushVia(withOcParams(via.raw, oc))
     .toBytes();
