@@ -261,9 +261,10 @@ export class ProxyCore {
       this.#hooks.onOverload?.("transactions");
       return this.#responder.stateless(req, src, serviceUnavailable());
     }
-    if (method === "INVITE" && this.#random() * 100 < this.#signal.loss) {
+    if (method === "INVITE" && !req.to?.tag && this.#random() * 100 < this.#signal.loss) {
       // Refused early and cheaply, before a transaction or a 100 Trying, so that the
-      // calls already accepted (their ACKs, BYEs, CANCELs) keep the capacity.
+      // calls already accepted (their ACKs, BYEs, CANCELs, re-INVITEs: anything with a
+      // To tag is in a dialog) keep the capacity.
       this.#hooks.onOverload?.("saturated");
       return this.#responder.stateless(req, src, shed());
     }

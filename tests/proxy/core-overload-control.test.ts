@@ -166,6 +166,16 @@ describe("RFC 7339 overload control, vipless as the overloaded server", () => {
     assert.equal(UAC.port, 5062);
   });
 
+  test("the early 503s never refuse an INVITE inside a dialog (a re-INVITE, with a To tag)", () => {
+    const h = new Harness();
+    h.allUp();
+    h.saturate();
+    assert.equal(responses(h.receive(request("INVITE")), 503).length, 1, "a new call: refused");
+    const sent = h.receive(request("INVITE", { toTag: "in-dialog" }));
+    assert.equal(responses(sent, 503).length, 0, "a re-INVITE of an accepted call: not refused");
+    assert.ok(forwardedInvite(sent), "forwarded");
+  });
+
   test("the early 503s refuse the share of new INVITEs the loss says, not all of them", () => {
     const h = new Harness({ settings: { maxTransactions: 10_000 } });
     h.allUp();
