@@ -28,6 +28,8 @@ export interface ProxyHooks {
   onOverload?(reason: OverloadReason): void;
   /** True while vipless is saturated: new INVITEs are refused before any work. */
   saturated?(): boolean;
+  /** The main thread's busy share lately, 0 to 1 (service/thread-busy.ts), or null. */
+  busy?(): number | null;
   /**
    * A member's answer set, changed or ended its RFC 7339 throttle (or carried oc
    * parameters we cannot use). Never a forward failure: it says nothing of its health.

@@ -61,6 +61,11 @@ export const SIGNAL_DEFAULTS: Omit<SignalOptions, "seqOffsetMs"> = {
 };
 /** Percentage points added while saturated, taken back while not (additive both ways). */
 const STEP_UP = 10, STEP_DOWN = 10;
+/**
+ * The main thread's busy share the loss aims at when it has spare time (#spare), and
+ * how often that is judged (service/thread-busy.ts samples every 50 ms).
+ */
+const SPARE_TARGET = 0.85, SPARE_STEP_MS = 50;
 
 /**
  * The loss vipless asks its clients for, and the share of new INVITEs it refuses itself
@@ -75,6 +80,7 @@ export class OverloadSignal {
   readonly #o: SignalOptions;
   #loss = 0;
   #stepAt = Number.NEGATIVE_INFINITY;
+  #spareAt = Number.NEGATIVE_INFINITY;
   #seqMs: number;
 
   constructor(options: SignalOptions) {
@@ -86,16 +92,47 @@ export class OverloadSignal {
     return this.#loss;
   }
 
-  /** Samples `saturated` when a step is due (at most once per stepMs). */
-  observe(now: number, saturated: () => boolean): void {
+  /**
+   * Samples `saturated` when a step is due (at most once per stepMs); between steps,
+   * cuts the loss to what the main thread's spare time carries (`busy`, see #spare).
+   */
+  observe(now: number, saturated: () => boolean, busy?: () => number | null): void {
     const elapsed = now - this.#stepAt;
-    if (elapsed < this.#o.stepMs) return;
+    if (elapsed < this.#o.stepMs) {
+      if (busy !== undefined) this.#spare(now, saturated, busy);
+      return;
+    }
     // A quiet gap (no request to observe in) counts as steps without saturation.
     const steps = Number.isFinite(elapsed) ? Math.floor(elapsed / this.#o.stepMs) : 1;
     this.#stepAt = now;
     const before = this.#loss;
     if (saturated()) this.#loss = Math.min(100, this.#loss + STEP_UP);
     else this.#loss = Math.max(0, this.#loss - STEP_DOWN * steps);
+    this.#changed(now, before);
+  }
+
+  /**
+   * While the loss refuses calls the main thread has time for, cuts it at once instead
+   * of 10 points a step: the thread was busy `busy` of the last moments with the
+   * accepted share (1 - loss) of the traffic, so it carries SPARE_TARGET of busy with
+   * (1 - loss) * SPARE_TARGET / busy. Only when it is not saturated and idles more than
+   * 1 - SPARE_TARGET of the time: under overload the thread is busy all of the time,
+   * and this rule never fires. At most once per SPARE_STEP_MS, the busy sample's period.
+   */
+  #spare(now: number, saturated: () => boolean, busy: () => number | null): void {
+    if (this.#loss === 0 || now - this.#spareAt < SPARE_STEP_MS) return;
+    this.#spareAt = now;
+    const b = busy();
+    if (b === null || b >= SPARE_TARGET || saturated()) return;
+    const carried = Math.min(1, ((1 - this.#loss / 100) * SPARE_TARGET) / Math.max(b, 0.01));
+    const loss = Math.max(0, Math.floor(100 * (1 - carried)));
+    if (loss >= this.#loss) return;
+    const before = this.#loss;
+    this.#loss = loss;
+    this.#changed(now, before);
+  }
+
+  #changed(now: number, before: number): void {
     if (this.#loss !== before || this.#loss > 0) {
       // A new value, with a larger oc-seq (§4.4: values generated at t and t+1 MUST
       // have increasing oc-seq). Also a loss that stayed, e.g. at 100: a client updates

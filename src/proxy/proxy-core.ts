@@ -64,6 +64,7 @@ export class ProxyCore {
   readonly #limiter: InviteRateLimiter;
   /** RFC 7339: what we tell oc clients, and what members told us. */
   readonly #signal: OverloadSignal;
+  readonly #busy = () => this.#hooks.busy?.() ?? null;
   readonly #throttles: MemberThrottles;
   readonly #instance: string;
   readonly #random: () => number;
@@ -221,7 +222,7 @@ export class ProxyCore {
   #onRequest(req: SipMessage, src: Source, now: number): void {
     const method = req.method;
     this.#hooks.onRequest?.(method);
-    this.#signal.observe(now, () => this.#hooks.saturated?.() ?? false);
+    this.#signal.observe(now, () => this.#hooks.saturated?.() ?? false, this.#busy);
     const rejection = requestRejection(req, SUPPORTED);
     if (rejection && !(rejection.status === 483 && method === "OPTIONS")) {
       if (method === "ACK") return this.#responder.drop("malformed-request");

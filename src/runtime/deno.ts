@@ -4,7 +4,7 @@ import { stripBrackets } from "../net/address.ts";
 import { portable } from "./portable.ts";
 import { OwnUdpQueues } from "./udp-queues.ts";
 import { findUdpSocketFd, raiseOpenFileLimit, setUdpBuffers, type UdpBuffers } from "./libc.ts";
-import { loadDenoLibc } from "./libc-deno.ts";
+import { denoLibc, loadDenoLibc } from "./libc-deno.ts";
 import { denoConnectTls, denoListenTls } from "./deno-tls.ts";
 
 const READ_BUFFER = 64 * 1024;
@@ -253,6 +253,11 @@ export function createDenoRuntime(): Runtime {
     ...portable,
     udpReceiveQueue: (ports) => queues.sum(ports) ?? portable.udpReceiveQueue(ports),
     raiseOpenFileLimit: () => raiseOpenFileLimit(loadDenoLibc),
+    threadSchedNs() {
+      const libc = denoLibc();
+      const ns = typeof libc === "string" ? -1 : libc.threadSchedNs();
+      return ns >= 0 ? ns : null;
+    },
     onSignal(signal, handler) {
       Deno.addSignalListener(signal, handler);
     },

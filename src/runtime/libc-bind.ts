@@ -4,15 +4,20 @@
  * functions. `libc-bun.ts` and `libc-deno.ts` only open the library and say how a
  * buffer becomes a pointer argument.
  */
-import { type Libc, portOf, rlimitOf } from "./libc.ts";
+import { type Libc, portOf, rlimitOf, schedstatNs, THREAD_SCHEDSTAT } from "./libc.ts";
 
-/** Argument types of the functions bound; each returns an int. "ptr": a buffer's address. */
+/**
+ * Argument types of the functions bound; each returns an int (pread's ssize_t fits: it
+ * reads a few dozen bytes). "ptr": a buffer's address.
+ */
 export const LIBC_SIGNATURES = {
   setsockopt: ["i32", "i32", "i32", "ptr", "u32"],
   getsockopt: ["i32", "i32", "i32", "ptr", "ptr"],
   setrlimit: ["i32", "ptr"],
   getrlimit: ["i32", "ptr"],
   getsockname: ["i32", "ptr", "ptr"],
+  open: ["ptr", "i32"],
+  pread: ["i32", "ptr", "u64", "i64"],
 } as const;
 
 export type LibcArgType = (typeof LIBC_SIGNATURES)[keyof typeof LIBC_SIGNATURES][number];
@@ -35,6 +40,8 @@ export interface BoundLibc<P> {
   setrlimit(resource: number, limit: P): number;
   getrlimit(resource: number, limit: P): number;
   getsockname(fd: number, addr: P, len: P): number;
+  open(path: P, flags: number): number;
+  pread(fd: number, buf: P, count: number, offset: number): number;
 }
 
 const RLIMIT_NOFILE = 7;
@@ -47,6 +54,7 @@ const SO_MEMINFO = 55;
 const SK_MEMINFO_WORDS = 9;
 const SK_MEMINFO_RMEM_ALLOC = 0;
 const SK_MEMINFO_DROPS = 8;
+const O_RDONLY = 0, O_CLOEXEC = 0o2000000;
 
 /** The buffers the calls pass by address. */
 export type CBuffer =
@@ -65,7 +73,16 @@ export function libcOver<P>(c: BoundLibc<P>, ptr: (buffer: CBuffer) => P): Libc 
     const r = c.getsockopt(fd, SOL_SOCKET, SO_MEMINFO, ptr(info), ptr(infoLen));
     return r === 0 && infoLen[0] >= info.byteLength ? info[word] : -1;
   };
+  // The calling thread's schedstat, opened on first use (from the main thread, the one
+  // that reads the sockets) and read again at offset 0 on every sample.
+  let schedFd: number | null = null;
+  const sched = new Uint8Array(128);
   return {
+    threadSchedNs() {
+      schedFd ??= c.open(ptr(cString(THREAD_SCHEDSTAT)), O_RDONLY | O_CLOEXEC);
+      const n = schedFd < 0 ? -1 : c.pread(schedFd, ptr(sched), sched.length, 0);
+      return n > 0 ? (schedstatNs(new TextDecoder().decode(sched.subarray(0, n))) ?? -1) : -1;
+    },
     setIntOption: (fd, level, name, value) =>
       c.setsockopt(fd, level, name, ptr(new Int32Array([value])), 4),
     getIntOption(fd, level, name) {
@@ -86,4 +103,12 @@ export function libcOver<P>(c: BoundLibc<P>, ptr: (buffer: CBuffer) => P): Libc 
       return c.getsockname(fd, ptr(addr), ptr(new Uint32Array([128]))) === 0 ? portOf(addr) : -1;
     },
   };
+}
+
+/** `text` as a NUL-terminated C string. */
+function cString(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = new TextEncoder().encode(text);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
 }

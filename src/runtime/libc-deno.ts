@@ -8,8 +8,13 @@ import { type BoundLibc, libcOver, libcSymbols } from "./libc-bind.ts";
 let loaded: Libc | string | null = null;
 
 export function loadDenoLibc(): Promise<Libc | string> {
+  return Promise.resolve(denoLibc());
+}
+
+/** The same, synchronously (Deno.dlopen is): for calls made 20 times a second. */
+export function denoLibc(): Libc | string {
   loaded ??= load();
-  return Promise.resolve(loaded);
+  return loaded;
 }
 
 function load(): Libc | string {

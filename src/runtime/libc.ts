@@ -24,6 +24,21 @@ export interface Libc {
   socketDrops(fd: number): number;
   /** Bytes the kernel holds unread on socket `fd` (SO_MEMINFO's rmem_alloc), or -1. */
   socketQueueBytes(fd: number): number;
+  /** The calling thread's run plus run-queue wait, ns (schedstatNs), or -1. */
+  threadSchedNs(): number;
+}
+
+/** The scheduler's account of the calling thread: ns on a CPU, ns waiting for one, slices. */
+export const THREAD_SCHEDSTAT = "/proc/thread-self/schedstat";
+
+/**
+ * The time a thread ran plus the time it was runnable but waited for a CPU, ns, from
+ * its schedstat line; null when the text is not one. Both count as busy: a thread
+ * that waits for a CPU another process holds is not idle, it is short of capacity.
+ */
+export function schedstatNs(text: string): number | null {
+  const m = /^(\d+) (\d+)/.exec(text);
+  return m ? Number(m[1]) + Number(m[2]) : null;
 }
 
 /** Shared object names tried in order: glibc, then musl. */

@@ -6,7 +6,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
-import { type UdpTableRow, udpTableRows } from "./libc.ts";
+import { schedstatNs, THREAD_SCHEDSTAT, type UdpTableRow, udpTableRows } from "./libc.ts";
 import type { Runtime } from "./types.ts";
 
 export const portable: Pick<
@@ -20,6 +20,7 @@ export const portable: Pick<
   | "udpReceiveDrops"
   | "udpReceiveQueue"
   | "processStats"
+  | "threadSchedNs"
 > = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
@@ -51,6 +52,15 @@ export const portable: Pick<
       // Deno guards /proc/self behind --allow-all: the series is left out.
     }
     return { cpuSeconds: (cpu.user + cpu.system) / 1e6, openFds };
+  },
+  threadSchedNs() {
+    // About 10 µs under Bun, read 20 times a second. Deno guards /proc behind
+    // --allow-all: its adapter reads the same file through FFI.
+    try {
+      return schedstatNs(readFileSync(THREAD_SCHEDSTAT, "utf8"));
+    } catch {
+      return null;
+    }
   },
   udpReceiveDrops(localPorts) {
     // Per socket (the drops column), matched by local port: only this process's ports

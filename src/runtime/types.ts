@@ -210,6 +210,12 @@ export interface Runtime {
   rss(): number;
   /** CPU time used so far; open descriptors (null where /proc/self/fd is unreadable: Deno). */
   processStats(): { cpuSeconds: number; openFds: number | null };
+  /**
+   * The calling thread's time on a CPU plus its time runnable but waiting for one, ns
+   * (Linux schedstat); null where it cannot be read. Called from the main thread: how
+   * busy the loop that reads the sockets is (service/thread-busy.ts).
+   */
+  threadSchedNs(): number | null;
   exit(code: number): never;
   writeStdout(text: string): void;
   writeStderr(text: string): void;

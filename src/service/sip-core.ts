@@ -23,6 +23,7 @@ import { haEventLogger } from "./ha-log.ts";
 import { ActiveClock } from "./active-clock.ts";
 import { LoopLag } from "./loop-lag.ts";
 import { isSaturated } from "./saturation.ts";
+import { ThreadBusy } from "./thread-busy.ts";
 import { SocketQueueDelay } from "./socket-queue.ts";
 import { MemberDns, type MemberDnsStatus } from "./member-dns.ts";
 import type { ServiceMetrics } from "./metrics.ts";
@@ -109,6 +110,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
   // real clock.
   const lag = new LoopLag(rt);
   const queue = new SocketQueueDelay(rt, transport);
+  const busy = new ThreadBusy(rt);
   const active = new ActiveClock(mono, lag, queue);
   const haNow = () => active.now();
   const wallOffset = () => rt.now() - active.now();
@@ -147,6 +149,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
         queue_delay_ms: Math.round(s.queueDelayMs),
         queue_overflowing: s.overflowing,
         max_delay_ms: config.overload.max_delay,
+        main_thread_busy: busy.share(),
       };
     },
   });
@@ -217,6 +220,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     onOverload: (reason) => overload.record(reason, mono()),
     // Whether vipless falls behind its work (saturation.ts).
     saturated: () => isSaturated(config.overload.max_delay, saturationSigns()),
+    busy: () => busy.share(),
     // A member's RFC 7339 oc answer: one line per member and 10 s (a member under load
     // changes its value every few hundred ms); the refusals count as overload.
     onMemberOverloadControl: (member, change) => {
@@ -303,6 +307,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       // measured, from here. The other timers stay starved on purpose: judging probes and
       // forwards then would blame members for answers that wait in our queue.
       queue.runIfOverdue(now);
+      busy.runIfOverdue(now);
       proxy.onMessage(bytes, src, now);
       timer.arm();
     },
@@ -323,6 +328,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       proxy.reconfigure(proxySettings(config, listeners, transport.probePorts()), router);
       lag.start();
       queue.start();
+      busy.start();
       timer.fire();
     },
     ready: () => !draining && registry.isInService(config.serve),
@@ -363,6 +369,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
       memberDns.close();
       lag.stop();
       queue.stop();
+      busy.stop();
     },
     registry,
     proxy,

@@ -176,6 +176,25 @@ describe("RFC 7339 overload control, vipless as the overloaded server", () => {
     assert.ok(forwardedInvite(sent), "forwarded");
   });
 
+  test("once the main thread has spare time, the early 503s end without waiting for the steps", () => {
+    const h = new Harness({ settings: { maxTransactions: 10_000 } });
+    h.allUp();
+    h.saturate();
+    h.saturated = false;
+    h.busy = 1;
+    h.advance(50);
+    assert.equal(responses(h.receive(request("INVITE")), 503).length, 1, "busy: still refused");
+    // Idle 95 % of the time with a tenth of the calls accepted: the first request that
+    // finds it so cuts the loss to 0, and from it on every call is accepted (ten steps
+    // of 10 points would have taken 2.5 s).
+    h.busy = 0.05;
+    h.advance(50);
+    for (let i = 0; i < 50; i++) {
+      const sent = h.receive(request("INVITE"));
+      assert.equal(responses(sent, 503).length, 0, `INVITE ${i} accepted`);
+    }
+  });
+
   test("the early 503s refuse the share of new INVITEs the loss says, not all of them", () => {
     const h = new Harness({ settings: { maxTransactions: 10_000 } });
     h.allUp();

@@ -68,6 +68,8 @@ export class Harness {
   readonly overloads: OverloadReason[] = [];
   /** What the core's `saturated` hook answers (vipless's measured loop lag). */
   saturated = false;
+  /** What the core's `busy` hook answers (the main thread's busy share), null: unknown. */
+  busy: number | null = null;
   /** What members' RFC 7339 oc answers did, in order. */
   readonly ocChanges: Array<{ member: string; change: OcChange }> = [];
   /** Every RFC 3263 lookup the core asked for; `located` answers one. */
@@ -109,6 +111,7 @@ export class Harness {
       servedPairReady: () => this.ha.isInService(this.serve),
       onOverload: (reason) => this.overloads.push(reason),
       saturated: () => this.saturated,
+      busy: () => this.busy,
       onMemberOverloadControl: (m, change) =>
         this.ocChanges.push({ member: `${m.host}:${m.port}`, change }),
     };

@@ -20,6 +20,39 @@ function params(text: string): Map<string, string | null> {
 }
 
 describe("OverloadSignal (vipless as the overloaded server)", () => {
+  test("with spare time on the main thread the loss is cut at once to what it carries", () => {
+    const s = new OverloadSignal({ validityMs: 1000, stepMs: 250, seqOffsetMs: 0 });
+    // Six steps saturated, the last at t.
+    let t = 0;
+    for (let i = 0; i < 6; i++) s.observe(t = i * 250, () => true);
+    assert.equal(s.loss, 60);
+    // Busy all of the time (an overload, or the backlog after one): 10 points a step only.
+    for (let i = 0; i < 4; i++) s.observe(t += 50, () => false, () => 1);
+    assert.equal(s.loss, 60, "between steps, no cut while the thread is busy");
+    // A step later: busy 80 % with 50 % accepted: 50 % * 0.85 / 0.8 = 53.1 % carried.
+    s.observe(t += 50, () => false, () => 1);
+    assert.equal(s.loss, 50, "the step: 10 points down");
+    s.observe(t += 50, () => false, () => 0.8);
+    assert.equal(s.loss, 46);
+    s.observe(t += 10, () => false, () => 0.1);
+    assert.equal(s.loss, 46, "at most one cut per 50 ms, the busy sample's period");
+    // Busy 40 % with 54 % accepted: everything is carried; the half load after an
+    // overload is let in.
+    s.observe(t += 50, () => false, () => 0.4);
+    assert.equal(s.loss, 0);
+  });
+
+  test("no cut while saturated, nor where the busy share is unknown", () => {
+    const s = new OverloadSignal({ validityMs: 1000, stepMs: 250, seqOffsetMs: 0 });
+    let t = 0;
+    for (let i = 0; i < 4; i++) s.observe(t = i * 250, () => true);
+    assert.equal(s.loss, 40);
+    s.observe(t += 50, () => true, () => 0.1);
+    assert.equal(s.loss, 40, "the delay signs win: a queue behind an idle loop is still a queue");
+    s.observe(t += 50, () => false, () => null);
+    assert.equal(s.loss, 40);
+  });
+
   test("asks for more loss while saturated, less after, and says oc=0 whenever not overloaded", () => {
     const s = new OverloadSignal({ validityMs: 1000, stepMs: 250, seqOffsetMs: 1_700_000_000_000 });
     // RFC 7339 §4.1, §5.1: a value (0 when not overloaded) to every client that offers oc.

@@ -85,6 +85,7 @@ export class FakeClock {
       clearTimer: this.clearTimer,
       rss: () => 0,
       processStats: () => ({ cpuSeconds: 0, openFds: null }),
+      threadSchedNs: () => null,
     };
     return new Proxy(base, {
       get: (target, key) =>
