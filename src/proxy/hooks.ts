@@ -20,6 +20,8 @@ export interface ProxyHooks {
   onUnavailable?(member: { host: string; port: number }): void;
   /** A request was forwarded to a pair member; `retry` after another hop failed. */
   onForwarded?(member: { host: string; port: number }, retry: boolean): void;
+  /** A pair member responded to a request forwarded to it. */
+  onAnswered?(member: { host: string; port: number }): void;
   /** An answer to one of our OPTIONS probes (its branch starts with PROBE_BRANCH_PREFIX). */
   onProbeResponse?(branch: string, status: number, src: Source): void;
   /** True while the served pair has an active member (OPTIONS to vipless: 200, else 503). */

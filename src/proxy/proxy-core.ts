@@ -108,6 +108,7 @@ export class ProxyCore {
       onForwardFailure: (member, why) => this.#hooks.onForwardFailure?.(member, why),
       onUnavailable: (member) => this.#hooks.onUnavailable?.(member),
       onForwarded: (member, retry) => this.#hooks.onForwarded?.(member, retry),
+      onAnswered: (member) => this.#hooks.onAnswered?.(member),
     });
     this.#routing = new RequestRouting(settings, router, this.#responder, out);
   }

@@ -43,6 +43,8 @@ export interface ContextEnv {
   onUnavailable?(member: { host: string; port: number }): void;
   /** A request went to this pair member; `retry`: after an earlier hop failed (failover). */
   onForwarded?(member: { host: string; port: number }, retry: boolean): void;
+  /** A pair member sent a response to a request forwarded to it (ha/member-silence.ts). */
+  onAnswered?(member: { host: string; port: number }): void;
 }
 
 export class ResponseContexts {
@@ -154,6 +156,7 @@ export class ResponseContexts {
     const ctx = b.ctx;
     const status = res.status;
     this.#clearTimer(b, "failoverTimer");
+    if (b.hop.member) this.#env.onAnswered?.(b.hop.member);
     if (b.phase === "abandoned") {
       // The call went on without it: a provisional means it rings, so CANCEL it now.
       if (status < 200) return this.#sendCancel(b, now);

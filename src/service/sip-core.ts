@@ -6,6 +6,7 @@
  * Both cores run on the monotonic clock; wall-clock time enters only where it is
  * shown (the /status snapshot and the log lines).
  */
+import { MemberSilence } from "../ha/member-silence.ts";
 import type { Logger } from "@logtape/logtape";
 import type { Config } from "../config/index.ts";
 import type { SwitchoverResult as HttpSwitchoverResult } from "../http/app.ts";
@@ -154,6 +155,7 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     },
   });
   const forwardFailureLog = new OncePerKey(1000, 1000);
+  const silence = new MemberSilence();
   const overloadControlLog = new OncePerKey(10_000, 1000);
 
   // oc-seq is wall-clock based (RFC 7339's example is a timestamp), so it grows across restarts.
@@ -179,7 +181,21 @@ export function createSipCore(deps: SipCoreDeps): SipCore {
     // host that names no member is routed like a member but switches nothing.
     onRequestFrom: (sender, method) => registry.onRequestFrom(sender, method, haNow()),
     isMember: (sender) => registry.identify(sender) !== null,
-    onForwarded: (member, retry) => metrics.traffic.forwarded(member, retry),
+    onForwarded: (member, retry) => {
+      metrics.traffic.forwarded(member, retry);
+      // Silent for probe.timeout: suspect and probed now, as after a forward failure.
+      const now = haNow();
+      if (!silence.forwarded(member, now, config.probe.timeout)) return;
+      registry.onForwardFailure(member, now);
+      if (forwardFailureLog.pass(`${member.host}|${member.port}|silent`, mono()) !== null) {
+        log.info("{host}:{port} sent nothing back for {ms} ms: probing it now", {
+          event: "member-silent",
+          ...member,
+          ms: config.probe.timeout,
+        });
+      }
+    },
+    onAnswered: (member) => silence.heard(member),
     // RFC 3263 §4.3: a 503 moves a member named by DNS name to its next target.
     onUnavailable: (member) => memberDns.failed(member, mono()),
     onForwardFailure: (member, why) => {

@@ -24,6 +24,36 @@ pairs:
 const LOCAL = { host: "192.0.2.10", port: 5060 };
 const PROBE_PORT = 5099;
 
+const UAC = { transport: "udp" as const, host: "192.0.2.50", port: 5062, local: LOCAL };
+
+/** A new call's INVITE from the UAC. */
+function newInvite(n: number): string {
+  return [
+    "INVITE sip:bob@example.com SIP/2.0",
+    `Via: SIP/2.0/UDP 192.0.2.50:5062;branch=z9hG4bK-call-${n};rport`,
+    "Max-Forwards: 70",
+    `From: <sip:alice@example.com>;tag=a${n}`,
+    "To: <sip:bob@example.com>",
+    `Call-ID: call-${n}@192.0.2.50`,
+    "CSeq: 1 INVITE",
+    "Contact: <sip:alice@192.0.2.50:5062>",
+    "Content-Length: 0",
+    "",
+    "",
+  ].join("\r\n");
+}
+
+/** A member's response to a request forwarded to it. */
+function reply(req: SipMessage, status: number): string {
+  return buildResponse(status, "Trying", [
+    ...req.getAll("via").map((v): [string, string] => ["Via", v]),
+    ["From", req.get("from")!],
+    ["To", req.get("to")!],
+    ["Call-ID", req.get("call-id")!],
+    ["CSeq", req.get("cseq")!],
+  ]);
+}
+
 interface SentProbe {
   to: Endpoint;
   msg: SipMessage;
@@ -277,6 +307,58 @@ describe("sip-core: failover", () => {
     const final = g.other.find((o) => o.to.host === "192.0.2.50" && o.msg.status >= 200);
     assert.equal(final?.msg.status, 503);
     assert.ok(final!.mono - outAt! <= 5, `503 ${final!.mono - outAt!} ms after out of service`);
+  });
+
+  it("a primary that goes silent under calls is down after probe.timeout of silence and one probe, before failover.timeout", () => {
+    const g = new Glue();
+    g.start();
+    g.run(1_500);
+    let n = 0;
+    const call = () => g.core.onMessage(new TextEncoder().encode(newInvite(++n)), UAC);
+    const answer100 = () => {
+      for (const o of g.other.splice(0)) {
+        if (o.msg.kind === "request" && o.msg.method === "INVITE") {
+          g.core.onMessage(new TextEncoder().encode(reply(o.msg, 100)), { ...o.to, local: LOCAL });
+        }
+      }
+    };
+    // Calls every 20 ms, each answered 100 Trying by the primary.
+    for (let i = 0; i < 25; i++) {
+      call();
+      answer100();
+      g.run(20);
+    }
+    // Killed: nothing more from it, probes included.
+    g.silent.add("10.0.0.11");
+    const killedAt = g.clock.mono;
+    let backupAt: number | null = null;
+    for (let i = 0; i < 100 && backupAt === null; i++) {
+      call();
+      g.other.splice(0);
+      g.run(20, () => {
+        if (backupAt === null && g.core.pairsStatus()[0].activeRole === "backup") {
+          backupAt = g.clock.mono;
+        }
+      });
+    }
+    assert.notEqual(backupAt, null, "switched to the backup");
+    const after = backupAt! - killedAt;
+    // Silence (500 ms) plus one probe miss (500 ms); the forward failure would come at
+    // failover.timeout (1 s) plus a probe, and two plain misses later still.
+    assert.ok(after <= 1_010, `switched ${after} ms after the kill`);
+    assert.equal(g.member("site-a", "10.0.0.11").status, "down");
+  });
+
+  it("a member silent to calls but answering probes stays active: silence only makes it suspect", () => {
+    const g = new Glue();
+    g.start();
+    g.run(1_500);
+    for (let i = 1; i <= 150; i++) {
+      g.core.onMessage(new TextEncoder().encode(newInvite(i)), UAC);
+      g.run(20);
+    }
+    assert.equal(g.core.pairsStatus()[0].activeRole, "primary");
+    assert.equal(g.member("site-a", "10.0.0.11").status, "up");
   });
 
   it("stop() leaves no runtime timer", () => {
