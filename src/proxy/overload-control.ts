@@ -82,6 +82,7 @@ export class OverloadSignal {
   #stepAt = Number.NEGATIVE_INFINITY;
   #spareAt = Number.NEGATIVE_INFINITY;
   #seqMs: number;
+  #params: string | null = null;
 
   constructor(options: SignalOptions) {
     this.#o = options;
@@ -141,6 +142,7 @@ export class OverloadSignal {
       // step its reduction would lapse after oc-validity in a steady overload. The end
       // (back to 0) gets one too (§5.7: the server MUST increment oc-seq).
       this.#seqMs = Math.max(this.#seqMs + 1, Math.floor(this.#o.seqOffsetMs + now));
+      this.#params = null;
     }
   }
 
@@ -151,6 +153,11 @@ export class OverloadSignal {
    * support oc, §6). oc-seq (`1*12DIGIT "." 1*5DIGIT`, §9) is in every one (§4.4).
    */
   params(): string {
+    // Asked for every response relayed or answered: kept until the loss or oc-seq moves.
+    return this.#params ??= this.#format();
+  }
+
+  #format(): string {
     const seq = `${Math.floor(this.#seqMs / 1000)}.${String(this.#seqMs % 1000).padStart(3, "0")}`;
     if (this.#loss > 0) {
       return `oc=${this.#loss};oc-algo="${ALGO}";oc-validity=${this.#o.validityMs};oc-seq=${seq}`;

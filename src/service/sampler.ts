@@ -56,3 +56,31 @@ export class PeriodicSampler {
     });
   }
 }
+
+/**
+ * A measurement sampled every `everyMs` that is also driven from the message path
+ * (socket-queue.ts, thread-busy.ts): the sampler's start, stop and runIfOverdue, once.
+ */
+export abstract class Sampled {
+  readonly #sampler: PeriodicSampler;
+
+  constructor(clock: SamplerClock, everyMs: number) {
+    this.#sampler = new PeriodicSampler(clock, everyMs, () => this.sample());
+  }
+
+  /** Takes one sample (public for tests on a fake clock). */
+  abstract sample(): void;
+
+  stop(): void {
+    this.#sampler.stop();
+  }
+
+  /** Samples from the message path when the sampling timer is starved. */
+  runIfOverdue(now: number): void {
+    this.#sampler.runIfOverdue(now);
+  }
+
+  protected startSampling(): void {
+    this.#sampler.start();
+  }
+}

@@ -17,7 +17,7 @@
  * next sample; under overload every sample is late (the loop reads for hundreds of ms
  * between timers) and the queue stays full, so late samples count too.
  */
-import { PeriodicSampler, type SamplerClock } from "./sampler.ts";
+import { Sampled, type SamplerClock } from "./sampler.ts";
 
 export const SAMPLE_MS = 50;
 /** The kernel's accounting of one datagram beyond its payload (sk_buff and friends). */
@@ -45,10 +45,9 @@ export interface QueueSource {
   udpReceiveDrops(): number | null;
 }
 
-export class SocketQueueDelay {
+export class SocketQueueDelay extends Sampled {
   readonly #clock: QueueClock;
   readonly #source: QueueSource;
-  readonly #sampler: PeriodicSampler;
   #at = 0;
   #datagrams = 0;
   #bytes = 0;
@@ -63,9 +62,9 @@ export class SocketQueueDelay {
   #peakRate = MIN_RATE_PER_MS;
 
   constructor(clock: QueueClock, source: QueueSource) {
+    super(clock, SAMPLE_MS);
     this.#clock = clock;
     this.#source = source;
-    this.#sampler = new PeriodicSampler(clock, SAMPLE_MS, () => this.sample());
   }
 
   start(): void {
@@ -73,19 +72,9 @@ export class SocketQueueDelay {
     this.#datagrams = this.#source.udpRead.datagrams;
     this.#bytes = this.#source.udpRead.bytes;
     this.#drops = this.#source.udpReceiveDrops();
-    this.#sampler.start();
+    this.startSampling();
   }
 
-  stop(): void {
-    this.#sampler.stop();
-  }
-
-  /** Samples from the message path when the sampling timer is starved (sampler.ts). */
-  runIfOverdue(now: number): void {
-    this.#sampler.runIfOverdue(now);
-  }
-
-  /** Takes one sample (public for tests on a fake clock). */
   sample(): void {
     const now = this.#clock.monotonic();
     const read = this.#source.udpRead;

@@ -13,41 +13,30 @@
  * it errs toward idle by the steal share, a few percent.)
  */
 import type { Runtime } from "../runtime/types.ts";
-import { PeriodicSampler, type SamplerClock } from "./sampler.ts";
+import { Sampled, type SamplerClock } from "./sampler.ts";
 
 export const SAMPLE_MS = 50;
 
 export type BusyClock = SamplerClock & Pick<Runtime, "threadSchedNs">;
 
-export class ThreadBusy {
+export class ThreadBusy extends Sampled {
   readonly #clock: BusyClock;
-  readonly #sampler: PeriodicSampler;
   #at = 0;
   #ns: number | null = null;
   #share: number | null = null;
 
   constructor(clock: BusyClock) {
+    super(clock, SAMPLE_MS);
     this.#clock = clock;
-    this.#sampler = new PeriodicSampler(clock, SAMPLE_MS, () => this.sample());
   }
 
   start(): void {
     this.#at = this.#clock.monotonic();
     this.#ns = this.#clock.threadSchedNs();
     // Where the kernel cannot say (not Linux) nothing is sampled: share() stays null.
-    if (this.#ns !== null) this.#sampler.start();
+    if (this.#ns !== null) this.startSampling();
   }
 
-  stop(): void {
-    this.#sampler.stop();
-  }
-
-  /** Samples from the message path when the sampling timer is starved (sampler.ts). */
-  runIfOverdue(now: number): void {
-    this.#sampler.runIfOverdue(now);
-  }
-
-  /** Takes one sample (public for tests on a fake clock). */
   sample(): void {
     const now = this.#clock.monotonic();
     const ns = this.#clock.threadSchedNs();

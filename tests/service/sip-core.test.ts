@@ -262,21 +262,7 @@ describe("sip-core: failover", () => {
     const g = new Glue();
     g.start();
     g.run(1_500);
-    const uac = { transport: "udp" as const, host: "192.0.2.50", port: 5062, local: LOCAL };
-    const invite = [
-      "INVITE sip:bob@example.com SIP/2.0",
-      "Via: SIP/2.0/UDP 192.0.2.50:5062;branch=z9hG4bK-ring-1;rport",
-      "Max-Forwards: 70",
-      "From: <sip:alice@example.com>;tag=a1",
-      "To: <sip:bob@example.com>",
-      "Call-ID: ring-1@192.0.2.50",
-      "CSeq: 1 INVITE",
-      "Contact: <sip:alice@192.0.2.50:5062>",
-      "Content-Length: 0",
-      "",
-      "",
-    ].join("\r\n");
-    g.core.onMessage(new TextEncoder().encode(invite), uac);
+    g.core.onMessage(new TextEncoder().encode(newInvite(1)), UAC);
     const fwd = g.other.find((o) => o.msg.kind === "request" && o.msg.method === "INVITE")!;
     assert.equal(fwd.to.host, "10.0.0.11");
     // Each member it reaches rings; then both stop answering probes.
