@@ -15,6 +15,8 @@
  * The clock is the HA judgement's (service/active-clock.ts): time during which vipless
  * did not read its sockets counts as no one's silence.
  */
+import { addressKey } from "../net/address.ts";
+
 export class MemberSilence {
   /** Per member: since when requests wait with nothing heard back, and if reported. */
   readonly #waiting = new Map<string, { since: number; reported: boolean }>();
@@ -35,7 +37,7 @@ export class MemberSilence {
     return true;
   }
 
-  /** Something arrived from the member (a response, a request, a probe answer). */
+  /** The member responded to a request forwarded to it. */
   heard(member: Address): void {
     if (this.#waiting.size > 0) this.#waiting.delete(keyOf(member));
   }
@@ -46,4 +48,4 @@ interface Address {
   port: number;
 }
 
-const keyOf = (a: Address) => `${a.host.toLowerCase()}:${a.port}`;
+const keyOf = (a: Address) => addressKey(a.host, a.port);

@@ -6,6 +6,7 @@
  * its new name, and every configured member has every series from boot, at 0.
  */
 import type { Labels } from "../metrics/registry.ts";
+import { addressKey } from "../net/address.ts";
 
 export type TrafficKind = "forwarded" | "retried" | "failed" | "timed_out";
 
@@ -50,4 +51,4 @@ export class MemberTraffic {
 
 export { KINDS as TRAFFIC_KINDS };
 
-const keyOf = (a: Address) => `${a.host.toLowerCase()}:${a.port}`;
+const keyOf = (a: Address) => addressKey(a.host, a.port);
