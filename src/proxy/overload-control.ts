@@ -15,6 +15,7 @@
  * Section numbers are those of RFC 7339.
  */
 import { MessageEditor, parseMessage, type SipMessage, SipParseError } from "../sip/index.ts";
+import { CallAdmission } from "./call-admission.ts";
 
 /** The one algorithm we speak (§4.2: "loss", which every client MUST support and offer). */
 const ALGO = "loss";
@@ -59,82 +60,59 @@ export const SIGNAL_DEFAULTS: Omit<SignalOptions, "seqOffsetMs"> = {
   validityMs: 1000,
   stepMs: 250,
 };
-/** Percentage points added while saturated, taken back while not (additive both ways). */
-const STEP_UP = 10, STEP_DOWN = 10;
 /**
- * The main thread's busy share the loss aims at when it has spare time (#spare), and
- * how often that is judged (service/thread-busy.ts samples every 50 ms).
- */
-const SPARE_TARGET = 0.85, SPARE_STEP_MS = 50;
-
-/**
- * The loss vipless asks its clients for, and the share of new INVITEs it refuses itself
- * (proxy-core.ts), from whether it is saturated (loop lag or socket-queue delay above
- * `overload.max_delay`, or a socket queue that overflows). Up by STEP_UP points each
- * step it is saturated, down by STEP_DOWN each step it is not: a control loop that
- * finds the share vipless can carry. Measured at 2.5x the top rate (bench/results.md):
- * refusing every new INVITE while saturated completed 48 % of the offered calls, this
- * share 70-74 %, every accepted call completing.
+ * Whom vipless lets in while overloaded, and what it asks of its clients: the share of
+ * new calls it refuses (call-admission.ts, from whether it is saturated: loop lag or
+ * socket-queue delay above `overload.max_delay`, or a socket queue that overflows),
+ * which is also the RFC 7339 loss.
  */
 export class OverloadSignal {
   readonly #o: SignalOptions;
-  #loss = 0;
+  readonly #admission: CallAdmission;
   #stepAt = Number.NEGATIVE_INFINITY;
-  #spareAt = Number.NEGATIVE_INFINITY;
   #seqMs: number;
   #params: string | null = null;
 
-  constructor(options: SignalOptions) {
+  constructor(options: SignalOptions, random: () => number = Math.random) {
     this.#o = options;
+    this.#admission = new CallAdmission(random);
     this.#seqMs = Math.max(0, Math.floor(options.seqOffsetMs));
   }
 
+  /** The loss we ask oc clients for, percent: the share of new calls refused. */
   get loss(): number {
-    return this.#loss;
+    return this.#admission.loss;
   }
 
   /**
    * Samples `saturated` when a step is due (at most once per stepMs); between steps,
-   * cuts the loss to what the main thread's spare time carries (`busy`, see #spare).
+   * cuts the loss to what the main thread's spare time carries (`busy`).
    */
   observe(now: number, saturated: () => boolean, busy?: () => number | null): void {
+    const before = this.#admission.loss;
     const elapsed = now - this.#stepAt;
     if (elapsed < this.#o.stepMs) {
-      if (busy !== undefined) this.#spare(now, saturated, busy);
-      return;
+      if (busy === undefined) return;
+      this.#admission.spare(now, saturated, busy);
+      if (this.#admission.loss !== before) this.#changed(now, before);
+    } else {
+      // A quiet gap (no request to observe in) counts as steps without saturation.
+      const finite = Number.isFinite(elapsed);
+      const steps = finite ? Math.floor(elapsed / this.#o.stepMs) : 1;
+      this.#stepAt = now;
+      this.#admission.step(finite ? elapsed : this.#o.stepMs, steps, saturated());
+      this.#changed(now, before);
     }
-    // A quiet gap (no request to observe in) counts as steps without saturation.
-    const steps = Number.isFinite(elapsed) ? Math.floor(elapsed / this.#o.stepMs) : 1;
-    this.#stepAt = now;
-    const before = this.#loss;
-    if (saturated()) this.#loss = Math.min(100, this.#loss + STEP_UP);
-    else this.#loss = Math.max(0, this.#loss - STEP_DOWN * steps);
-    this.#changed(now, before);
   }
 
-  /**
-   * While the loss refuses calls the main thread has time for, cuts it at once instead
-   * of 10 points a step: the thread was busy `busy` of the last moments with the
-   * accepted share (1 - loss) of the traffic, so it carries SPARE_TARGET of busy with
-   * (1 - loss) * SPARE_TARGET / busy. Only when it is not saturated and idles more than
-   * 1 - SPARE_TARGET of the time: under overload the thread is busy all of the time,
-   * and this rule never fires. At most once per SPARE_STEP_MS, the busy sample's period.
-   */
-  #spare(now: number, saturated: () => boolean, busy: () => number | null): void {
-    if (this.#loss === 0 || now - this.#spareAt < SPARE_STEP_MS) return;
-    this.#spareAt = now;
-    const b = busy();
-    if (b === null || b >= SPARE_TARGET || saturated()) return;
-    const carried = Math.min(1, ((1 - this.#loss / 100) * SPARE_TARGET) / Math.max(b, 0.01));
-    const loss = Math.max(0, Math.floor(100 * (1 - carried)));
-    if (loss >= this.#loss) return;
-    const before = this.#loss;
-    this.#loss = loss;
-    this.#changed(now, before);
+  /** A new call (an INVITE without To tag) at `now`: true to let it in. */
+  admits(now: number): boolean {
+    return this.#admission.admits(now);
   }
 
   #changed(now: number, before: number): void {
-    if (this.#loss !== before || this.#loss > 0) {
+    const loss = this.#admission.loss;
+    if (loss !== before || loss > 0) {
       // A new value, with a larger oc-seq (§4.4: values generated at t and t+1 MUST
       // have increasing oc-seq). Also a loss that stayed, e.g. at 100: a client updates
       // its stored values and restarts their validity only on a larger oc-seq, and
@@ -159,8 +137,9 @@ export class OverloadSignal {
 
   #format(): string {
     const seq = `${Math.floor(this.#seqMs / 1000)}.${String(this.#seqMs % 1000).padStart(3, "0")}`;
-    if (this.#loss > 0) {
-      return `oc=${this.#loss};oc-algo="${ALGO}";oc-validity=${this.#o.validityMs};oc-seq=${seq}`;
+    const loss = this.#admission.loss;
+    if (loss > 0) {
+      return `oc=${loss};oc-algo="${ALGO}";oc-validity=${this.#o.validityMs};oc-seq=${seq}`;
     }
     // Not overloaded: oc=0 (§5.1: MUST), and oc-validity=0, which ends a reduction
     // (§4.3, §5.7: the server MUST set it to 0 to stop, SHOULD set oc to 0).

@@ -65,6 +65,7 @@ export class ProxyCore {
   /** RFC 7339: what we tell oc clients, and what members told us. */
   readonly #signal: OverloadSignal;
   readonly #busy = () => this.#hooks.busy?.() ?? null;
+  readonly #saturated = () => this.#hooks.saturated?.() ?? false;
   readonly #throttles: MemberThrottles;
   readonly #instance: string;
   readonly #random: () => number;
@@ -83,10 +84,10 @@ export class ProxyCore {
     this.#random = random;
     this.#instance = Math.floor(random() * 36 ** 4).toString(36).padStart(4, "0") + ".";
     this.#limiter = new InviteRateLimiter(settings.maxInviteRate);
-    this.#signal = new OverloadSignal({
-      ...SIGNAL_DEFAULTS,
-      seqOffsetMs: settings.ocSeqOffsetMs ?? 0,
-    });
+    this.#signal = new OverloadSignal(
+      { ...SIGNAL_DEFAULTS, seqOffsetMs: settings.ocSeqOffsetMs ?? 0 },
+      random,
+    );
     this.#throttles = new MemberThrottles(random);
     const oc = () => this.#signal.params();
     const txl = this.txl = new TransactionLayer({
@@ -223,7 +224,7 @@ export class ProxyCore {
   #onRequest(req: SipMessage, src: Source, now: number): void {
     const method = req.method;
     this.#hooks.onRequest?.(method);
-    this.#signal.observe(now, () => this.#hooks.saturated?.() ?? false, this.#busy);
+    this.#signal.observe(now, this.#saturated, this.#busy);
     const rejection = requestRejection(req, SUPPORTED);
     if (rejection && !(rejection.status === 483 && method === "OPTIONS")) {
       if (method === "ACK") return this.#responder.drop("malformed-request");
@@ -263,9 +264,10 @@ export class ProxyCore {
       this.#hooks.onOverload?.("transactions");
       return this.#responder.stateless(req, src, serviceUnavailable());
     }
-    if (method === "INVITE" && !req.to?.tag && this.#random() * 100 < this.#signal.loss) {
-      // Refused early and cheaply, before a transaction or a 100 Trying, so that the
-      // calls already accepted (their ACKs, BYEs, CANCELs, re-INVITEs: anything with a
+    if (method === "INVITE" && !req.to?.tag && !this.#signal.admits(now)) {
+      // The share of new calls refused while saturated (call-admission.ts). Refused
+      // early and cheaply, before a transaction or a 100 Trying, so that the calls
+      // already accepted (their ACKs, BYEs, CANCELs, re-INVITEs: anything with a
       // To tag is in a dialog) keep the capacity.
       this.#hooks.onOverload?.("saturated");
       return this.#responder.stateless(req, src, shed());

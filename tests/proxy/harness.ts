@@ -171,7 +171,7 @@ export class Harness {
   /**
    * Saturated for long enough that the early shedding refuses every new INVITE: its
    * share rises 10 points per 250 ms step in which a request finds vipless saturated
-   * (proxy/overload-control.ts), so ten steps, each with a request vipless answers
+   * (proxy/call-admission.ts), so ten steps, each with a request vipless answers
    * itself (an OPTIONS with Max-Forwards 0). Returns nothing of what was sent.
    */
   saturate(): void {
