@@ -25,6 +25,7 @@ import {
 } from "../sip/index.ts";
 import { type Action, TransactionLayer } from "../transaction/index.ts";
 import { answer, type LocalAnswer, serviceUnavailable, shed } from "./answers.ts";
+import { DelayedTrying } from "./delayed-trying.ts";
 import { isLooped, newBranch, PROBE_BRANCH_PREFIX, requestLoopHash } from "./loop.ts";
 import { InviteRateLimiter } from "./overload.ts";
 import {
@@ -61,6 +62,7 @@ export class ProxyCore {
   readonly #parked: ParkedRequests;
   readonly #contexts: ResponseContexts;
   readonly #responder: Responder<TimerPayload>;
+  readonly #trying: DelayedTrying;
   readonly #limiter: InviteRateLimiter;
   /** RFC 7339: what we tell oc clients, and what members told us. */
   readonly #signal: OverloadSignal;
@@ -98,6 +100,7 @@ export class ProxyCore {
     const run = (actions: Action<Dest, TimerPayload>[], now: number) => this.#run(actions, now);
     this.#responder = new Responder(txl, out, hooks, run, settings.userAgent);
     this.#responder.oc = oc;
+    this.#trying = new DelayedTrying(this.#responder);
     this.#contexts = new ResponseContexts({
       txl,
       run,
@@ -137,10 +140,13 @@ export class ProxyCore {
   }
 
   nextDeadline(): number | undefined {
-    return this.txl.nextDeadline();
+    const tx = this.txl.nextDeadline() ?? Infinity;
+    const at = Math.min(tx, this.#trying.nextDeadline() ?? Infinity);
+    return at === Infinity ? undefined : at;
   }
 
   tick(now: number): void {
+    this.#trying.tick(now);
     this.#run(this.txl.tick(now), now);
   }
 
@@ -252,7 +258,7 @@ export class ProxyCore {
     const facts = requestFacts(req);
     const r = this.txl.receiveRequest(facts, now);
     this.#run(r.actions, now);
-    if (r.kind === "absorbed") return;
+    if (r.kind === "absorbed") return this.#trying.retransmitted(r.tx, req, now);
     if (r.kind === "ack") {
       // The ACK of one of our stateless answers (a 503 while overloaded, a 400) ends
       // here, as with Kamailio's sl_filter_ACK: no one downstream saw that request.
@@ -298,7 +304,7 @@ export class ProxyCore {
         return this.#contexts.cancel(target.id, now);
       }
       if (method === "INVITE") {
-        respond(answer(100));
+        this.#trying.defer(stx, req, now, this.#settings.t1Ms);
         if (this.#limiter.exceeded(now)) {
           this.#hooks.onOverload?.("invite-rate");
           return respond(serviceUnavailable());

@@ -88,7 +88,8 @@ describe("CANCEL", () => {
       [],
       "no failover once cancelled",
     );
-    assert.deepEqual(responses(to(out, UAC)).map((s) => s.msg.status), [487]);
+    // The member stays silent: the INVITE still gets its 100 Trying after 200 ms.
+    assert.deepEqual(responses(to(out, UAC)).map((s) => s.msg.status), [100, 487]);
   });
 
   test("a CANCEL that matches no transaction is forwarded statelessly", () => {

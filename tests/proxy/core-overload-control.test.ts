@@ -4,6 +4,7 @@
 // while vipless sheds load it tells clients that support oc how much to drop.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { TRYING_DELAY_MS } from "../../src/proxy/delayed-trying.ts";
 import {
   answer,
   BACKUP,
@@ -104,16 +105,16 @@ describe("RFC 7339 overload control, vipless as the overloaded server", () => {
   test("not overloaded, a client that offers oc hears oc=0 in every response (§4.1, §5.1)", () => {
     const h = new Harness();
     h.allUp();
-    const sent = h.receive(request("INVITE", { vias: [OC_UAC_VIA()] }));
-    const trying = responses(sent, 100)[0]!.msg.topVia!;
+    const fwd = forwardedInvite(h.receive(request("INVITE", { vias: [OC_UAC_VIA()] })))!;
+    const trying = responses(h.advance(TRYING_DELAY_MS), 100)[0]!.msg.topVia!;
     assert.equal(trying.params.get("oc"), "0", "a value: vipless supports oc");
     assert.equal(trying.params.get("oc-algo"), '"loss"', "the one algorithm chosen");
     assert.equal(trying.params.get("oc-validity"), "0");
     assert.match(trying.params.get("oc-seq")!, /^\d{1,12}\.\d{1,5}$/);
-    const fwd = forwardedInvite(sent)!;
     const up = responses(h.receive(answer(fwd.msg, 200, { toTag: "uas" }), PRIMARY));
     assert.equal(up[0]!.msg.topVia!.params.get("oc"), "0", "a relayed answer too (§5.11)");
-    const plain = responses(h.receive(request("INVITE")), 100)[0]!.msg.topVia!;
+    h.receive(request("INVITE"));
+    const plain = responses(h.advance(TRYING_DELAY_MS), 100)[0]!.msg.topVia!;
     assert.equal(plain.params.has("oc"), false, "a client that did not offer oc: nothing");
   });
 
@@ -151,14 +152,15 @@ describe("RFC 7339 overload control, vipless as the overloaded server", () => {
     h.saturated = true;
     let last: Sent | undefined;
     for (let i = 0; i < 5; i++) {
-      [last] = h.receive(request("INVITE", { vias: [OC_UAC_VIA()] }));
-      h.advance(250);
+      // Its 503 at once, or its 100 Trying once the member has been silent for 200 ms.
+      const out = [...h.receive(request("INVITE", { vias: [OC_UAC_VIA()] })), ...h.advance(250)];
+      last = responses(to(out, UAC)).at(-1);
     }
     assert.equal(last!.msg.topVia!.params.get("oc"), "50");
     h.saturated = false;
     h.advance(10 * 250);
     const sent = h.receive(request("INVITE", { vias: [OC_UAC_VIA()] }));
-    const trying = responses(sent, 100)[0]!;
+    const trying = responses(h.advance(TRYING_DELAY_MS), 100)[0]!;
     assert.equal(trying.msg.topVia!.params.get("oc"), "0");
     assert.equal(trying.msg.topVia!.params.get("oc-validity"), "0");
     assert.ok(forwardedInvite(sent), "accepted again");

@@ -1,26 +1,18 @@
-// Responses through the proxy core: 100 Trying, relaying provisionals and finals with
-// our Via removed, dropping what is not ours, and the best final answer (§16.7).
+// Responses through the proxy core: relaying provisionals and finals with our Via
+// removed, dropping what is not ours, and the best final answer (§16.7). When vipless
+// sends its own 100 Trying: core-delayed-trying.test.ts.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ADVERTISE, answer, BACKUP, Harness, PRIMARY, request, UAC } from "./harness.ts";
 import { hostPort, one, requests, responses, summary, to } from "./harness.ts";
 
 /** An INVITE from the UAC forwarded to the primary; returns the harness and the forward. */
-function started(): { h: Harness; fwd: ReturnType<typeof one>; trying: ReturnType<typeof one> } {
+function started(): { h: Harness; fwd: ReturnType<typeof one> } {
   const h = new Harness();
-  const out = h.receive(request("INVITE"));
-  return { h, fwd: one(requests(out, "INVITE")), trying: one(responses(out, 100), "100 Trying") };
+  return { h, fwd: one(requests(h.receive(request("INVITE")), "INVITE")) };
 }
 
 describe("provisional responses", () => {
-  test("100 Trying goes to the caller at once, before anything comes back", () => {
-    const { h, trying } = started();
-    assert.equal(trying.dest.host, UAC.host);
-    assert.equal(trying.msg.vias.length, 1, "the caller's Via only");
-    assert.equal(trying.msg.to?.tag, null, "100 Trying carries no To tag");
-    assert.equal(h.sent[0]!.msg.status, 100, "sent before the INVITE is forwarded");
-  });
-
   test("a 180 is relayed with our Via removed", () => {
     const { h, fwd } = started();
     const up = one(h.receive(answer(fwd.msg, 180), PRIMARY));

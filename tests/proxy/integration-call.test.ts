@@ -22,6 +22,8 @@ function answerFor(req: SipMessage): InviteAnswer {
   if (user === "busy") return { final: 486 };
   // Rings, and would answer long after any test has CANCELled it.
   if (user === "slow") return { final: 200, finalDelayMs: 30_000 };
+  // Rings after 300 ms: longer than vipless waits before its own 100 Trying.
+  if (user === "pensive") return { final: 200, provisionalDelayMs: 300 };
   return { final: 200 };
 }
 
@@ -78,12 +80,13 @@ for (const transport of ["udp", "tcp"] as const) {
       if (uaBranch !== undefined) assert.equal(getParam(vias[1], "branch"), uaBranch);
     }
 
-    it("basic call: 100/180/200, ACK and BYE reach the server through vipless", async () => {
+    it("basic call: 180/200, ACK and BYE reach the server through vipless", async () => {
       const callId = newCallId();
       const r = await rig.ua.call(rig.proxy, { to: callee("bob"), callId, timeoutMs: WAIT_MS });
       assert.equal(r.status, 200);
       const statuses = r.responses.map((m) => m.status);
-      assert.deepEqual([...new Set(statuses)], [100, 180, 200]);
+      // No 100 Trying from vipless: the server rang within 200 ms (RFC 3261 §17.2.1).
+      assert.deepEqual([...new Set(statuses)], [180, 200]);
       // The caller sees only its own Via, and the route set vipless recorded.
       assert.equal(r.final!.getAll("via").length, 1);
       assert.deepEqual(r.final!.getAll("record-route"), [recordRoute]);
@@ -112,6 +115,18 @@ for (const transport of ["udp", "tcp"] as const) {
       assertViaChain(byeAtServer);
       assert.equal(byeAtServer.get("route"), undefined);
       assert.equal(byeAtServer.get("max-forwards"), "69");
+    });
+
+    it("a server slow to ring: vipless's own 100 Trying reaches the caller first", async () => {
+      const callId = newCallId();
+      const to = callee("pensive");
+      const r = await rig.ua.call(rig.proxy, { to, callId, timeoutMs: WAIT_MS });
+      assert.equal(r.status, 200);
+      assert.deepEqual([...new Set(r.responses.map((m) => m.status))], [100, 180, 200]);
+      const trying = r.responses.find((m) => m.status === 100)!;
+      assert.equal(getParam(trying.get("to") ?? "", "tag"), undefined, "vipless's: no To tag");
+      assert.equal(inCall(rig.backup, callId, "INVITE").length, 0, "the backup is not used");
+      await r.dialog!.bye({ timeoutMs: WAIT_MS });
     });
 
     it("486: the caller's ACK stops at vipless, which ACKs the server itself", async () => {

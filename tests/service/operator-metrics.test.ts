@@ -5,6 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../../src/config/index.ts";
+import { TRYING_DELAY_MS } from "../../src/proxy/delayed-trying.ts";
 import { type SipCore } from "../../src/service/sip-core.ts";
 import { buildRequest, parseMessage } from "../support/sip-text.ts";
 import { type CoreRig, coreRig, probeAnswer, type Sent } from "./core-rig.ts";
@@ -143,6 +144,7 @@ describe("operator metrics through the service glue", () => {
     assert.ok(refused.every((r) => /^\d+$/.test(r.msg.get("retry-after") ?? "")));
     g.send("BYE", 6, "bobtag");
     assert.deepEqual(g.forwardedTo("BYE"), ["10.0.0.11"], "in-dialog: forwarded as always");
-    assert.ok(g.answers().includes(100), "the INVITE in flight goes on");
+    g.run(TRYING_DELAY_MS);
+    assert.ok(g.answers().includes(100), "the INVITE in flight goes on: its 100 Trying");
   });
 });

@@ -5,6 +5,7 @@
 // member's address.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { TRYING_DELAY_MS } from "../../src/proxy/delayed-trying.ts";
 import type { Runtime } from "../../src/runtime/types.ts";
 import { type SipCore } from "../../src/service/sip-core.ts";
 import type { InboundSource } from "../../src/transport/types.ts";
@@ -324,6 +325,7 @@ describe("sip-core: what vipless generates cannot be guessed (RFC 3261 §8.1.1.7
     const ours = /branch=z9hG4bKvl[0-9a-f]{8}\.[0-9a-z]{4}\.([0-9a-f]{16})/;
     assert.match(a, ours);
     assert.notEqual(ours.exec(a)![1], ours.exec(b)![1]);
+    await g.run(TRYING_DELAY_MS); // the members are silent: vipless sends its 100s
     const trying = g.out.slice(mark).filter((o) => o.msg.status === 100);
     assert.equal(trying.length, 2);
     for (const t of trying) assert.doesNotMatch(t.msg.get("to")!, /;tag=/);
