@@ -8,7 +8,9 @@
  * relayed at once, so a 100 sent at once is, for a basic call, one of the six datagrams
  * vipless sends and builds for nothing (the bench's calls: 100, INVITE, 200, ACK, BYE,
  * 200). A retransmitted INVITE that arrives before the delay is over gets the 100 at
- * once (proxy-core).
+ * once (proxy-core). While vipless sheds calls (its own loop lags: overload-control.ts)
+ * the premise fails, the member's answer may wait behind vipless's backlog, and a late
+ * 100 costs a caller retransmission, more than the 100 saves: the 100 goes at once.
  *
  * The delay is the same for every INVITE, so deadlines arrive in order: the FIFO of
  * linger-queue.ts, with no per-INVITE timer.
@@ -42,8 +44,18 @@ export class DelayedTrying {
     this.#responder = responder;
   }
 
-  /** The INVITE `req` got `stx`: its 100 goes at `now + delay` unless answered before. */
-  defer(stx: ServerTransaction<Dest>, req: SipMessage, now: number, t1Ms: number): void {
+  /**
+   * The INVITE `req` got `stx`: its 100 goes at `now + delay` unless answered before, or
+   * at once while vipless is `shedding`.
+   */
+  defer(
+    stx: ServerTransaction<Dest>,
+    req: SipMessage,
+    now: number,
+    t1Ms: number,
+    shedding: boolean,
+  ): void {
+    if (shedding) return this.#sendIfOwed(stx, req, now);
     this.#queue.push({ stx, req, lingerUntil: 0 }, now + Math.min(TRYING_DELAY_MS, t1Ms));
   }
 

@@ -304,7 +304,7 @@ export class ProxyCore {
         return this.#contexts.cancel(target.id, now);
       }
       if (method === "INVITE") {
-        this.#trying.defer(stx, req, now, this.#settings.t1Ms);
+        this.#trying.defer(stx, req, now, this.#settings.t1Ms, this.#signal.loss > 0);
         if (this.#limiter.exceeded(now)) {
           this.#hooks.onOverload?.("invite-rate");
           return respond(serviceUnavailable());

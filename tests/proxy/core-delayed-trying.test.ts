@@ -3,11 +3,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { TRYING_DELAY_MS } from "../../src/proxy/delayed-trying.ts";
-import { answer, Harness, PRIMARY, request, UAC } from "./harness.ts";
+import { answer, Harness, PRIMARY, request, type Sent, UAC } from "./harness.ts";
 import { one, requests, responses, to } from "./harness.ts";
 
 /** The 100s vipless sent the caller in `sent`. */
-function tryings(sent: ReturnType<Harness["take"]>): ReturnType<Harness["take"]> {
+function tryings(sent: Sent[]): Sent[] {
   return responses(to(sent, UAC), 100);
 }
 
@@ -58,6 +58,23 @@ describe("vipless's own 100 Trying", () => {
     assert.deepEqual(refused, []);
     const later = to(h.advance(TRYING_DELAY_MS), UAC).map((s) => s.msg.callId);
     assert.deepEqual(later, ["first"], "only the forwarded INVITE's 100");
+  });
+
+  test("while vipless sheds calls, an INVITE it lets in gets its 100 Trying at once", () => {
+    const h = new Harness();
+    h.allUp();
+    h.saturated = true;
+    for (let i = 0; i < 5; i++) {
+      h.receive(request("OPTIONS", { maxForwards: 0 }));
+      h.advance(250);
+    }
+    // About half of the new calls are refused now: the first one let in.
+    let out: Sent[] = [];
+    for (let i = 0; i < 50 && requests(out, "INVITE").length === 0; i++) {
+      out = h.receive(request("INVITE"));
+    }
+    assert.equal(requests(out, "INVITE").length, 1, "an INVITE let in");
+    assert.equal(tryings(out).length, 1, "its 100 Trying at once");
   });
 
   test("a non-INVITE left unanswered gets no 100 (RFC 3261 §16.2)", () => {
